@@ -1,0 +1,25 @@
+import type { AuditStore } from './ports/audit.ts';
+import type { DirectoryStore } from './ports/directory.ts';
+import type { GrantStore } from './ports/grants.ts';
+import type { KeyStore } from './ports/keys.ts';
+import type { OidcStore } from './ports/oidc.ts';
+
+// The store as the rest of Writ sees it: one port per aggregate. Only the composition root
+// (app/) chooses and opens an adapter.
+export interface WritStore {
+  readonly kind: 'sqlite' | 'mongodb';
+  directory: DirectoryStore;
+  grants: GrantStore;
+  oidc: OidcStore;
+  audit: AuditStore;
+  keys: KeyStore;
+  /** Cheap liveness probe for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type * from './ports/audit.ts';
+export type * from './ports/directory.ts';
+export type * from './ports/grants.ts';
+export type * from './ports/keys.ts';
+export type * from './ports/oidc.ts';

@@ -1,0 +1,104 @@
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+// One node:sqlite file in WAL mode. node:sqlite is synchronous: every statement runs to completion
+// before the event loop moves on, so a transaction here cannot interleave with another request in
+// this process; across processes, BEGIN IMMEDIATE plus busy_timeout serialises writers.
+
+export interface Migration {
+  /** The aggregate that owns the tables, e.g. `directory`. */
+  aggregate: string;
+  /** Increasing from 1 within the aggregate. Never edit a landed migration: add the next one. */
+  version: number;
+  sql: string;
+}
+
+export type Row = Record<string, SQLInputValue>;
+
+export class SqliteDatabase {
+  readonly db: DatabaseSync;
+  #statements = new Map<string, ReturnType<DatabaseSync['prepare']>>();
+  #depth = 0;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new DatabaseSync(path);
+    this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec('PRAGMA synchronous = NORMAL');
+    this.db.exec('PRAGMA busy_timeout = 5000');
+    this.db.exec('PRAGMA foreign_keys = ON');
+  }
+
+  migrate(migrations: Migration[]): void {
+    this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      aggregate TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,
+      PRIMARY KEY (aggregate, version))`);
+    const applied = new Set(
+      (this.db.prepare('SELECT aggregate, version FROM schema_migrations').all() as Array<{ aggregate: string; version: number }>)
+        .map((r) => `${r.aggregate}@${r.version}`),
+    );
+    const pending = migrations
+      .filter((m) => !applied.has(`${m.aggregate}@${m.version}`))
+      .sort((a, b) => a.aggregate.localeCompare(b.aggregate) || a.version - b.version);
+    for (const m of pending) {
+      this.transaction(() => {
+        this.db.exec(m.sql);
+        this.run('INSERT INTO schema_migrations (aggregate, version, applied_at) VALUES (?, ?, ?)', m.aggregate, m.version, new Date().toISOString());
+      });
+    }
+  }
+
+  #prepare(sql: string) {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  run(sql: string, ...params: SQLInputValue[]): { changes: number } {
+    const r = this.#prepare(sql).run(...params);
+    return { changes: Number(r.changes) };
+  }
+
+  get<T = Row>(sql: string, ...params: SQLInputValue[]): T | undefined {
+    return this.#prepare(sql).get(...params) as T | undefined;
+  }
+
+  all<T = Row>(sql: string, ...params: SQLInputValue[]): T[] {
+    return this.#prepare(sql).all(...params) as T[];
+  }
+
+  /** Runs `fn` atomically; nested calls join the outer transaction. */
+  transaction<T>(fn: () => T): T {
+    if (this.#depth > 0) return fn();
+    this.db.exec('BEGIN IMMEDIATE');
+    this.#depth++;
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  /** `PRAGMA integrity_check` — 'ok' when the file is sound. */
+  integrityCheck(): string {
+    const row = this.db.prepare('PRAGMA integrity_check').get() as { integrity_check: string };
+    return row.integrity_check;
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+export const json = (value: unknown): string => JSON.stringify(value);
+export const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
+export const optional = (value: string | undefined | null): string | null => value ?? null;

@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import type { WritStore } from '../index.ts';
+import { auditMigrations, SqliteAuditStore } from './audit.ts';
+import { SqliteDatabase, type Migration } from './database.ts';
+import { directoryMigrations, SqliteDirectoryStore } from './directory.ts';
+import { grantMigrations, SqliteGrantStore } from './grants.ts';
+import { keyMigrations, SqliteKeyStore } from './keys.ts';
+import { oidcMigrations, SqliteOidcStore } from './oidc.ts';
+
+const migrations: Migration[] = [
+  ...directoryMigrations,
+  ...grantMigrations,
+  ...oidcMigrations,
+  ...auditMigrations,
+  ...keyMigrations,
+];
+
+export interface SqliteStore extends WritStore {
+  readonly database: SqliteDatabase;
+}
+
+/** Opens (creating and migrating) the embedded store: `<dataDir>/writ.sqlite`, or `:memory:`. */
+export function openSqliteStore(dataDirOrMemory: string, options: { now?: () => number } = {}): SqliteStore {
+  const path = dataDirOrMemory === ':memory:' ? ':memory:' : join(dataDirOrMemory, 'writ.sqlite');
+  const database = new SqliteDatabase(path);
+  database.migrate(migrations);
+  const oidc = new SqliteOidcStore(database, options.now);
+  const purge = setInterval(() => oidc.purgeExpired(), 60_000);
+  purge.unref();
+  return {
+    kind: 'sqlite',
+    database,
+    directory: new SqliteDirectoryStore(database),
+    grants: new SqliteGrantStore(database),
+    oidc,
+    audit: new SqliteAuditStore(database),
+    keys: new SqliteKeyStore(database),
+    async ping() { database.get('SELECT 1'); },
+    async close() { clearInterval(purge); database.close(); },
+  };
+}
