@@ -3,6 +3,7 @@ import type { DirectoryStore } from './ports/directory.ts';
 import type { GrantStore } from './ports/grants.ts';
 import type { KeyStore } from './ports/keys.ts';
 import type { OidcStore } from './ports/oidc.ts';
+import type { VaultStore } from './ports/vault.ts';
 
 // The store as the rest of Writ sees it: one port per aggregate. Only the composition root
 // (app/) chooses and opens an adapter.
@@ -13,6 +14,7 @@ export interface WritStore {
   oidc: OidcStore;
   audit: AuditStore;
   keys: KeyStore;
+  vault: VaultStore;
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -23,3 +25,4 @@ export type * from './ports/directory.ts';
 export type * from './ports/grants.ts';
 export type * from './ports/keys.ts';
 export type * from './ports/oidc.ts';
+export type * from './ports/vault.ts';

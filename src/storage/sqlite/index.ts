@@ -6,6 +6,7 @@ import { directoryMigrations, SqliteDirectoryStore } from './directory.ts';
 import { grantMigrations, SqliteGrantStore } from './grants.ts';
 import { keyMigrations, SqliteKeyStore } from './keys.ts';
 import { oidcMigrations, SqliteOidcStore } from './oidc.ts';
+import { SqliteVaultStore, vaultMigrations } from './vault.ts';
 
 const migrations: Migration[] = [
   ...directoryMigrations,
@@ -13,6 +14,7 @@ const migrations: Migration[] = [
   ...oidcMigrations,
   ...auditMigrations,
   ...keyMigrations,
+  ...vaultMigrations,
 ];
 
 export interface SqliteStore extends WritStore {
@@ -35,6 +37,7 @@ export function openSqliteStore(dataDirOrMemory: string, options: { now?: () => 
     oidc,
     audit: new SqliteAuditStore(database),
     keys: new SqliteKeyStore(database),
+    vault: new SqliteVaultStore(database),
     async ping() { database.get('SELECT 1'); },
     async close() { clearInterval(purge); database.close(); },
   };
