@@ -1,0 +1,594 @@
+import {
+  AuthorizerBuilder,
+  Biscuit,
+  BiscuitBuilder,
+  BlockBuilder,
+  KeyPair,
+  PrivateKey,
+  PublicKey,
+  Rule,
+  SignatureAlgorithm,
+  type Authorizer,
+} from '@biscuit-auth/biscuit-wasm';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { TOOL_ACCESS, type ArgumentConstraint, type ToolAccessDetail } from '../core/rights.ts';
+import { requestedResource, constrainableInput, ANY_RESOURCE } from './access.ts';
+import { actorChain, capabilityClaimsSchema, type CapabilityClaims } from './claims.ts';
+import { addTo, datalog, join, type Datalog, type Term } from './datalog.ts';
+import { CapabilityError, type CapabilityErrorCode } from './errors.ts';
+import type { BiscuitRootKey } from './keys.ts';
+
+// Biscuit capabilities. The authority block states Writ's claims as facts and guards them with
+// checks; verifiers add facts about the request (the "ambient" facts) and one allow policy. The
+// whole vocabulary is documented in docs/capability-tokens.md; keep the two in step.
+
+export const BISCUIT_TOKEN_TYPE = 'urn:writ:params:oauth:token-type:biscuit';
+
+const MAX_TOKEN_LENGTH = 64 * 1024;
+const BASE64URL = /^[A-Za-z0-9_-]+=*$/;
+
+// biscuit-wasm 0.6.0 ignores the limits given to authorizeWithLimits and always applies its
+// defaults (1 ms, 1,000 facts, 100 iterations). A GC pause or a cold call can push a valid token past
+// 1 ms, so a timeout is retried a bounded number of times; too many facts or iterations is never
+// retried, and a genuine Datalog bomb still fails within a few milliseconds.
+const RUN_LIMITS = { max_facts: 1000, max_iterations: 100, max_time_micro: 1000 };
+const TIMEOUT_RETRIES = 3;
+
+const invalid = (description: string, cause?: unknown) =>
+  new CapabilityError('invalid_token', description, cause === undefined ? undefined : { debug: { biscuit: cause } });
+
+/** Anything biscuit-wasm throws is a plain object (or a RuntimeError after a panic); describe it for logs. */
+function describeWasmError(error: unknown): unknown {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return error;
+}
+
+function isRunLimitTimeout(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { RunLimit?: unknown }).RunLimit === 'Timeout';
+}
+
+/** Run a wasm evaluation, retrying only the spurious 1 ms timeout. */
+function withTimeoutRetry<T>(run: () => T): T {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return run();
+    } catch (error) {
+      if (!isRunLimitTimeout(error) || attempt >= TIMEOUT_RETRIES) throw error;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+const HEX_KEY = /^[0-9a-f]{64}$/;
+
+/**
+ * A Biscuit public key object from 64 hex characters. biscuit-wasm takes ownership of a key handed
+ * to it by a key provider, so a fresh object is made for every use.
+ */
+function publicKeyFromHex(hex: string): PublicKey {
+  if (!HEX_KEY.test(hex)) throw new TypeError('a Biscuit public key is 32 bytes of lowercase hex');
+  return PublicKey.fromBytes(Buffer.from(hex, 'hex'), SignatureAlgorithm.Ed25519);
+}
+
+// A key nobody holds the private half of. biscuit-wasm panics (and is left unusable) when a key
+// provider returns nothing or throws, so an unknown root key id is answered with this one and
+// fails the signature check instead.
+const UNKNOWN_ROOT_KEY = (() => {
+  const key = new KeyPair(SignatureAlgorithm.Ed25519).getPublicKey();
+  const bytes = new Uint8Array(32);
+  key.toBytes(bytes);
+  key.free();
+  return Buffer.from(bytes).toString('hex');
+})();
+
+/**
+ * Resolve a token's root key id (undefined when the token names none) to the trusted root public
+ * key, as 64 hex characters; undefined when the id is unknown.
+ */
+export type RootKeyResolver = (kid: number | undefined) => string | undefined;
+
+// ---------------------------------------------------------------------------------------------
+// Minting
+
+/** Rust-regex for a Writ glob: `*` is any run of characters, everything else is literal. */
+export function globToRegex(pattern: string): string {
+  const body = pattern
+    .split('*')
+    .map((part) => part.replace(/[\\.+*?()|[\]{}^$#&\-~]/g, (c) => `\\${c}`))
+    .join('.*');
+  return `(?s)^${body}$`;
+}
+
+function sameTypeSet(values: ReadonlyArray<string | number>): ReadonlySet<string> | ReadonlySet<number> {
+  if (values.every((v) => typeof v === 'string')) return new Set(values as string[]);
+  if (values.every((v) => typeof v === 'number' && Number.isSafeInteger(v))) return new Set(values as number[]);
+  throw new TypeError('a Biscuit one_of constraint lists only strings or only integers');
+}
+
+function integerBound(value: number): number {
+  if (!Number.isSafeInteger(value)) throw new TypeError('Biscuit numeric constraints take integer bounds');
+  return value;
+}
+
+function typeGuard(value: string | number | boolean): Datalog {
+  const type = typeof value === 'string' ? 'string' : typeof value === 'number' ? 'integer' : 'bool';
+  return datalog`$v.type() == ${type}`;
+}
+
+/** The conditions on `$v` (an `input` value) that one argument constraint imposes. */
+export function constraintConditions(c: ArgumentConstraint): Datalog[] {
+  const conditions: Datalog[] = [];
+  if (c.eq !== undefined) {
+    const eq = typeof c.eq === 'number' ? integerBound(c.eq) : c.eq;
+    conditions.push(typeGuard(eq), datalog`$v == ${eq}`);
+  }
+  if (c.one_of !== undefined) {
+    const set = sameTypeSet(c.one_of);
+    const sample = [...set][0] ?? '';
+    conditions.push(typeGuard(sample), datalog`${set}.contains($v)`);
+  }
+  if (c.starts_with !== undefined) conditions.push(datalog`$v.type() == "string"`, datalog`$v.starts_with(${c.starts_with})`);
+  if (c.ends_with !== undefined) conditions.push(datalog`$v.type() == "string"`, datalog`$v.ends_with(${c.ends_with})`);
+  if (c.max !== undefined) conditions.push(datalog`$v.type() == "integer"`, datalog`$v <= ${integerBound(c.max)}`);
+  if (c.min !== undefined) conditions.push(datalog`$v.type() == "integer"`, datalog`$v >= ${integerBound(c.min)}`);
+  return conditions;
+}
+
+/** `input(key, $v)` followed by the constraint's conditions: a body that holds when the input complies. */
+function constraintBody(key: string, c: ArgumentConstraint): Datalog {
+  return join([datalog`input(${key}, $v)`, ...constraintConditions(c)], 'and');
+}
+
+function constraintFacts(tool: string, key: string, c: ArgumentConstraint): Datalog[] {
+  const facts: Datalog[] = [];
+  const op = (name: string, value: Term) => facts.push(datalog`constraint(${tool}, ${key}, ${name}, ${value});`);
+  if (c.eq !== undefined) op('eq', c.eq);
+  if (c.one_of !== undefined) op('one_of', sameTypeSet(c.one_of));
+  if (c.starts_with !== undefined) op('starts_with', c.starts_with);
+  if (c.ends_with !== undefined) op('ends_with', c.ends_with);
+  if (c.max !== undefined) op('max', integerBound(c.max));
+  if (c.min !== undefined) op('min', integerBound(c.min));
+  return facts;
+}
+
+/** The authority block for a capability: facts, then checks. */
+export function authorityBlock(claims: CapabilityClaims): Datalog {
+  const parts: Datalog[] = [datalog`org(${claims.org_id});`, datalog`principal(${claims.principal});`];
+  if (claims.principal === 'user') parts.push(datalog`user(${claims.sub});`);
+  parts.push(datalog`client(${claims.client_id});`);
+  const chain = claims.act ? actorChain(claims.act) : [claims.client_id];
+  chain.forEach((agent, position) => parts.push(datalog`agent(${agent}, ${position});`));
+  parts.push(
+    datalog`auth_event(${claims.auth_event_id});`,
+    datalog`capability(${claims.jti});`,
+    datalog`issuer(${claims.iss});`,
+    datalog`intended_audience(${claims.aud});`,
+    datalog`issued_at(${new Date(claims.iat * 1000)});`,
+    datalog`expires(${new Date(claims.exp * 1000)});`,
+  );
+  if (claims.parent_jti !== undefined) parts.push(datalog`parent_capability(${claims.parent_jti});`);
+  if (claims.single_use) parts.push(datalog`single_use(true);`);
+  if (claims.cnf) parts.push(datalog`cnf_jkt(${claims.cnf.jkt});`);
+
+  const patterns = new Set<string>();
+  for (const detail of claims.authorization_details) {
+    for (const tool of detail.tools) {
+      for (const pattern of detail.resources ?? [ANY_RESOURCE]) {
+        parts.push(datalog`right(${tool}, ${pattern});`);
+        if (pattern !== ANY_RESOURCE && pattern.includes('*')) patterns.add(pattern);
+      }
+      for (const [key, c] of Object.entries(detail.constraints ?? {})) parts.push(...constraintFacts(tool, key, c));
+    }
+  }
+  for (const pattern of patterns) parts.push(datalog`resource_pattern(${pattern}, ${globToRegex(pattern)});`);
+
+  // Checks. Expiry and audience are checked against the verifier's ambient time and audience.
+  parts.push(datalog`check if time($t), $t < ${new Date(claims.exp * 1000)};`);
+  parts.push(datalog`check if audience(${claims.aud});`);
+  // RFC 9449 §6: a sender-constrained capability needs a proof from the bound key.
+  if (claims.cnf) parts.push(datalog`check if dpop_jkt(${claims.cnf.jkt});`);
+  // Argument constraints: a request for one of the detail's tools must bring a complying input.
+  for (const detail of claims.authorization_details) {
+    const tools = new Set(detail.tools);
+    for (const [key, c] of Object.entries(detail.constraints ?? {})) {
+      parts.push(join([datalog`check if tool($t), !${tools}.contains($t) or `, constraintBody(key, c), datalog`;`], 'none'));
+    }
+  }
+  return join(parts, 'statement');
+}
+
+export interface MintedBiscuit {
+  token: string;
+  /** Hex revocation ids, one per block; record them against the Grant. */
+  revocation_ids: string[];
+}
+
+export function mintBiscuitCapability(claims: CapabilityClaims, rootKey: BiscuitRootKey): MintedBiscuit {
+  const parsed = capabilityClaimsSchema.safeParse(claims);
+  if (!parsed.success) throw new TypeError(`invalid capability claims: ${parsed.error.issues[0]?.path.join('.')}`);
+  const builder = new BiscuitBuilder();
+  addTo(builder, authorityBlock(claims));
+  builder.setRootKeyId(rootKey.kid);
+  const privateKey = PrivateKey.fromBytes(Buffer.from(rootKey.privateKey, 'hex'), SignatureAlgorithm.Ed25519);
+  const token = builder.build(privateKey);
+  try {
+    return { token: token.toBase64(), revocation_ids: token.getRevocationIdentifiers().map(String) };
+  } finally {
+    token.free();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening (signature) and reading the authority facts
+
+/** What the authority block says, read once per token. */
+export interface BiscuitFacts {
+  iss: string;
+  aud: string;
+  org_id: string;
+  principal: 'user' | 'org';
+  /** The user id, or the org id for an org-level capability. */
+  sub: string;
+  client_id: string;
+  /** Acting agent first, then whoever it acts for. */
+  actor_chain: string[];
+  auth_event_id: string;
+  jti: string;
+  parent_jti?: string;
+  cnf?: { jkt: string };
+  single_use?: boolean;
+  rights: Array<{ tool: string; resource: string }>;
+  authorization_details: ToolAccessDetail[];
+  revocation_ids: string[];
+  root_key_id: number | undefined;
+  iat: number;
+  exp: number;
+}
+
+/** A signature-checked token with its facts read; reusable for many authorisations. */
+export interface OpenedBiscuit {
+  readonly biscuit: Biscuit;
+  readonly facts: BiscuitFacts;
+}
+
+export class UnknownRootKeyError extends CapabilityError {
+  readonly rootKeyId: number | undefined;
+  constructor(rootKeyId: number | undefined) {
+    super('invalid_token', 'unknown root key id');
+    this.rootKeyId = rootKeyId;
+  }
+}
+
+function query(authorizer: Authorizer, source: string): unknown[][] {
+  const rule = Rule.fromString(source);
+  const facts = withTimeoutRetry(() => authorizer.queryWithLimits(rule, RUN_LIMITS)) as Array<{ terms(): unknown[]; free(): void }>;
+  return facts.map((f) => {
+    const terms = f.terms();
+    f.free();
+    return terms;
+  });
+}
+
+const str = (v: unknown): string => {
+  if (typeof v !== 'string' || v.length === 0) throw invalid('malformed capability facts');
+  return v;
+};
+const seconds = (v: unknown): number => {
+  if (!(v instanceof Date)) throw invalid('malformed capability facts');
+  return Math.floor(v.getTime() / 1000);
+};
+const one = <T>(rows: unknown[][], read: (row: unknown[]) => T): T => {
+  if (rows.length !== 1) throw invalid('malformed capability facts');
+  return read(rows[0]!);
+};
+const optional = <T>(rows: unknown[][], read: (row: unknown[]) => T): T | undefined =>
+  rows.length === 0 ? undefined : one(rows, read);
+
+function readFacts(biscuit: Biscuit, rootKeyId: number | undefined): BiscuitFacts {
+  const builder = new AuthorizerBuilder();
+  const authorizer = builder.buildAuthenticated(biscuit);
+  try {
+    // Queries run in the authorizer's scope, which trusts the authority block only: facts an
+    // appended block states are invisible here, as they are to the allow policy.
+    const base = one(
+      query(authorizer, 'q($org, $client, $event, $jti, $iss, $aud, $iat, $exp) <- org($org), client($client), auth_event($event), capability($jti), issuer($iss), intended_audience($aud), issued_at($iat), expires($exp)'),
+      (r) => ({ org_id: str(r[0]), client_id: str(r[1]), auth_event_id: str(r[2]), jti: str(r[3]), iss: str(r[4]), aud: str(r[5]), iat: seconds(r[6]), exp: seconds(r[7]) }),
+    );
+    const principal = one(query(authorizer, 'q($p) <- principal($p)'), (r) => r[0]);
+    if (principal !== 'user' && principal !== 'org') throw invalid('malformed capability facts');
+    const sub = principal === 'user' ? one(query(authorizer, 'q($u) <- user($u)'), (r) => str(r[0])) : base.org_id;
+    const agents = query(authorizer, 'q($a, $i) <- agent($a, $i)')
+      .map((r) => ({ agent: str(r[0]), position: Number(r[1]) }))
+      .sort((a, b) => a.position - b.position);
+    if (agents.length === 0 || agents.some((a, i) => a.position !== i)) throw invalid('malformed capability facts');
+    const rights = query(authorizer, 'q($t, $r) <- right($t, $r)').map((r) => ({ tool: str(r[0]), resource: str(r[1]) }));
+    if (rights.length === 0) throw invalid('malformed capability facts');
+    const parent = optional(query(authorizer, 'q($p) <- parent_capability($p)'), (r) => str(r[0]));
+    const jkt = optional(query(authorizer, 'q($j) <- cnf_jkt($j)'), (r) => str(r[0]));
+    const singleUse = optional(query(authorizer, 'q($s) <- single_use($s)'), (r) => r[0] === true);
+    const constraints = query(authorizer, 'q($t, $k, $op, $v) <- constraint($t, $k, $op, $v)');
+
+    const byTool = new Map<string, ToolAccessDetail>();
+    for (const { tool, resource } of rights) {
+      const detail = byTool.get(tool) ?? { type: TOOL_ACCESS, tools: [tool], resources: [] };
+      detail.resources!.push(resource);
+      byTool.set(tool, detail);
+    }
+    for (const detail of byTool.values()) if (detail.resources!.includes(ANY_RESOURCE)) delete detail.resources;
+    for (const [tool, key, op, value] of constraints) {
+      const detail = byTool.get(str(tool));
+      if (!detail) continue;
+      const c = ((detail.constraints ??= {})[str(key)] ??= {}) as Record<string, unknown>;
+      c[str(op)] = value instanceof Set ? [...value] : typeof value === 'bigint' ? Number(value) : value;
+    }
+
+    return {
+      ...base,
+      principal,
+      sub,
+      actor_chain: agents.map((a) => a.agent),
+      ...(parent !== undefined && { parent_jti: parent }),
+      ...(jkt !== undefined && { cnf: { jkt } }),
+      ...(singleUse && { single_use: true }),
+      rights,
+      authorization_details: [...byTool.values()],
+      revocation_ids: biscuit.getRevocationIdentifiers().map(String),
+      root_key_id: rootKeyId,
+    };
+  } finally {
+    authorizer.free();
+  }
+}
+
+/** Check a token's signatures against the root key its id names, and read its authority facts. */
+export function openBiscuit(token: string, rootKey: RootKeyResolver): OpenedBiscuit {
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !BASE64URL.test(token)) {
+    throw invalid('malformed token');
+  }
+  let rootKeyId: number | undefined;
+  let known = true;
+  let biscuit: Biscuit;
+  try {
+    biscuit = Biscuit.fromBase64WithProvider(token, (kid: number | null | undefined) => {
+      rootKeyId = typeof kid === 'number' ? kid : undefined;
+      let hex: string | undefined;
+      try {
+        hex = rootKey(rootKeyId);
+      } catch {
+        hex = undefined;
+      }
+      if (hex === undefined || !HEX_KEY.test(hex)) {
+        known = false;
+        hex = UNKNOWN_ROOT_KEY;
+      }
+      return publicKeyFromHex(hex);
+    });
+  } catch (error) {
+    if (!known) throw new UnknownRootKeyError(rootKeyId);
+    throw invalid('token signature or format is invalid', describeWasmError(error));
+  }
+  if (!known) {
+    biscuit.free();
+    throw new UnknownRootKeyError(rootKeyId);
+  }
+  try {
+    return { biscuit, facts: readFacts(biscuit, rootKeyId) };
+  } catch (error) {
+    biscuit.free();
+    if (error instanceof CapabilityError) throw error;
+    throw invalid('token could not be read', describeWasmError(error));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorisation
+
+export interface BiscuitRequest {
+  /** Milliseconds since the epoch, or a Date. Biscuit time has second precision. */
+  now: number | Date;
+  tool: string;
+  resource?: string;
+  /** The verifier's own identifier, stated as `audience($rs)`. */
+  audience: string;
+  input?: Record<string, unknown>;
+  /** The JWK thumbprint of a DPoP proof the caller has already validated. */
+  dpopJkt?: string;
+}
+
+/** The ambient facts, derivation rules and allow policy a verifier adds. */
+export function verifierCode(request: BiscuitRequest): Datalog {
+  const nowMs = request.now instanceof Date ? request.now.getTime() : request.now;
+  const parts: Datalog[] = [
+    datalog`time(${new Date(nowMs)});`,
+    datalog`tool(${request.tool});`,
+    datalog`resource(${requestedResource(request.resource)});`,
+    datalog`audience(${request.audience});`,
+  ];
+  for (const [key, value] of constrainableInput(request.input)) parts.push(datalog`input(${key}, ${value});`);
+  if (request.dpopJkt !== undefined) parts.push(datalog`dpop_jkt(${request.dpopJkt});`);
+  parts.push(
+    // `right(tool, "*")` covers any resource; a wildcard pattern covers what its regex matches.
+    // These rules and the policy run in the authorizer's scope (authority block + authorizer), so a
+    // `right` or `resource_pattern` fact stated by an appended block can never satisfy them.
+    datalog`right($t, $r) <- tool($t), resource($r), right($t, "*");`,
+    datalog`right($t, $r) <- tool($t), resource($r), right($t, $p), resource_pattern($p, $re), $r.matches($re);`,
+    datalog`allow if tool($t), resource($r), right($t, $r);`,
+  );
+  return join(parts, 'statement');
+}
+
+interface FailedCheck {
+  block: number | undefined;
+  rule: string;
+}
+
+function failedChecks(checks: unknown): FailedCheck[] {
+  if (!Array.isArray(checks)) return [];
+  return checks.map((c: { Block?: { block_id?: number; rule?: string }; Authorizer?: { rule?: string } }) => ({
+    block: c.Block?.block_id,
+    rule: String(c.Block?.rule ?? c.Authorizer?.rule ?? ''),
+  }));
+}
+
+/** Map a biscuit-wasm authorisation failure to one stable code, most fundamental first. */
+export function classifyAuthorizationError(error: unknown, request: Pick<BiscuitRequest, 'dpopJkt'>): CapabilityError {
+  const logic = (error as { FailedLogic?: Record<string, { checks?: unknown; policy?: unknown }> } | null)?.FailedLogic;
+  if (!logic) {
+    if (isRunLimitTimeout(error) || (typeof error === 'object' && error !== null && 'RunLimit' in error)) {
+      return invalid('authorisation exceeded its run limits', describeWasmError(error));
+    }
+    return invalid('token could not be authorised', describeWasmError(error));
+  }
+  const detail = logic.Unauthorized ?? logic.NoMatchingPolicy;
+  const policyMatched = logic.Unauthorized !== undefined && (logic.Unauthorized.policy as { Allow?: unknown } | undefined)?.Allow !== undefined;
+  const checks = failedChecks(detail?.checks);
+  const failing = (needle: string) => checks.some((c) => c.rule.includes(needle));
+  const code = ((): [CapabilityErrorCode, string] => {
+    if (failing('time(')) return ['expired', 'the capability has expired'];
+    if (failing('audience(')) return ['invalid_token', 'the capability is not for this audience'];
+    if (failing('dpop_jkt(')) {
+      return request.dpopJkt === undefined
+        ? ['dpop_required', 'the capability is bound to a DPoP key']
+        : ['invalid_dpop_proof', 'the DPoP proof is not from the bound key'];
+    }
+    if (!policyMatched) return ['insufficient_scope', 'the capability does not cover this tool and resource'];
+    if (checks.some((c) => !c.rule.includes('input('))) return ['insufficient_scope', 'the request is outside the capability\'s checks'];
+    return ['constraint_failed', 'the input is outside the capability\'s constraints'];
+  })();
+  return new CapabilityError(code[0], code[1], { debug: { biscuit: error } });
+}
+
+/** Authorise one request against an opened token. Throws a CapabilityError on refusal. */
+export function authorizeOpenedBiscuit(opened: OpenedBiscuit, request: BiscuitRequest): void {
+  const code = verifierCode(request);
+  try {
+    withTimeoutRetry(() => {
+      const builder = new AuthorizerBuilder();
+      addTo(builder, code);
+      const authorizer = builder.buildAuthenticated(opened.biscuit);
+      try {
+        return authorizer.authorizeWithLimits(RUN_LIMITS);
+      } finally {
+        authorizer.free();
+      }
+    });
+  } catch (error) {
+    if (error instanceof CapabilityError) throw error;
+    if (error instanceof TypeError) throw error;
+    throw classifyAuthorizationError(error, request);
+  }
+}
+
+export interface BiscuitAuthorizeOptions extends BiscuitRequest {
+  rootKey: RootKeyResolver;
+}
+
+/** Open, authorise and describe a Biscuit capability in one call. */
+export function authorizeBiscuit(token: string, options: BiscuitAuthorizeOptions): BiscuitFacts {
+  const opened = openBiscuit(token, options.rootKey);
+  try {
+    authorizeOpenedBiscuit(opened, options);
+    return opened.facts;
+  } finally {
+    opened.biscuit.free();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attenuation (offline, by the holder)
+
+export interface Attenuation {
+  /** Only these tools from now on. */
+  tools?: string[];
+  /** Only resources matching one of these patterns from now on. */
+  resources?: string[];
+  /** Expire this many seconds from now (never later than the token already does). */
+  expires_in?: number;
+  /** Argument constraints on every request made with the attenuated token. */
+  constraints?: Record<string, ArgumentConstraint>;
+  clock?: Clock;
+}
+
+/** The block an attenuation appends: checks only, never facts or rules. */
+export function attenuationBlock(attenuation: Attenuation): Datalog {
+  const checks: Datalog[] = [];
+  if (attenuation.tools !== undefined) {
+    if (attenuation.tools.length === 0) throw new TypeError('tools must name at least one tool');
+    checks.push(datalog`check if tool($t), ${new Set(attenuation.tools)}.contains($t);`);
+  }
+  if (attenuation.resources !== undefined) {
+    if (attenuation.resources.length === 0) throw new TypeError('resources must name at least one pattern');
+    const alternatives = attenuation.resources.map((pattern) =>
+      pattern === ANY_RESOURCE
+        ? datalog`resource($r)`
+        : pattern.includes('*')
+          ? datalog`resource($r), $r.matches(${globToRegex(pattern)})`
+          : datalog`resource(${pattern})`,
+    );
+    checks.push(join([datalog`check if `, join(alternatives, 'or'), datalog`;`], 'none'));
+  }
+  if (attenuation.expires_in !== undefined) {
+    if (!Number.isFinite(attenuation.expires_in) || attenuation.expires_in <= 0) throw new TypeError('expires_in must be positive');
+    const until = new Date((attenuation.clock ?? systemClock).now() + attenuation.expires_in * 1000);
+    checks.push(datalog`check if time($t), $t < ${until};`);
+  }
+  for (const [key, c] of Object.entries(attenuation.constraints ?? {})) {
+    checks.push(join([datalog`check if `, constraintBody(key, c), datalog`;`], 'none'));
+  }
+  if (checks.length === 0) throw new TypeError('an attenuation adds at least one restriction');
+  return join(checks, 'statement');
+}
+
+/** Append a block that only adds checks. The root key proves the token before it is extended. */
+export function attenuateBiscuit(token: string, rootPublicKey: string | RootKeyResolver, attenuation: Attenuation): string {
+  const resolver: RootKeyResolver = typeof rootPublicKey === 'function' ? rootPublicKey : () => rootPublicKey;
+  const code = attenuationBlock(attenuation);
+  const opened = openBiscuit(token, resolver);
+  try {
+    const block = new BlockBuilder();
+    addTo(block, code);
+    const attenuated = opened.biscuit.appendBlock(block);
+    try {
+      return attenuated.toBase64();
+    } finally {
+      attenuated.free();
+    }
+  } catch (error) {
+    if (error instanceof CapabilityError || error instanceof TypeError) throw error;
+    throw invalid('token could not be attenuated', describeWasmError(error));
+  } finally {
+    opened.biscuit.free();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Warm-up: the first evaluations after load are slow enough to hit the 1 ms limit; pay that here.
+
+function warmUp(): void {
+  const pair = new KeyPair(SignatureAlgorithm.Ed25519);
+  const seed = new Uint8Array(32);
+  pair.getPrivateKey().toBytes(seed);
+  const publicKey = new Uint8Array(32);
+  pair.getPublicKey().toBytes(publicKey);
+  const publicHex = Buffer.from(publicKey).toString('hex');
+  pair.free();
+  const now = Date.now();
+  const minted = mintBiscuitCapability(
+    {
+      iss: 'https://warm.up', aud: 'https://warm.up/rs', sub: 'usr_warm', principal: 'user', org_id: 'org_warm',
+      client_id: 'agt_warm', authorization_details: [{ type: TOOL_ACCESS, tools: ['warm.up'], resources: ['w:*'], constraints: { n: { max: 1 } } }],
+      scope: 'tool:warm.up', auth_event_id: 'grt_warm', jti: 'cap_warm', iat: Math.floor(now / 1000), exp: Math.floor(now / 1000) + 60,
+    },
+    { kid: 0, privateKey: Buffer.from(seed).toString('hex'), publicKey: '' },
+  );
+  for (let i = 0; i < 20; i++) {
+    try {
+      authorizeBiscuit(minted.token, { rootKey: () => publicHex, now, tool: 'warm.up', resource: 'w:1', audience: 'https://warm.up/rs', input: { n: 1 } });
+    } catch {
+      // Only warming; the real calls report their own errors.
+    }
+  }
+}
+warmUp();

@@ -1,0 +1,70 @@
+import { prepareTerm } from '@biscuit-auth/biscuit-wasm';
+
+// Datalog is only ever written as tagged templates: the literal parts are our code, every
+// interpolated value becomes a named parameter that biscuit-wasm binds as a term, so no value can
+// change the program's shape. Fragments are combined with `join`, which renames parameters and
+// inserts only connectors from a fixed list.
+//
+// biscuit-wasm's own `biscuit`/`block`/`authorizer` templates are not used: they also pass any
+// string that starts with "ed25519/" as a public-key scope parameter, and a value that is not a
+// real key makes the wasm module panic. Callers' strings (inputs, resources) must never do that.
+
+/** A value that can be bound as a Biscuit term. */
+export type Term = string | number | boolean | Date | ReadonlySet<string> | ReadonlySet<number>;
+
+export interface Datalog {
+  readonly code: string;
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+let counter = 0;
+
+function prepare(value: Term): unknown {
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new TypeError('Biscuit integers must be safe integers');
+    return value;
+  }
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new TypeError('invalid date');
+    return prepareTerm(new Date(Math.floor(value.getTime() / 1000) * 1000));
+  }
+  if (value instanceof Set) {
+    const items = [...value];
+    const kinds = new Set(items.map((item) => typeof item));
+    if (kinds.size > 1) throw new TypeError('a Biscuit set holds one type of term');
+    for (const item of items) if (typeof item === 'number' && !Number.isSafeInteger(item)) throw new TypeError('Biscuit integers must be safe integers');
+    return prepareTerm(new Set(items));
+  }
+  throw new TypeError(`cannot bind a ${typeof value} as a Biscuit term`);
+}
+
+export function datalog(strings: TemplateStringsArray, ...values: Term[]): Datalog {
+  let code = strings[0] ?? '';
+  const params: Record<string, unknown> = {};
+  values.forEach((value, i) => {
+    const name = `p${(counter = (counter + 1) % 0x7fffffff)}_${i}`;
+    params[name] = prepare(value);
+    code += `{${name}}${strings[i + 1] ?? ''}`;
+  });
+  return { code, params };
+}
+
+const CONNECTORS = { statement: '\n', and: ', ', or: ' or ', none: '' } as const;
+
+/** Combine fragments with a fixed connector; parameters keep their unique names. */
+export function join(parts: readonly Datalog[], connector: keyof typeof CONNECTORS): Datalog {
+  return {
+    code: parts.map((p) => p.code).join(CONNECTORS[connector]),
+    params: Object.assign({}, ...parts.map((p) => p.params)),
+  };
+}
+
+/** Anything biscuit-wasm can add parametrised code to. */
+interface CodeSink {
+  addCodeWithParameters(source: string, parameters: unknown, scopeParameters: unknown): void;
+}
+
+export function addTo(sink: CodeSink, code: Datalog): void {
+  sink.addCodeWithParameters(code.code, code.params, {});
+}
