@@ -36,7 +36,11 @@ export function parsePolicyFile(text: string, filename: string): ParsedPolicyFil
     throw new PolicyFileError(
       'POLICY_YAML_SYNTAX',
       filename,
-      doc.errors.map((e) => ({ path: '', ...position(lines, e.pos[0]), message: firstLine(e.message) })),
+      doc.errors.map((e) => ({
+        path: '',
+        ...position(lines, e.pos[0]),
+        message: e.code === 'MULTIPLE_DOCS' ? 'a policy file holds one YAML document' : firstLine(e.message),
+      })),
     );
   }
 
@@ -49,7 +53,7 @@ export function parsePolicyFile(text: string, filename: string): ParsedPolicyFil
 
   const result = PolicyFileSchema.safeParse(data);
   if (!result.success) {
-    throw new PolicyFileError('POLICY_SCHEMA', filename, result.error.issues.map((i) => toPolicyIssue(doc, lines, i)));
+    throw new PolicyFileError('POLICY_SCHEMA', filename, result.error.issues.map((i) => toPolicyIssue(doc, lines, i, data)));
   }
   return compile(result.data, doc, lines, filename, text);
 }
@@ -81,10 +85,20 @@ function compileRule(rule: RuleDocument, source: PolicyRule['source']): PolicyRu
   return compiled;
 }
 
-function toPolicyIssue(doc: Document, lines: LineCounter, issue: z.core.$ZodIssue): PolicyIssue {
+function toPolicyIssue(doc: Document, lines: LineCounter, issue: z.core.$ZodIssue, data: unknown): PolicyIssue {
   // For an unknown key, point at the key itself rather than at the object that holds it.
   const path = issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined ? [...issue.path, issue.keys[0]] : issue.path;
-  return { path: formatPath(path), ...locate(doc, lines, path), message: issue.message };
+  const missing = issue.code === 'invalid_type' && valueAt(data, path) === undefined;
+  return { path: formatPath(path), ...locate(doc, lines, path), message: missing ? 'required field is missing' : issue.message };
+}
+
+function valueAt(data: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let value = data;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[segment];
+  }
+  return value;
 }
 
 /**

@@ -20,6 +20,13 @@ export function durationSeconds(value: number | string): number {
   return Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS];
 }
 
+// Refinements run even after the union itself failed; this one must not throw on bad input.
+function withinCeiling(value: unknown): boolean {
+  if (typeof value === 'number') return value <= MAX_TTL_CEILING_SECONDS;
+  if (typeof value !== 'string' || !DURATION_TEXT.test(value)) return true;
+  return durationSeconds(value) <= MAX_TTL_CEILING_SECONDS;
+}
+
 const glob = (what: string) =>
   z
     .string()
@@ -32,9 +39,9 @@ const globList = (what: string, description: string) => z.array(glob(what)).min(
 export const DurationSchema = z
   .union([
     z.int().min(1).max(MAX_TTL_CEILING_SECONDS).describe('Whole seconds.'),
-    z.string().regex(DURATION_TEXT).describe('A number with a unit: `s` seconds, `m` minutes, `h` hours (`90s`, `5m`, `1h`).'),
-  ])
-  .refine((v) => durationSeconds(v) <= MAX_TTL_CEILING_SECONDS, {
+    z.string().regex(DURATION_TEXT, 'must be whole seconds or a duration such as 90s, 5m, 1h').describe('A number with a unit: `s` seconds, `m` minutes, `h` hours (`90s`, `5m`, `1h`).'),
+  ], { error: 'must be whole seconds or a duration such as 90s, 5m, 1h' })
+  .refine(withinCeiling, {
     message: `must be at most ${MAX_TTL_CEILING_SECONDS} seconds (24h)`,
   })
   .meta({
@@ -127,7 +134,7 @@ export const ConstraintsSchema = z
 
 const ruleId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, dots, dashes or underscores')
   .describe('Unique name of the rule across all loaded files; decisions and audit events cite it.');
 const ruleDescription = z.string().min(1).max(500).describe('What the rule is for, in plain words; shown in decision reasons.');
 
@@ -155,7 +162,9 @@ export const RuleSchema = z.discriminatedUnion('effect', [AllowRuleSchema, DenyR
 export const PolicyFileSchema = z
   .strictObject({
     version: z
-      .union([z.string().min(1).max(64), z.int().min(0).max(Number.MAX_SAFE_INTEGER)])
+      .union([z.string().min(1).max(64), z.int().min(0).max(Number.MAX_SAFE_INTEGER)], {
+        error: 'must be a non-empty string or a whole number',
+      })
       .describe('The revision of this file, chosen by its author (`3`, `2025-06-01`). It goes into every decision\'s `policy_version`.'),
     rules: z.array(RuleSchema).describe('The rules. Their order does not matter.'),
   })
