@@ -54,7 +54,12 @@ export function demoConfiguration(input: ConfigurationInput): Record<string, unk
     claims: { openid: ['sub'] },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // RFC 7009 §2.1: a client may revoke only the tokens issued to it.
+        allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
+          token.clientId === client.clientId,
+      },
       resourceIndicators: {
         enabled: true,
         // Clients need not send `resource` (RFC 8707): every request is for the notes API.
