@@ -31,6 +31,7 @@ export class DemoStore {
   readonly #records = new Map<string, StoredRecord>(); // `${model}:${id}`
   readonly #grantMembers = new Map<string, Set<string>>(); // grantId -> record keys
   readonly #sessionIdByUid = new Map<string, string>();
+  #writesSinceSweep = 0;
 
   adapterFor(model: string): OidcAdapter {
     const key = (id: string) => `${model}:${id}`;
@@ -74,6 +75,8 @@ export class DemoStore {
   }
 
   #put(recordKey: string, payload: Payload, expiresIn?: number): void {
+    // A long-running quickstart would otherwise keep every expired code and token forever.
+    if (++this.#writesSinceSweep >= 500) this.#sweep();
     const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity;
     this.#records.set(recordKey, { payload: structuredClone(payload), expiresAt });
     if (typeof payload.grantId === 'string' && !recordKey.startsWith('Grant:') && !recordKey.startsWith('Session:')) {
@@ -91,6 +94,14 @@ export class DemoStore {
       return undefined;
     }
     return structuredClone(record.payload);
+  }
+
+  #sweep(): void {
+    this.#writesSinceSweep = 0;
+    const now = Date.now();
+    for (const [recordKey, record] of this.#records) if (record.expiresAt <= now) this.#delete(recordKey);
+    for (const [uid, id] of this.#sessionIdByUid) if (!this.#records.has(`Session:${id}`)) this.#sessionIdByUid.delete(uid);
+    for (const [grantId, members] of this.#grantMembers) if (members.size === 0) this.#grantMembers.delete(grantId);
   }
 
   #delete(recordKey: string): void {
