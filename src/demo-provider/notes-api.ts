@@ -61,8 +61,7 @@ export function notesApi(deps: NotesApiDeps) {
         break;
       case 'GET /api/notes/:id': {
         if (!requireScope(ctx, caller, 'notes:read')) return;
-        const id = decodeURIComponent(ctx.path.slice('/api/notes/'.length));
-        const note = deps.notes.get(id);
+        const note = deps.notes.get(safeDecode(ctx.path.slice('/api/notes/'.length)));
         // Another user's note answers exactly like a missing one.
         if (!note || note.owner !== caller.token.accountId) {
           problem(ctx, 404, 'not_found', 'no such note');
@@ -147,6 +146,14 @@ async function readNote(ctx: OidcContext): Promise<z.infer<typeof NewNote> | und
     if (err instanceof BodyTooLarge) problem(ctx, 413, 'invalid_request', 'the note is too large');
     else problem(ctx, 400, 'invalid_request', 'a note is { "title": string (1-200), "body": string }');
     return undefined;
+  }
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return ''; // malformed percent-encoding names no note
   }
 }
 

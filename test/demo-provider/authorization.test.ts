@@ -72,6 +72,7 @@ describe('demo provider: authorization code + PKCE through the sign-in and conse
     const { id } = created.json as { id: string };
 
     assert.equal((await api(provider, `/api/notes/${id}`, alice.access_token)).status, 404);
+    assert.equal((await api(provider, '/api/notes/%E0%A4%A', john.access_token)).status, 404);
     const aliceList = (await api(provider, '/api/notes', alice.access_token)).json as { notes: Array<{ owner: string }> };
     assert.ok(aliceList.notes.every((n) => n.owner === 'alice'));
     const johnList = (await api(provider, '/api/notes', john.access_token)).json as { notes: Array<{ id: string; owner: string }> };
