@@ -10,6 +10,7 @@ export type CapabilityErrorCode = Extract<
   | 'constraint_failed'
   | 'dpop_required'
   | 'invalid_dpop_proof'
+  | 'temporarily_unavailable'
 >;
 
 /** A capability was refused. The description is safe for clients and never holds the token. */

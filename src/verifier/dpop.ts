@@ -1,0 +1,110 @@
+import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { Clock } from '../core/clock.ts';
+import { parseCompactJws } from '../capability/jwt.ts';
+import { VerifierError } from './errors.ts';
+import { BoundedMap } from './cache.ts';
+
+// RFC 9449 DPoP proofs: a JWT signed by the holder's key over the request's method and URL, bound
+// to the access token by `ath`, checked against the token's `cnf.jkt`.
+
+export interface DpopPresentation {
+  /** The `DPoP` request header. */
+  proof: string;
+  method: string;
+  /** The full request URL; query and fragment are ignored (RFC 9449 §4.3 point 9). */
+  url: string;
+}
+
+export const DPOP_ALGS = ['EdDSA', 'ES256'] as const;
+const IAT_WINDOW_SEC = 60;
+
+const bad = (description: string) => new VerifierError('invalid_dpop_proof', description);
+
+/** RFC 7638 JWK SHA-256 thumbprint over the required members in lexicographic order. */
+export function jwkThumbprint(jwk: Record<string, unknown>): string {
+  let canonical: string;
+  if (jwk.kty === 'OKP') canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x });
+  else if (jwk.kty === 'EC') canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  else throw bad('unsupported proof key type');
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+function proofKey(alg: unknown, jwk: unknown): { key: KeyObject; jwk: Record<string, unknown> } {
+  if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) throw bad('proof has no public key');
+  const k = jwk as Record<string, unknown>;
+  // RFC 9449 §4.3 point 7: the key must be public; a private member means a leaked key.
+  if ('d' in k) throw bad('proof key must be public');
+  const ok =
+    (alg === 'EdDSA' && k.kty === 'OKP' && k.crv === 'Ed25519' && typeof k.x === 'string') ||
+    (alg === 'ES256' && k.kty === 'EC' && k.crv === 'P-256' && typeof k.x === 'string' && typeof k.y === 'string');
+  if (!ok) throw bad('unsupported proof algorithm');
+  try {
+    const members = k.kty === 'EC' ? { kty: k.kty, crv: k.crv, x: k.x, y: k.y } : { kty: k.kty, crv: k.crv, x: k.x };
+    return { key: createPublicKey({ key: members as JsonWebKey, format: 'jwk' }), jwk: k };
+  } catch {
+    throw bad('proof key is malformed');
+  }
+}
+
+function normalisedUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    throw bad('htu is not a URL');
+  }
+}
+
+export class DpopChecker {
+  readonly #clock: Clock;
+  /** Seen proof `jti`s until their iat window closes (RFC 9449 §11.1). */
+  readonly #seen = new BoundedMap<string, number>(100_000);
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** Check a proof presented with `accessToken`; returns the proof key's thumbprint. */
+  check(presentation: DpopPresentation, accessToken: string): string {
+    let jws;
+    try {
+      jws = parseCompactJws(presentation.proof);
+    } catch {
+      throw bad('proof is not a compact JWS');
+    }
+    const { header } = jws;
+    // RFC 9449 §4.3 points 2–5.
+    if (header.typ !== 'dpop+jwt') throw bad('proof typ must be dpop+jwt');
+    if ('crit' in header) throw bad('unsupported critical header');
+    const { key, jwk } = proofKey(header.alg, header.jwk);
+    const ok = header.alg === 'ES256'
+      ? jws.signature.length === 64 && verify('sha256', Buffer.from(jws.signingInput), { key, dsaEncoding: 'ieee-p1363' }, jws.signature)
+      : jws.signature.length === 64 && verify(null, Buffer.from(jws.signingInput), key, jws.signature);
+    if (!ok) throw bad('proof signature is invalid');
+
+    let claims: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(Buffer.from(jws.payloadSegment, 'base64url').toString('utf8'));
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      claims = parsed as Record<string, unknown>;
+    } catch {
+      throw bad('proof claims are malformed');
+    }
+    // §4.3 points 8–11: method, URL, freshness, and the hash of the token it accompanies.
+    if (typeof claims.htm !== 'string' || claims.htm !== presentation.method.toUpperCase()) throw bad('htm does not match the request');
+    if (typeof claims.htu !== 'string' || normalisedUrl(claims.htu) !== normalisedUrl(presentation.url)) throw bad('htu does not match the request');
+    const now = this.#clock.now() / 1000;
+    if (typeof claims.iat !== 'number' || Math.abs(claims.iat - now) > IAT_WINDOW_SEC) throw bad('proof is not fresh');
+    const ath = createHash('sha256').update(accessToken).digest('base64url');
+    if (claims.ath !== ath) throw bad('ath does not match the access token');
+    if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) throw bad('proof has no jti');
+
+    const thumbprint = jwkThumbprint(jwk);
+    // §11.1: a proof is good once. Key the replay cache by key too, so holders cannot collide.
+    const replayKey = `${thumbprint}:${claims.jti}`;
+    const seenUntil = this.#seen.get(replayKey);
+    if (seenUntil !== undefined && seenUntil > now) throw bad('proof has been used before');
+    this.#seen.set(replayKey, claims.iat + IAT_WINDOW_SEC);
+    return thumbprint;
+  }
+}

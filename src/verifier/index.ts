@@ -1,0 +1,9 @@
+// Writ's verifier library for downstream services: checks JWT and Biscuit capabilities with the
+// issuer's published keys and revocation feed. Depends on nothing but Node, jose-free crypto,
+// biscuit-wasm and zod — never on Koa, MongoDB, oidc-provider or Writ's server code.
+export { createVerifier, type Verifier, type VerifierOptions, type VerifyRequest, type VerifiedCapability } from './verifier.ts';
+export { VerifierError, type VerifierErrorCode } from './errors.ts';
+export { requireCapability, type CapabilityContext, type RequireCapabilityOptions } from './koa.ts';
+export { jwkThumbprint, type DpopPresentation } from './dpop.ts';
+export { attenuateBiscuit, type Attenuation } from '../capability/biscuit.ts';
+export type { ToolAccessDetail, ArgumentConstraint } from '../core/rights.ts';
