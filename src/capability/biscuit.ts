@@ -39,7 +39,7 @@ const invalid = (description: string, cause?: unknown) =>
 
 /** Anything biscuit-wasm throws is a plain object (or a RuntimeError after a panic); describe it for logs. */
 function describeWasmError(error: unknown): unknown {
-  if (error instanceof Error) return { name: error.name, message: error.message };
+  if (error instanceof Error) return new Error(`${error.name}: ${error.message}`);
   return error;
 }
 
@@ -592,3 +592,48 @@ function warmUp(): void {
   }
 }
 warmUp();
+
+// ---------------------------------------------------------------------------------------------
+// Any Biscuit, any authorizer: for conformance tests against the specification's samples. The
+// authorizer source is trusted program text (never built from request values).
+
+export interface RawAuthorization {
+  /** Index of the matching allow policy. */
+  policy: number;
+  revocation_ids: string[];
+}
+
+/** The top-level class of a biscuit-wasm error (`Format`, `FailedLogic`, `Execution`, …), if any. */
+export function biscuitErrorClass(error: unknown): string | undefined {
+  const raw = error instanceof CapabilityError ? (error.debug?.biscuit as unknown) : error;
+  if (raw && typeof raw === 'object' && !(raw instanceof Error)) return Object.keys(raw)[0];
+  return undefined;
+}
+
+export function authorizeRawBiscuit(token: Uint8Array, rootPublicKey: string, authorizerSource: string): RawAuthorization {
+  let biscuit: Biscuit;
+  try {
+    biscuit = Biscuit.fromBytes(token, publicKeyFromHex(rootPublicKey));
+  } catch (error) {
+    throw invalid('token signature or format is invalid', describeWasmError(error));
+  }
+  try {
+    const revocationIds = biscuit.getRevocationIdentifiers().map(String);
+    const policy = withTimeoutRetry(() => {
+      const builder = new AuthorizerBuilder();
+      builder.addCode(authorizerSource);
+      const authorizer = builder.buildAuthenticated(biscuit);
+      try {
+        return authorizer.authorizeWithLimits(RUN_LIMITS);
+      } finally {
+        authorizer.free();
+      }
+    });
+    return { policy, revocation_ids: revocationIds };
+  } catch (error) {
+    if (error instanceof CapabilityError) throw error;
+    throw classifyAuthorizationError(error, {});
+  } finally {
+    biscuit.free();
+  }
+}
