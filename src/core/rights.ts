@@ -68,3 +68,56 @@ export function constraintHolds(c: ArgumentConstraint, value: unknown): boolean 
   if (c.min !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= c.min)) return false;
   return true;
 }
+
+function constraintsIncluded(required: ToolAccessDetail['constraints'], offered: ToolAccessDetail['constraints']): boolean {
+  // The narrower detail must carry every constraint of the wider one, unchanged or stricter.
+  for (const [field, c] of Object.entries(required ?? {})) {
+    const o = offered?.[field];
+    if (!o) return false;
+    if (JSON.stringify(o) !== JSON.stringify(c) && !constraintStricter(o, c)) return false;
+  }
+  return true;
+}
+
+function constraintStricter(o: ArgumentConstraint, c: ArgumentConstraint): boolean {
+  if (c.eq !== undefined && o.eq !== c.eq) return false;
+  if (c.one_of !== undefined && !(o.eq !== undefined && c.one_of.some((v) => v === o.eq)) && !(o.one_of?.every((v) => c.one_of!.includes(v)))) return false;
+  if (c.starts_with !== undefined && !(o.starts_with?.startsWith(c.starts_with))) return false;
+  if (c.ends_with !== undefined && !(o.ends_with?.endsWith(c.ends_with))) return false;
+  if (c.max !== undefined && !(o.max !== undefined && o.max <= c.max)) return false;
+  if (c.min !== undefined && !(o.min !== undefined && o.min >= c.min)) return false;
+  return true;
+}
+
+/**
+ * Is `requested` within `granted`? Every requested tool must be covered by one granted detail
+ * whose resources cover all requested resources and whose constraints the request keeps.
+ * Returns the first reason it is not, or undefined when it is.
+ */
+export function whyNotWithin(requested: ToolAccessDetail[], granted: ToolAccessDetail[], nowMs = Date.now()): string | undefined {
+  for (const req of requested) {
+    for (const tool of req.tools) {
+      const cover = granted.find((g) =>
+        (g.expires_at === undefined || Date.parse(g.expires_at) > nowMs)
+        && g.tools.some((t) => globMatch(t, tool))
+        && (g.resources === undefined || (req.resources !== undefined && req.resources.every((r) => g.resources!.some((gr) => patternWithin(r, gr)))))
+        && constraintsIncluded(g.constraints, req.constraints));
+      if (!cover) {
+        const byTool = granted.some((g) => g.tools.some((t) => globMatch(t, tool)));
+        return byTool ? `tool ${tool} is granted only on narrower resources or with constraints` : `tool ${tool} is not granted`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** `tool:<name>` scopes as tool_access details (for clients without RFC 9396). */
+export function detailsFromScope(scope: string | undefined, prefix = 'tool:'): ToolAccessDetail[] {
+  const tools = (scope ?? '').split(' ').filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
+  return tools.length ? [{ type: TOOL_ACCESS, tools }] : [];
+}
+
+/** Every tool named across details. */
+export function toolsOf(details: ToolAccessDetail[]): string[] {
+  return [...new Set(details.flatMap((d) => d.tools))];
+}

@@ -1,0 +1,168 @@
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type { AuditLog } from '../audit/log.ts';
+import type { Clock } from '../core/clock.ts';
+import { newId, newSecret } from '../core/ids.ts';
+import { hashPassword } from '../core/passwords.ts';
+import { toolsOf } from '../core/rights.ts';
+import { digestSecret, safeEqual } from '../core/secrets.ts';
+import { WritError } from '../errors/index.ts';
+import type { GrantService } from '../grants/service.ts';
+import type { KeyManager } from '../keys/manager.ts';
+import type { WritStore } from '../storage/index.ts';
+import type { AgentRecord, OrgRecord } from '../storage/ports/directory.ts';
+import { readJson } from '../web/body.ts';
+import { auditQuery, createAgentBody, createOrgBody, createOrgGrantBody, createUserBody } from './schemas.ts';
+import { validate } from './validate.ts';
+
+export interface AdminDeps {
+  adminToken: string;
+  store: WritStore;
+  audit: AuditLog;
+  grantService: GrantService;
+  keys: KeyManager;
+  clock: Clock;
+}
+
+/** The deployment-wide audit chain, for changes that belong to no org (key rotation). */
+export const SYSTEM_ORG = '_writ';
+
+const ADMIN_ACTOR = { kind: 'admin' } as const;
+
+function publicAgent(a: AgentRecord) {
+  const { client_secret_digest: _secret, ...rest } = a;
+  return rest;
+}
+
+/** `/admin/v1`: bearer-token protected JSON API for operators. */
+export function adminRoutes(deps: AdminDeps): Router {
+  const { store, audit, clock } = deps;
+  const router = new Router({ prefix: '/admin/v1' });
+  const iso = () => new Date(clock.now()).toISOString();
+
+  router.use(async (ctx: Context, next: Next) => {
+    const header = ctx.get('authorization');
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!token || !safeEqual(token, deps.adminToken)) {
+      ctx.set('www-authenticate', 'Bearer realm="writ-admin"');
+      throw new WritError('unauthorized', 'a valid admin bearer token is required');
+    }
+    ctx.set('cache-control', 'no-store');
+    await next();
+  });
+
+  async function org(ctx: Context): Promise<OrgRecord> {
+    const found = await store.directory.getOrg(String(ctx.params.org));
+    if (!found) throw new WritError('not_found', 'no such org');
+    return found;
+  }
+
+  router.post('/orgs', async (ctx) => {
+    const body = validate(createOrgBody, await readJson(ctx.req));
+    const record: OrgRecord = { id: newId('org'), name: body.name, created_at: iso() };
+    await store.directory.createOrg(record);
+    await audit.record(record.id, { type: 'org.created', actor: ADMIN_ACTOR, subject: { org_id: record.id }, details: { name: record.name } });
+    ctx.status = 201;
+    ctx.body = record;
+  });
+  router.get('/orgs', async (ctx) => { ctx.body = { orgs: await store.directory.listOrgs() }; });
+  router.get('/orgs/:org', async (ctx) => { ctx.body = await org(ctx); });
+
+  router.post('/orgs/:org/users', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const body = validate(createUserBody, await readJson(ctx.req));
+    const user = {
+      id: newId('usr'), org_id, username: body.username, email: body.email, roles: body.roles ?? ['member' as const],
+      password_hash: await hashPassword(body.password), created_at: iso(),
+    };
+    await store.directory.createUser(org_id, user);
+    await audit.record(org_id, { type: 'user.created', actor: ADMIN_ACTOR, subject: { user_id: user.id }, details: { username: user.username, roles: user.roles } });
+    ctx.status = 201;
+    ctx.body = { id: user.id, username: user.username, roles: user.roles, ...(user.email ? { email: user.email } : {}), created_at: user.created_at };
+  });
+  router.get('/orgs/:org/users', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    ctx.body = { users: (await store.directory.listUsers(org_id)).map(({ password_hash: _p, ...u }) => u) };
+  });
+
+  router.post('/orgs/:org/agents', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const body = validate(createAgentBody, await readJson(ctx.req));
+    const method = body.token_endpoint_auth_method ?? 'client_secret_basic';
+    const secret = method === 'private_key_jwt' ? undefined : newSecret(32);
+    const agent: AgentRecord = {
+      client_id: newId('agt'), org_id, name: body.name, redirect_uris: body.redirect_uris ?? [],
+      token_endpoint_auth_method: method, client_secret_digest: secret && digestSecret(secret),
+      jwks: body.jwks as AgentRecord['jwks'], tools: [...new Set(body.tools)], created_at: iso(),
+    };
+    await store.directory.createAgent(org_id, agent);
+    await audit.record(org_id, { type: 'agent.created', actor: ADMIN_ACTOR, subject: { agent_id: agent.client_id }, details: { name: agent.name, tools: agent.tools, token_endpoint_auth_method: method } });
+    ctx.status = 201;
+    // The secret is shown once, here; only its digest is stored.
+    ctx.body = { ...publicAgent(agent), ...(secret ? { client_secret: secret } : {}) };
+  });
+  router.get('/orgs/:org/agents', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    ctx.body = { agents: (await store.directory.listAgents(org_id)).map(publicAgent) };
+  });
+  router.get('/orgs/:org/agents/:client_id', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const agent = await store.directory.getAgent(org_id, String(ctx.params.client_id));
+    if (!agent) throw new WritError('not_found', 'no such agent in this org');
+    ctx.body = publicAgent(agent);
+  });
+  router.delete('/orgs/:org/agents/:client_id', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const client_id = String(ctx.params.client_id);
+    if (!(await store.directory.getAgent(org_id, client_id))) throw new WritError('not_found', 'no such agent in this org');
+    await deps.grantService.revoke(org_id, { agent_id: client_id }, ADMIN_ACTOR, 'agent deleted');
+    await store.directory.deleteAgent(org_id, client_id);
+    await audit.record(org_id, { type: 'agent.deleted', actor: ADMIN_ACTOR, subject: { agent_id: client_id } });
+    ctx.status = 204;
+  });
+
+  router.post('/orgs/:org/agents/:client_id/org-grants', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const agent = await store.directory.getAgent(org_id, String(ctx.params.client_id));
+    if (!agent) throw new WritError('not_found', 'no such agent in this org');
+    const body = validate(createOrgGrantBody, await readJson(ctx.req));
+    const outside = toolsOf(body.authorization_details).filter((t) => !agent.tools.includes(t));
+    if (outside.length) throw new WritError('invalid_authorization_details', `tools outside the agent's ceiling: ${outside.join(', ')}`);
+    const grant = await deps.grantService.create(org_id, { id: newId('grt'), agent_id: agent.client_id, authorization_details: body.authorization_details }, ADMIN_ACTOR);
+    ctx.status = 201;
+    ctx.body = { id: grant.id, agent_id: grant.agent_id, authorization_details: grant.authorization_details, created_at: grant.created_at };
+  });
+
+  router.get('/orgs/:org/grants', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const grants = await store.grants.listGrants(org_id, { include_revoked: true });
+    ctx.body = { grants: grants.map(({ org_id: _o, ...g }) => g) };
+  });
+  router.delete('/orgs/:org/grants/:id', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const id = String(ctx.params.id);
+    if (!(await store.grants.getGrant(org_id, id))) throw new WritError('not_found', 'no such grant in this org');
+    await deps.grantService.revoke(org_id, { id }, ADMIN_ACTOR, 'revoked by an administrator');
+    ctx.status = 204;
+  });
+
+  router.get('/orgs/:org/audit', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const q = validate(auditQuery, ctx.query);
+    const events = await audit.query(org_id, { ...q, before_seq: q.cursor ? Number(q.cursor) : undefined, limit: q.limit });
+    const last = events.at(-1);
+    ctx.body = { events, next_cursor: events.length === q.limit && last ? String(last.seq) : null };
+  });
+  router.post('/orgs/:org/audit/verify', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    ctx.body = await audit.verify(org_id);
+  });
+
+  router.post('/keys/rotate', async (ctx) => {
+    const { kids } = await deps.keys.rotate();
+    await audit.record(SYSTEM_ORG, { type: 'keys.rotated', actor: ADMIN_ACTOR, subject: {}, details: { kids } });
+    ctx.body = { kids };
+  });
+
+  return router;
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { TOOL_NAME } from '../core/rights.ts';
+import { authorizationDetailsSchema } from '../core/rights-schema.ts';
+
+// Strict schemas for every admin body: unknown fields are refused, not ignored, so a
+// mass-assignment attempt (`{ "roles": ["admin"], "org_id": … }` where not allowed) fails loudly.
+
+const name = z.string().trim().min(1).max(128);
+
+const redirectUri = z.url().max(2048).refine((value) => {
+  const u = new URL(value);
+  if (u.hash) return false;
+  if (u.protocol === 'https:') return true;
+  // RFC 8252 §7.3: plain http only for loopback redirects.
+  return u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+}, 'redirect URIs must be https (or http on loopback) without a fragment');
+
+export const createOrgBody = z.strictObject({ name });
+
+export const createUserBody = z.strictObject({
+  username: z.string().min(1).max(64).regex(/^[A-Za-z0-9._@+-]+$/, 'usernames use letters, digits and . _ @ + -'),
+  password: z.string().min(8).max(1024),
+  email: z.email().max(254).optional(),
+  roles: z.array(z.enum(['member', 'admin'])).max(2).optional(),
+});
+
+const publicJwk = z.looseObject({ kty: z.string().max(16) }).refine((k) => !('d' in k) && !('p' in k) && !('k' in k), 'jwks must hold public keys only');
+
+export const createAgentBody = z.strictObject({
+  name,
+  redirect_uris: z.array(redirectUri).max(16).optional(),
+  token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional(),
+  jwks: z.strictObject({ keys: z.array(publicJwk).min(1).max(8) }).optional(),
+  tools: z.array(z.string().max(128).regex(TOOL_NAME, 'tool names look like connector.tool')).min(1).max(128),
+}).refine((a) => a.token_endpoint_auth_method !== 'private_key_jwt' || a.jwks, { message: 'private_key_jwt needs jwks', path: ['jwks'] });
+
+export const createOrgGrantBody = z.strictObject({ authorization_details: authorizationDetailsSchema });
+
+export const auditQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().regex(/^\d{1,15}$/).optional(),
+  type: z.string().max(64).optional(),
+  user_id: z.string().max(64).optional(),
+  agent_id: z.string().max(64).optional(),
+  tool: z.string().max(128).optional(),
+  grant_id: z.string().max(64).optional(),
+  capability_id: z.string().max(64).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+});

@@ -1,0 +1,134 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hkdfSync } from 'node:crypto';
+import Koa from 'koa';
+import compose from 'koa-compose';
+import { accountRoutes } from '../as/account.ts';
+import { interactionRoutes } from '../as/interactions.ts';
+import { createProvider } from '../as/provider.ts';
+import { SignIn } from '../as/signin.ts';
+import { adminRoutes } from '../admin/routes.ts';
+import { AuditLog } from '../audit/log.ts';
+import type { Config } from '../config/load.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { createLogger, type Logger } from '../core/log.ts';
+import { GrantService } from '../grants/service.ts';
+import { KeyManager, type Sealer } from '../keys/manager.ts';
+import type { WritStore } from '../storage/index.ts';
+import { openSqliteStore } from '../storage/sqlite/index.ts';
+import { open, parseMasterKeyRing, seal } from '../vault/crypto.ts';
+import { SessionCodec } from '../web/session.ts';
+import { errorBoundary, requestLog, securityHeaders } from '../web/middleware.ts';
+
+export interface WritOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** An already-open store (tests, several servers on one store); otherwise opened from config. */
+  store?: WritStore;
+}
+
+export interface RunningWrit {
+  issuer: string;
+  port: number;
+  server: Server;
+  store: WritStore;
+  keys: KeyManager;
+  audit: AuditLog;
+  close(): Promise<void>;
+}
+
+function openStore(config: Config): WritStore {
+  if (config.store === 'sqlite') return openSqliteStore(config.dataDir);
+  throw new Error('WRIT_STORE=mongodb: the MongoDB adapter is not available in this build');
+}
+
+/** The composition root: opens the store, loads keys, wires every room and starts listening. */
+export async function startWrit(config: Config, options: WritOptions = {}): Promise<RunningWrit> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.env.WRIT_LOG_LEVEL });
+  const store = options.store ?? openStore(config);
+
+  if (config.generatedSecrets.length) {
+    logger.warn('generated development secrets; set WRIT_ADMIN_TOKEN and WRIT_MASTER_KEY for real deployments', { files: config.generatedSecrets });
+  } else if (config.storedSecrets.length) {
+    logger.warn('using development secrets from the data dir', { files: config.storedSecrets });
+  }
+
+  const ring = parseMasterKeyRing(config.masterKey);
+  const sealer: Sealer = {
+    seal: (plaintext, aad) => seal(ring, plaintext, aad),
+    open: (sealed, aad) => open(ring, sealed, aad).toString('utf8'),
+  };
+  const keys = new KeyManager(store.keys, sealer, clock);
+  await keys.init();
+
+  const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', ring.key(ring.current)!, Buffer.alloc(0), `writ:${purpose}`, 32));
+  const cookieKeys = [derive('cookies').toString('base64url')];
+  const sessions = new SessionCodec(derive('sessions'));
+
+  const audit = new AuditLog(store.audit, clock);
+  const grantService = new GrantService(store.grants, store.oidc, audit, clock);
+  const signIn = new SignIn(store.directory, audit, clock);
+
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const issuer = config.issuer ?? `http://localhost:${port}`;
+  const secureCookies = issuer.startsWith('https://');
+
+  const provider = createProvider({
+    issuer, directory: store.directory, grants: store.grants, oidc: store.oidc, jwks: keys.providerJwks, cookieKeys,
+    accessTokenTtl: config.env.WRIT_ACCESS_TOKEN_TTL, refreshTokenTtl: config.env.WRIT_REFRESH_TOKEN_TTL, clock, logger,
+  });
+
+  const app = new Koa();
+  app.keys = cookieKeys;
+  app.proxy = false;
+  app.silent = true;
+  app.use(requestLog(logger));
+  app.use(securityHeaders);
+  app.use(errorBoundary(logger));
+
+  // RFC 8414 metadata: oidc-provider's discovery document plus Writ's own fields.
+  app.use(async (ctx, next) => {
+    const rfc8414 = ctx.path === '/.well-known/oauth-authorization-server';
+    if (rfc8414) ctx.path = '/.well-known/openid-configuration';
+    await next();
+    if ((rfc8414 || ctx.path === '/.well-known/openid-configuration') && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+      Object.assign(ctx.body as Record<string, unknown>, {
+        biscuit_public_keys: keys.biscuitPublicKeys,
+        revocation_feed_endpoint: `${issuer}/v1/revocations`,
+      });
+    }
+  });
+
+  for (const router of [
+    adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock }),
+    interactionRoutes({ provider, directory: store.directory, grantService, audit, signIn, sessions, issuer, secureCookies, refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400) }),
+    accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies }),
+  ]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/healthz') { ctx.body = { status: 'ok' }; return; }
+    if (ctx.path === '/readyz') { await store.ping(); ctx.body = { status: 'ready' }; return; }
+    await next();
+  });
+  // oidc-provider is itself a Koa app: run its middleware inside ours for everything else.
+  app.use(compose((provider as unknown as { middleware: Koa.Middleware[] }).middleware));
+
+  server.on('request', app.callback());
+  logger.info('writ listening', { issuer, port, store: store.kind });
+
+  return {
+    issuer, port, server, store, keys, audit,
+    async close() {
+      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+      if (!options.store) await store.close();
+    },
+  };
+}

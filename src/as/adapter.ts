@@ -1,0 +1,67 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { DirectoryStore, AgentRecord } from '../storage/ports/directory.ts';
+import type { OidcStore } from '../storage/ports/oidc.ts';
+import { TOKEN_EXCHANGE_GRANT } from './constants.ts';
+
+/** oidc-provider client metadata for an agent. The secret field holds a digest (see provider.ts). */
+export function clientMetadata(agent: AgentRecord): AdapterPayload {
+  const interactive = agent.redirect_uris.length > 0;
+  return {
+    client_id: agent.client_id,
+    ...(agent.client_secret_digest ? { client_secret: agent.client_secret_digest } : {}),
+    redirect_uris: agent.redirect_uris,
+    response_types: interactive ? ['code'] : [],
+    grant_types: [
+      ...(interactive ? ['authorization_code', 'refresh_token'] : []),
+      'client_credentials',
+      TOKEN_EXCHANGE_GRANT,
+    ],
+    token_endpoint_auth_method: agent.token_endpoint_auth_method,
+    ...(agent.jwks ? { jwks: agent.jwks } : {}),
+    authorization_details_types: ['tool_access'],
+    client_name: agent.name,
+    org_id: agent.org_id,
+    tools: agent.tools,
+  } as AdapterPayload;
+}
+
+/** One adapter class per oidc-provider model name, all over the same store. */
+export function createAdapterClass(oidc: OidcStore, directory: DirectoryStore, now: () => number) {
+  return class WritOidcAdapter implements Adapter {
+    readonly name: string;
+    constructor(name: string) { this.name = name; }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
+      await oidc.upsert(this.name, id, payload as Record<string, unknown>, expiresIn ? now() + expiresIn * 1000 : undefined);
+    }
+
+    async find(id: string) {
+      if (this.name === 'Client') {
+        // Agents live in the directory; client authentication is the one lookup by id alone.
+        const agent = await directory.findAgentForClientAuthentication(id);
+        return agent ? clientMetadata(agent) : undefined;
+      }
+      return (await oidc.find(this.name, id)) as AdapterPayload | undefined;
+    }
+
+    async findByUserCode(userCode: string) {
+      return (await oidc.findByUserCode(this.name, userCode)) as AdapterPayload | undefined;
+    }
+
+    async findByUid(uid: string) {
+      return (await oidc.findByUid(this.name, uid)) as AdapterPayload | undefined;
+    }
+
+    async consume(id: string) {
+      await oidc.consume(this.name, id, Math.floor(now() / 1000));
+    }
+
+    async destroy(id: string) {
+      await oidc.destroy(this.name, id);
+    }
+
+    async revokeByGrantId(grantId: string) {
+      await oidc.revokeByGrantId(grantId);
+    }
+  };
+}

@@ -1,0 +1,130 @@
+import Router from '@koa/router';
+import type Provider from 'oidc-provider';
+import type { Context } from 'koa';
+import { newId } from '../core/ids.ts';
+import { WritError } from '../errors/index.ts';
+import type { ToolAccessDetail } from '../core/rights.ts';
+import type { DirectoryStore } from '../storage/ports/directory.ts';
+import type { AuditLog } from '../audit/log.ts';
+import type { GrantService } from '../grants/service.ts';
+import { readForm } from '../web/body.ts';
+import { SESSION_COOKIE, type SessionCodec } from '../web/session.ts';
+import { consentPage, send, signInPage } from './pages.ts';
+import { requestedDetails } from './provider.ts';
+import { TOOL_SCOPE_PREFIX } from './constants.ts';
+import type { SignIn } from './signin.ts';
+
+export interface InteractionDeps {
+  provider: Provider;
+  directory: DirectoryStore;
+  grantService: GrantService;
+  audit: AuditLog;
+  signIn: SignIn;
+  sessions: SessionCodec;
+  issuer: string;
+  secureCookies: boolean;
+  refreshDays: number;
+}
+
+type ClientView = { clientId: string; clientName?: string; org_id: string };
+
+/**
+ * Sign-in and consent for the authorization endpoint: plain HTML forms, CSRF tokens bound to
+ * the interaction, users only from the agent's own org.
+ */
+export function interactionRoutes(deps: InteractionDeps): Router {
+  const { provider, directory, sessions } = deps;
+  const router = new Router({ prefix: '/interaction' });
+
+  async function load(ctx: Context) {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== ctx.params.uid) throw new WritError('invalid_request', 'interaction mismatch');
+    const client = (await provider.Client.find(String(details.params.client_id))) as unknown as ClientView | undefined;
+    if (!client) throw new WritError('invalid_request', 'unknown client');
+    const org = await directory.getOrg(client.org_id);
+    if (!org) throw new WritError('invalid_request', 'unknown org');
+    return { details, client, org };
+  }
+
+  const action = (uid: string, step: string) => `/interaction/${encodeURIComponent(uid)}/${step}`;
+
+  router.get('/:uid', async (ctx) => {
+    const { details, client, org } = await load(ctx);
+    const uid = details.uid;
+    if (details.prompt.name === 'login') {
+      send(ctx, 'Sign in', signInPage({ action: action(uid, 'login'), csrf: sessions.csrf('login', uid), orgName: org.name, agentName: client.clientName ?? client.clientId }));
+      return;
+    }
+    const accountId = details.session?.accountId;
+    const user = accountId ? await directory.getUser(client.org_id, accountId) : undefined;
+    if (!user) throw new WritError('invalid_request', 'no signed-in user for this interaction');
+    send(ctx, 'Allow access', consentPage({
+      action: action(uid, 'confirm'), csrf: sessions.csrf('consent', uid), agentName: client.clientName ?? client.clientId,
+      clientId: client.clientId, orgName: org.name, username: user.username,
+      details: requestedDetails(details.params), refreshDays: deps.refreshDays,
+    }));
+  });
+
+  router.post('/:uid/login', async (ctx) => {
+    const { details, client, org } = await load(ctx);
+    const form = await readForm(ctx.req);
+    if (!sessions.checkCsrf('login', details.uid, form.get('csrf'))) throw new WritError('forbidden', 'missing or invalid CSRF token');
+    if (details.prompt.name !== 'login') throw new WritError('invalid_request', 'this interaction is not asking for sign-in');
+    const username = (form.get('username') ?? '').slice(0, 128);
+    const password = (form.get('password') ?? '').slice(0, 1024);
+    const result = await deps.signIn.attempt(client.org_id, username, password, { ip: ctx.ip });
+    if (!result.ok) {
+      const error = result.reason === 'locked'
+        ? 'Too many failed attempts. Sign-in for this username is locked for a while.'
+        : 'Wrong username or password.';
+      if (result.retry_after_seconds) ctx.set('retry-after', String(result.retry_after_seconds));
+      send(ctx, 'Sign in', signInPage({ action: action(details.uid, 'login'), csrf: sessions.csrf('login', details.uid), orgName: org.name, agentName: client.clientName ?? client.clientId, username, error }),
+        result.reason === 'locked' ? 429 : 401);
+      return;
+    }
+    // Signing in here also signs in to Writ's own pages (account, connect links).
+    const { value } = sessions.issue(result.user.org_id, result.user.id);
+    ctx.cookies.set(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: sessions.ttlSeconds * 1000, overwrite: true });
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: result.user.id } }, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
+  });
+
+  router.post('/:uid/confirm', async (ctx) => {
+    const { details, client } = await load(ctx);
+    const form = await readForm(ctx.req);
+    if (!sessions.checkCsrf('consent', details.uid, form.get('csrf'))) throw new WritError('forbidden', 'missing or invalid CSRF token');
+    if (details.prompt.name !== 'consent') throw new WritError('invalid_request', 'this interaction is not asking for consent');
+    const accountId = details.session?.accountId;
+    if (!accountId) throw new WritError('invalid_request', 'no signed-in user for this interaction');
+    const user = await directory.getUser(client.org_id, String(accountId));
+    if (!user) throw new WritError('invalid_request', 'the signed-in user does not belong to this agent\'s organisation');
+
+    let result: Record<string, unknown>;
+    if (form.get('decision') !== 'approve') {
+      await deps.audit.record(client.org_id, { type: 'consent.denied', actor: { kind: 'user', user_id: user.id }, subject: { agent_id: client.clientId, user_id: user.id } });
+      result = { error: 'access_denied', error_description: 'the user denied the request' };
+    } else {
+      const detailsRequested: ToolAccessDetail[] = requestedDetails(details.params);
+      const grantId = newId('grt');
+      const grant = new provider.Grant({ accountId: user.id, clientId: client.clientId });
+      (grant as unknown as { jti: string }).jti = grantId;
+      const scopes = String(details.params.scope ?? '').split(' ').filter(Boolean);
+      const oidcScopes = scopes.filter((s) => s === 'openid' || s === 'offline_access');
+      if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
+      const toolScopes = scopes.filter((s) => s.startsWith(TOOL_SCOPE_PREFIX));
+      if (toolScopes.length) grant.addResourceScope(deps.issuer, toolScopes.join(' '));
+      const rar = typeof details.params.authorization_details === 'string' ? (JSON.parse(details.params.authorization_details) as ToolAccessDetail[]) : [];
+      // Scope-only requests still get tool_access details so every token carries its rights one way.
+      for (const d of rar.length ? rar : detailsRequested) (grant as unknown as { addRar(d: unknown): void }).addRar(d);
+      await deps.grantService.create(client.org_id, { id: grantId, user_id: user.id, agent_id: client.clientId, authorization_details: detailsRequested }, { kind: 'user', user_id: user.id });
+      await grant.save();
+      result = { consent: { grantId } };
+    }
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
+  });
+
+  return router;
+}

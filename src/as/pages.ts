@@ -1,0 +1,91 @@
+import type { ToolAccessDetail } from '../core/rights.ts';
+import { html, renderPage, type SafeHtml } from '../web/html.ts';
+
+type Ctx = { status: number; body: unknown; set(headers: Record<string, string>): void };
+
+export function send(ctx: Ctx, title: string, body: SafeHtml, status = 200): void {
+  const page = renderPage({ title, body });
+  ctx.status = status;
+  ctx.set(page.headers);
+  ctx.body = page.body;
+}
+
+export function renderErrorPage(ctx: unknown, out: { error: string; error_description?: string }): void {
+  send(ctx as Ctx, 'Something went wrong', html`
+    <h1>This request could not be completed</h1>
+    <p class="error"><code>${out.error}</code>${out.error_description ? html` — ${out.error_description}` : ''}</p>
+    <p class="muted">Go back to the application that sent you here and try again.</p>`, (ctx as Ctx).status || 400);
+}
+
+export interface SignInView {
+  action: string;
+  csrf: string;
+  orgName: string;
+  agentName?: string | undefined;
+  username?: string | undefined;
+  error?: string | undefined;
+  /** Shown on the account sign-in page, where the org is chosen by id. */
+  orgField?: string | undefined;
+}
+
+export function signInPage(v: SignInView): SafeHtml {
+  return html`
+    <h1>Sign in to ${v.orgName}</h1>
+    ${v.agentName ? html`<p><strong>${v.agentName}</strong> is asking for access on your behalf. Sign in to continue.</p>` : ''}
+    ${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ''}
+    <form method="post" action="${v.action}">
+      <input type="hidden" name="csrf" value="${v.csrf}">
+      ${v.orgField !== undefined ? html`<input type="hidden" name="org" value="${v.orgField}">` : ''}
+      <label for="username">Username</label>
+      <input type="text" id="username" name="username" autocomplete="username" required value="${v.username ?? ''}">
+      <label for="password">Password</label>
+      <input type="password" id="password" name="password" autocomplete="current-password" required>
+      <button type="submit">Sign in</button>
+    </form>`;
+}
+
+export function describeDetail(d: ToolAccessDetail): SafeHtml {
+  return html`<li>
+    ${d.tools.map((t, i) => html`${i ? ', ' : ''}<code>${t}</code>`)}
+    ${d.resources ? html` on ${d.resources.map((r, i) => html`${i ? ', ' : ''}<code>${r}</code>`)}` : html` on any resource`}
+    ${d.constraints ? html`, only where ${Object.entries(d.constraints).map(([k, c], i) => html`${i ? '; ' : ''}<code>${k}</code> ${describeConstraint(c)}`)}` : ''}
+    ${d.expires_at ? html`, until ${new Date(d.expires_at).toUTCString()}` : ''}
+  </li>`;
+}
+
+function describeConstraint(c: NonNullable<ToolAccessDetail['constraints']>[string]): string {
+  const parts: string[] = [];
+  if (c.eq !== undefined) parts.push(`is ${c.eq}`);
+  if (c.one_of) parts.push(`is one of ${c.one_of.join(', ')}`);
+  if (c.starts_with) parts.push(`starts with ${c.starts_with}`);
+  if (c.ends_with) parts.push(`ends with ${c.ends_with}`);
+  if (c.max !== undefined) parts.push(`is at most ${c.max}`);
+  if (c.min !== undefined) parts.push(`is at least ${c.min}`);
+  return parts.join(' and ');
+}
+
+export interface ConsentView {
+  action: string;
+  csrf: string;
+  agentName: string;
+  clientId: string;
+  orgName: string;
+  username: string;
+  details: ToolAccessDetail[];
+  refreshDays: number;
+}
+
+export function consentPage(v: ConsentView): SafeHtml {
+  return html`
+    <h1>Allow ${v.agentName} to act for you?</h1>
+    <p>The agent <strong>${v.agentName}</strong> (<code>${v.clientId}</code>) of <strong>${v.orgName}</strong> asks to act
+      as <strong>${v.username}</strong> with these tools:</p>
+    <ul>${v.details.map(describeDetail)}</ul>
+    <p class="muted">It can use them until you revoke this access, for at most ${v.refreshDays} days without your
+      returning. Every use is recorded in your organisation's audit log. You can revoke it at any time from your account page.</p>
+    <form method="post" action="${v.action}">
+      <input type="hidden" name="csrf" value="${v.csrf}">
+      <button type="submit" name="decision" value="approve">Approve</button>
+      <button type="submit" name="decision" value="deny">Deny</button>
+    </form>`;
+}

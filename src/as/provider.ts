@@ -1,0 +1,182 @@
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/log.ts';
+import { detailsFromScope, toolsOf, whyNotWithin, type ToolAccessDetail } from '../core/rights.ts';
+import { parseToolAccess } from '../core/rights-schema.ts';
+import type { DirectoryStore } from '../storage/ports/directory.ts';
+import type { GrantRecord, GrantStore } from '../storage/ports/grants.ts';
+import type { OidcStore } from '../storage/ports/oidc.ts';
+import { renderErrorPage } from './pages.ts';
+import { createAdapterClass } from './adapter.ts';
+import { TOOL_SCOPE_PREFIX } from './constants.ts';
+import { safeEqual, digestSecret } from '../core/secrets.ts';
+import { registerClientCredentials } from './grants/client-credentials.ts';
+
+export interface ProviderDeps {
+  issuer: string;
+  directory: DirectoryStore;
+  grants: GrantStore;
+  oidc: OidcStore;
+  jwks: { keys: Array<Record<string, unknown>> };
+  cookieKeys: string[];
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+type ClientWithOrg = { clientId: string; org_id: string; tools: string[] };
+const orgOf = (client: unknown) => (client as ClientWithOrg).org_id;
+
+function toolScopes(client: unknown): string {
+  return (client as ClientWithOrg).tools.map((t) => TOOL_SCOPE_PREFIX + t).join(' ');
+}
+
+/** The agent's grant behind a token or code, by the grant id oidc-provider carries. */
+async function grantFor(grants: GrantStore, client: unknown, grantId: string | undefined): Promise<GrantRecord | undefined> {
+  if (!grantId) return undefined;
+  return grants.getGrant(orgOf(client), grantId);
+}
+
+/**
+ * oidc-provider configured as Writ's authorization server: authorization code + PKCE with
+ * RFC 9396 `tool_access` details, rotating refresh tokens, client credentials for org-level
+ * grants, introspection, revocation, DPoP and resource indicators.
+ */
+export function createProvider(deps: ProviderDeps): Provider {
+  const { grants, directory } = deps;
+  const now = () => deps.clock.now();
+
+  const configuration: Configuration = {
+    adapter: createAdapterClass(deps.oidc, directory, now),
+    jwks: deps.jwks as Configuration['jwks'],
+    cookies: { keys: deps.cookieKeys, long: { signed: true, httpOnly: true, sameSite: 'lax' }, short: { signed: true, httpOnly: true, sameSite: 'lax' } },
+    clientBasedCORS: () => false,
+    scopes: ['openid', 'offline_access'],
+    claims: { openid: ['sub'], profile: ['preferred_username', 'org_id'], email: ['email'] },
+    extraClientMetadata: { properties: ['org_id', 'tools'] },
+    routes: {
+      authorization: '/authorize',
+      token: '/token',
+      introspection: '/introspect',
+      revocation: '/revoke',
+      jwks: '/jwks',
+      userinfo: '/userinfo',
+      end_session: '/session/end',
+      pushed_authorization_request: '/par',
+    },
+    pkce: { required: () => true },
+    ttl: {
+      AccessToken: deps.accessTokenTtl,
+      ClientCredentials: deps.accessTokenTtl,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      RefreshToken: deps.refreshTokenTtl,
+      Interaction: 600,
+      Session: 8 * 3600,
+      Grant: deps.refreshTokenTtl,
+    },
+    rotateRefreshToken: true,
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    expiresWithSession: async () => false,
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    async findAccount(ctx, sub) {
+      const client = ctx.oidc.client;
+      if (!client) return undefined;
+      const user = await directory.getUser(orgOf(client), sub);
+      if (!user) return undefined;
+      return {
+        accountId: user.id,
+        claims: async () => ({ sub: user.id, org_id: user.org_id, preferred_username: user.username, ...(user.email ? { email: user.email } : {}) }),
+      };
+    },
+    // Delegated tokens record the org and the grant (auth_event_id) they derive from.
+    async extraTokenClaims(ctx, token) {
+      const client = ctx.oidc.client;
+      if (!client) return undefined;
+      const t = token as unknown as { kind: string; grantId?: string };
+      if (t.kind === 'ClientCredentials') {
+        const g = (ctx.oidc as unknown as { orgGrant?: GrantRecord }).orgGrant;
+        return { org_id: orgOf(client), auth_event_id: g?.id, principal: 'org' };
+      }
+      return { org_id: orgOf(client), auth_event_id: t.grantId, principal: 'user' };
+    },
+    features: {
+      devInteractions: { enabled: false },
+      introspection: {
+        enabled: true as never,
+        // An agent may introspect only its own tokens.
+        allowedPolicy: async (_ctx, client, token) => client.clientId === token.clientId,
+      },
+      revocation: { enabled: true },
+      clientCredentials: { enabled: true },
+      dPoP: { enabled: true },
+      userinfo: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        // Delegated tokens are for Writ itself: they are spent at the token endpoint (exchange).
+        defaultResource: async () => deps.issuer,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, resource, client) => {
+          if (resource !== deps.issuer) throw new errors.InvalidTarget('delegated tokens are issued for this authorization server only; use token exchange for other audiences');
+          return { scope: toolScopes(client), audience: deps.issuer, accessTokenTTL: deps.accessTokenTtl, accessTokenFormat: 'opaque' };
+        },
+      },
+      richAuthorizationRequests: {
+        enabled: true,
+        types: {
+          tool_access: {
+            async validate(ctx, detail, client) {
+              const parsed = parseToolAccess(detail);
+              if (!parsed.ok) throw new errors.InvalidAuthorizationDetails(parsed.reason);
+              const ceiling = (client as unknown as ClientWithOrg).tools;
+              const outside = parsed.detail.tools.filter((t) => !ceiling.includes(t));
+              if (outside.length) throw new errors.InvalidAuthorizationDetails(`tools outside the agent's ceiling: ${outside.join(', ')}`);
+              void ctx;
+            },
+          },
+        },
+        authorizationDetailsForGrantSource: async (ctx) => ctx.oidc.grant?.rar ?? [],
+        async authorizationDetailsForAccessToken(ctx, _token, source, grantType) {
+          const granted = grantType === 'client_credentials'
+            ? (ctx.oidc as unknown as { orgGrant?: GrantRecord }).orgGrant?.authorization_details ?? []
+            : ((source as { rar?: ToolAccessDetail[] } | undefined)?.rar ?? []);
+          const asked = ctx.oidc.params?.authorization_details;
+          if (asked === undefined) return granted as never;
+          const requested = JSON.parse(String(asked)) as ToolAccessDetail[];
+          const why = whyNotWithin(requested, granted, now());
+          if (why) throw new errors.InvalidAuthorizationDetails(why);
+          return requested as never;
+        },
+        authorizationDetailsForIntrospection: async (_ctx, token) => ((token as unknown as { rar?: unknown[] }).rar ?? []) as never,
+      },
+    },
+    renderError: async (ctx, out) => {
+      renderErrorPage(ctx, out as { error: string; error_description?: string });
+    },
+  };
+
+  const provider = new Provider(deps.issuer, configuration);
+  provider.proxy = true;
+
+  // Client secrets are stored as SHA-256 digests (they are 256-bit random values, so a fast
+  // digest is enough); compare the digest of what was presented, in constant time.
+  const clientProto = provider.Client.prototype as unknown as { compareClientSecret(actual: string): boolean; clientSecret?: string };
+  clientProto.compareClientSecret = function compareClientSecret(actual: string) {
+    return typeof this.clientSecret === 'string' && safeEqual(this.clientSecret, digestSecret(actual));
+  };
+
+  registerClientCredentials(provider, grants);
+
+  provider.on('server_error', (_ctx, err) => deps.logger.error('authorization server error', { err }));
+  return provider;
+}
+
+/** Details a consent covers: `authorization_details`, plus `tool:<name>` scopes for clients without RAR. */
+export function requestedDetails(params: Record<string, unknown>): ToolAccessDetail[] {
+  const rar = typeof params.authorization_details === 'string' ? (JSON.parse(params.authorization_details) as ToolAccessDetail[]) : [];
+  return [...rar, ...detailsFromScope(typeof params.scope === 'string' ? params.scope : undefined, TOOL_SCOPE_PREFIX)];
+}
+
+export { toolsOf };
+export type { KoaContextWithOIDC };

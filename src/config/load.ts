@@ -1,0 +1,103 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { environmentSchema, pickEnvironment, type Environment } from './schema.ts';
+
+export class ConfigError extends Error {
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(`${setting}: ${message}`);
+    this.name = 'ConfigError';
+    this.setting = setting;
+  }
+}
+
+export interface Config {
+  env: Environment;
+  port: number;
+  host: string;
+  /** Explicit issuer, or undefined to derive it from the bound port. */
+  issuer: string | undefined;
+  dataDir: string;
+  store: 'sqlite' | 'mongodb';
+  mongodbUri: string | undefined;
+  adminToken: string;
+  masterKey: string;
+  policiesDir: string;
+  production: boolean;
+  /** Paths of development secrets generated on this start (for the start-up warning). */
+  generatedSecrets: string[];
+  /** Paths of development secrets read back from the data dir. */
+  storedSecrets: string[];
+}
+
+const SECRET_FILES = { WRIT_ADMIN_TOKEN: 'admin-token', WRIT_MASTER_KEY: 'master-key' } as const;
+
+function generate(setting: keyof typeof SECRET_FILES): string {
+  return setting === 'WRIT_MASTER_KEY' ? `v1:${randomBytes(32).toString('base64url')}` : randomBytes(32).toString('base64url');
+}
+
+/**
+ * Validates the environment and resolves secrets. In development, missing secrets are generated
+ * into the data dir (mode 0600) and reused on the next start; production refuses them.
+ */
+export function loadConfig(rawEnv: Record<string, string | undefined> = process.env): Config {
+  const parsed = environmentSchema.safeParse(pickEnvironment(rawEnv));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  const env = parsed.data;
+  const production = env.NODE_ENV === 'production';
+  const dataDir = resolve(env.WRIT_DATA_DIR);
+
+  if (env.WRIT_STORE === 'mongodb' && !env.MONGODB_URI) {
+    throw new ConfigError('MONGODB_URI', 'is required when WRIT_STORE=mongodb');
+  }
+  if (production && env.WRIT_ISSUER && !env.WRIT_ISSUER.startsWith('https://')) {
+    throw new ConfigError('WRIT_ISSUER', 'must be an https URL in production');
+  }
+  if (production && env.WRIT_ALLOW_PRIVATE_EGRESS) {
+    throw new ConfigError('WRIT_ALLOW_PRIVATE_EGRESS', 'must not be set in production');
+  }
+
+  const generatedSecrets: string[] = [];
+  const storedSecrets: string[] = [];
+  const secret = (setting: keyof typeof SECRET_FILES): string => {
+    const given = env[setting];
+    if (given) return given;
+    const file = join(dataDir, SECRET_FILES[setting]);
+    if (production) {
+      throw new ConfigError(setting, 'must be set in production; generated development secrets are refused');
+    }
+    if (existsSync(file)) {
+      storedSecrets.push(file);
+      return readFileSync(file, 'utf8').trim();
+    }
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, generate(setting) + '\n', { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+    generatedSecrets.push(file);
+    return readFileSync(file, 'utf8').trim();
+  };
+
+  const adminToken = secret('WRIT_ADMIN_TOKEN');
+  const masterKey = secret('WRIT_MASTER_KEY');
+  if (adminToken.length < 32) throw new ConfigError('WRIT_ADMIN_TOKEN', 'must be at least 32 characters');
+
+  return {
+    env,
+    port: env.PORT,
+    host: env.HOST,
+    issuer: env.WRIT_ISSUER?.replace(/\/$/, ''),
+    dataDir,
+    store: env.WRIT_STORE,
+    mongodbUri: env.MONGODB_URI,
+    adminToken,
+    masterKey,
+    policiesDir: resolve(env.WRIT_POLICIES),
+    production,
+    generatedSecrets,
+    storedSecrets,
+  };
+}

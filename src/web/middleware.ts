@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { Logger } from '../core/log.ts';
+import { isWritError, WritError } from '../errors/index.ts';
+import { html } from './html.ts';
+import { renderPage } from './html.ts';
+
+/** Request id, one access-log line per request (path only: query strings can carry codes). */
+export function requestLog(logger: Logger) {
+  return async (ctx: Context, next: Next) => {
+    const started = performance.now();
+    const request_id = randomUUID();
+    ctx.state.request_id = request_id;
+    ctx.state.logger = logger.child({ request_id });
+    ctx.set('x-request-id', request_id);
+    try {
+      await next();
+    } finally {
+      logger.info('request', { request_id, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 });
+    }
+  };
+}
+
+const wantsHtml = (ctx: Context) => ctx.path.startsWith('/interaction') || ctx.path.startsWith('/account') || ctx.path.startsWith('/connect');
+
+/**
+ * Every error leaves as `{ error, error_description }` (or an HTML page for people), with no
+ * stack and no internal detail; the cause goes to the log.
+ */
+export function errorBoundary(logger: Logger) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (err) {
+      let error: WritError;
+      if (isWritError(err)) error = err;
+      else if (err && typeof err === 'object' && 'status' in err && typeof (err as { status: unknown }).status === 'number' && (err as { expose?: boolean }).expose) {
+        const e = err as { status: number; message: string };
+        error = new WritError(e.status === 404 ? 'not_found' : 'invalid_request', e.message, { status: e.status });
+      } else {
+        error = new WritError('server_error', 'an unexpected error occurred', { cause: err });
+      }
+      const log = (ctx.state.logger as Logger | undefined) ?? logger;
+      if (error.status >= 500) log.error('request failed', { error_code: error.code, err: error.cause ?? error, debug: error.debug });
+      else log.info('request refused', { error_code: error.code, description: error.description, debug: error.debug });
+      ctx.status = error.status;
+      if (wantsHtml(ctx)) {
+        const page = renderPage({ title: 'Error', body: html`<h1>This request could not be completed</h1><p class="error"><code>${error.code}</code> — ${error.description}</p>` });
+        ctx.set(page.headers);
+        ctx.body = page.body;
+      } else {
+        ctx.set('cache-control', 'no-store');
+        ctx.body = error.toOAuthBody();
+      }
+    }
+  };
+}
+
+/** Headers every response carries. */
+export async function securityHeaders(ctx: Context, next: Next) {
+  ctx.set('x-content-type-options', 'nosniff');
+  ctx.set('x-frame-options', 'DENY');
+  ctx.set('referrer-policy', 'no-referrer');
+  await next();
+  if (!ctx.response.get('content-security-policy')) ctx.set('content-security-policy', "frame-ancestors 'none'");
+}
