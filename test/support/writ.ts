@@ -1,0 +1,62 @@
+// Starts a real Writ on loopback (port 0) over a fresh data dir, and talks to its admin API.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startWrit, type RunningWrit, type WritOptions } from '../../src/app/writ.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { createLogger } from '../../src/core/log.ts';
+
+export interface TestWrit extends RunningWrit {
+  dataDir: string;
+  adminToken: string;
+  /** Every log line the server wrote. */
+  logs: string[];
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; text: string }>;
+  stop(options?: { keepData?: boolean }): Promise<void>;
+}
+
+export async function startTestWrit(options: { dataDir?: string; env?: Record<string, string>; writ?: WritOptions } = {}): Promise<TestWrit> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'writ-test-'));
+  const adminToken = options.env?.WRIT_ADMIN_TOKEN ?? 'test-admin-token-' + 'x'.repeat(32);
+  const masterKey = options.env?.WRIT_MASTER_KEY ?? `v1:${randomBytes(32).toString('base64url')}`;
+  const config = loadConfig({
+    PORT: '0', WRIT_DATA_DIR: dataDir, WRIT_ADMIN_TOKEN: adminToken, WRIT_MASTER_KEY: masterKey,
+    NODE_ENV: 'test', WRIT_LOG_LEVEL: 'debug', ...options.env,
+  });
+  const logs: string[] = [];
+  const writ = await startWrit(config, { logger: createLogger({ level: 'debug', sink: (line) => logs.push(line) }), ...options.writ });
+  return {
+    ...writ,
+    dataDir,
+    adminToken,
+    logs,
+    async admin(method, path, body) {
+      const res = await fetch(`${writ.issuer}/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let json: any;
+      try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+      return { status: res.status, json, text };
+    },
+    async stop({ keepData = false } = {}) {
+      await writ.close();
+      if (!keepData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An org with one user and one interactive agent, created through the admin API. */
+export async function seedOrg(writ: TestWrit, opts: { name?: string; username?: string; password?: string; tools?: string[]; redirect_uri?: string } = {}) {
+  const org = (await writ.admin('POST', '/orgs', { name: opts.name ?? 'XCorp' })).json;
+  const password = opts.password ?? 'correct horse battery';
+  const user = (await writ.admin('POST', `/orgs/${org.id}/users`, { username: opts.username ?? 'john', password })).json;
+  const redirect_uri = opts.redirect_uri ?? 'http://127.0.0.1:9/callback';
+  const agent = (await writ.admin('POST', `/orgs/${org.id}/agents`, {
+    name: 'Content agent', redirect_uris: [redirect_uri], tools: opts.tools ?? ['demo.notes.create', 'demo.notes.read', 'notion.pages.create'],
+  })).json;
+  return { org, user: { ...user, password }, agent, redirect_uri };
+}
