@@ -30,7 +30,12 @@ export function createAdapterClass(oidc: OidcStore, directory: DirectoryStore, n
     constructor(name: string) { this.name = name; }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
-      await oidc.upsert(this.name, id, payload as Record<string, unknown>, expiresIn ? now() + expiresIn * 1000 : undefined);
+      // Org-level tokens carry their grant in `extra`; index it as the grant id so revoking the
+      // org grant deletes them like any other derived token.
+      const extra = (payload as { extra?: { auth_event_id?: unknown } }).extra;
+      const stored = this.name === 'ClientCredentials' && typeof extra?.auth_event_id === 'string'
+        ? { ...payload, grantId: extra.auth_event_id } : payload;
+      await oidc.upsert(this.name, id, stored as Record<string, unknown>, expiresIn ? now() + expiresIn * 1000 : undefined);
     }
 
     async find(id: string) {

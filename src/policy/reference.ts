@@ -4,7 +4,7 @@
 import * as z from 'zod';
 import { PolicyFileSchema } from './schema.ts';
 
-export const REFERENCE_BEGIN = '<!-- BEGIN GENERATED POLICY REFERENCE: edit src/policy/schema.ts, then run scripts/gen-policy-schema.ts -->';
+export const REFERENCE_BEGIN = '<!-- BEGIN GENERATED POLICY REFERENCE: edit src/policy/schema.ts, then run npm run docs:generate -->';
 export const REFERENCE_END = '<!-- END GENERATED POLICY REFERENCE -->';
 
 type JsonSchema = {

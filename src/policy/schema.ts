@@ -1,6 +1,6 @@
 // The policy file format: one strict schema that validates every file and, through its
 // descriptions, writes policies/schema.json and the reference part of docs/policies.md.
-// Edit a description here, then run scripts/gen-policy-schema.ts.
+// Edit a description here, then run npm run docs:generate.
 
 import * as z from 'zod';
 

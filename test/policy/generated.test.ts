@@ -15,7 +15,7 @@ import {
 } from '../../src/policy/reference.ts';
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
-const REGENERATE = 'regenerate with: node_modules/.bin/node scripts/gen-policy-schema.ts';
+const REGENERATE = 'regenerate with: npm run docs:generate';
 
 test('policies/schema.json is up to date', () => {
   assert.equal(readFileSync(root('policies/schema.json'), 'utf8'), policyJsonSchemaText(), `policies/schema.json is stale; ${REGENERATE}`);
