@@ -36,7 +36,7 @@ const jsonSchemaNode = z.record(z.string(), z.unknown());
 const inputSchema = z.strictObject({
   type: z.literal('object'),
   description: z.string().max(2000).optional(),
-  properties: z.record(z.string().regex(FIELD, 'input field names are identifiers'), jsonSchemaNode).default({}),
+  properties: keyedRecord(jsonSchemaNode, (key) => (FIELD.test(key) ? undefined : 'input field names are identifiers')).default({}),
   required: z.array(z.string()).default([]),
   additionalProperties: z.union([z.boolean(), jsonSchemaNode]).optional(),
 }).superRefine((schema, ctx) => {
@@ -118,7 +118,7 @@ function oauth2Auth(options: SchemaOptions) {
     scope_separator: z.enum([' ', ',']).optional(),
     token_endpoint_auth_method: authMethod,
     refresh,
-    extra_authorize_params: z.record(z.string().regex(/^[a-z_]{1,64}$/), z.string().max(256)).optional(),
+    extra_authorize_params: keyedRecord(z.string().max(256), (key) => (/^[a-z_]{1,64}$/.test(key) ? undefined : 'parameter names are lowercase letters and _')).optional(),
     /** Per-org configuration; shipped connectors get theirs from the deployment. */
     client_id: z.string().min(1).max(512).optional(),
   });
@@ -138,10 +138,22 @@ function authSchema(options: SchemaOptions) {
   return z.discriminatedUnion('type', [oauth2Auth(options), apiKeyAuth, noAuth]);
 }
 
-const headers = z.record(
-  z.string().regex(/^[A-Za-z0-9-]{1,64}$/).refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), 'a connector may not set this header'),
-  z.string().max(512).regex(/^[\x20-\x7E]*$/, 'header values are printable ASCII'),
-);
+// Keys are checked in a refinement rather than by the record's key schema, so the error names
+// the offending key instead of a generic "invalid key".
+function keyedRecord<T extends z.ZodType>(value: T, check: (key: string) => string | undefined) {
+  return z.record(z.string(), value).superRefine((record, ctx) => {
+    for (const key of Object.keys(record)) {
+      const problem = check(key);
+      if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+    }
+  });
+}
+
+const headers = keyedRecord(z.string().max(512).regex(/^[\x20-\x7E]*$/, 'header values are printable ASCII'), (h) => {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(h)) return 'header names are letters, digits and -';
+  if (RESERVED_HEADERS.has(h.toLowerCase())) return 'a connector may not set this header';
+  return undefined;
+});
 
 function connectorFields(options: SchemaOptions) {
   return {
@@ -153,7 +165,7 @@ function connectorFields(options: SchemaOptions) {
     allowed_hosts: z.array(z.string().toLowerCase().regex(HOST, 'a host name (optionally :port)')).min(1).max(20).optional(),
     /** Sent with every call (e.g. `Notion-Version`). */
     default_headers: headers.optional(),
-    tools: z.record(z.string().regex(TOOL_KEY, 'tool keys are dotted lowercase segments'), toolSchema)
+    tools: keyedRecord(toolSchema, (key) => (TOOL_KEY.test(key) ? undefined : 'tool keys are dotted lowercase segments, e.g. messages.send'))
       .refine((tools) => Object.keys(tools).length > 0, 'a connector needs at least one tool')
       .refine((tools) => Object.keys(tools).length <= 200, 'at most 200 tools'),
   };
