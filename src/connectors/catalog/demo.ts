@@ -36,7 +36,7 @@ export function demoConnectorDefinition(issuer: string): z.input<ReturnType<type
             title: { type: 'string', minLength: 1, maxLength: 200 },
             body: { type: 'string', maxLength: 10000 },
           },
-          required: ['title'],
+          required: ['title', 'body'],
           additionalProperties: false,
         },
         body: 'input',
