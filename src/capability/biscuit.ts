@@ -92,13 +92,25 @@ export type RootKeyResolver = (kid: number | undefined) => string | undefined;
 // ---------------------------------------------------------------------------------------------
 // Minting
 
-/** Rust-regex for a Writ glob: `*` is any run of characters, everything else is literal. */
-export function globToRegex(pattern: string): string {
-  const body = pattern
-    .split('*')
-    .map((part) => part.replace(/[\\.+*?()|[\]{}^$#&\-~]/g, (c) => `\\${c}`))
-    .join('.*');
-  return `(?s)^${body}$`;
+/**
+ * A resource pattern with one `*` split into the literal text before and after it. Biscuit's
+ * regular expressions are not used: in biscuit-wasm 0.6.0 each `.matches()` evaluation costs over a
+ * millisecond and leaks wasm memory. Patterns with more than one `*` have no exact prefix/suffix
+ * form, and an inexact one could widen, so Biscuit capabilities refuse them.
+ */
+export function globParts(pattern: string): { prefix: string; suffix: string } {
+  const star = pattern.indexOf('*');
+  if (star < 0 || pattern.indexOf('*', star + 1) >= 0) {
+    throw new TypeError('a Biscuit resource pattern has exactly one "*" (or is "*" alone)');
+  }
+  return { prefix: pattern.slice(0, star), suffix: pattern.slice(star + 1) };
+}
+
+/** Conditions on `$r` that hold exactly when it matches a one-star pattern. */
+function globConditions(pattern: string): Datalog {
+  const { prefix, suffix } = globParts(pattern);
+  // The length bound stops prefix and suffix from overlapping ("ab*ba" must not match "aba").
+  return datalog`$r.starts_with(${prefix}), $r.ends_with(${suffix}), $r.length() >= ${prefix.length + suffix.length}`;
 }
 
 function sameTypeSet(values: ReadonlyArray<string | number>): ReadonlySet<string> | ReadonlySet<number> {
@@ -182,7 +194,10 @@ export function authorityBlock(claims: CapabilityClaims): Datalog {
       for (const [key, c] of Object.entries(detail.constraints ?? {})) parts.push(...constraintFacts(tool, key, c));
     }
   }
-  for (const pattern of patterns) parts.push(datalog`resource_pattern(${pattern}, ${globToRegex(pattern)});`);
+  for (const pattern of patterns) {
+    const { prefix, suffix } = globParts(pattern);
+    parts.push(datalog`resource_pattern(${pattern}, ${prefix}, ${suffix});`);
+  }
 
   // Checks. Expiry and audience are checked against the verifier's ambient time and audience.
   parts.push(datalog`check if time($t), $t < ${new Date(claims.exp * 1000)};`);
@@ -409,11 +424,12 @@ export function verifierCode(request: BiscuitRequest): Datalog {
   for (const [key, value] of constrainableInput(request.input)) parts.push(datalog`input(${key}, ${value});`);
   if (request.dpopJkt !== undefined) parts.push(datalog`dpop_jkt(${request.dpopJkt});`);
   parts.push(
-    // `right(tool, "*")` covers any resource; a wildcard pattern covers what its regex matches.
+    // `right(tool, "*")` covers any resource; a one-star pattern covers what starts with its
+    // prefix and ends with its suffix, without the two overlapping.
     // These rules and the policy run in the authorizer's scope (authority block + authorizer), so a
     // `right` or `resource_pattern` fact stated by an appended block can never satisfy them.
     datalog`right($t, $r) <- tool($t), resource($r), right($t, "*");`,
-    datalog`right($t, $r) <- tool($t), resource($r), right($t, $p), resource_pattern($p, $re), $r.matches($re);`,
+    datalog`right($t, $r) <- tool($t), resource($r), right($t, $p), resource_pattern($p, $prefix, $suffix), $r.starts_with($prefix), $r.ends_with($suffix), $r.length() >= $p.length() - 1;`,
     datalog`allow if tool($t), resource($r), right($t, $r);`,
   );
   return join(parts, 'statement');
@@ -524,7 +540,7 @@ export function attenuationBlock(attenuation: Attenuation): Datalog {
       pattern === ANY_RESOURCE
         ? datalog`resource($r)`
         : pattern.includes('*')
-          ? datalog`resource($r), $r.matches(${globToRegex(pattern)})`
+          ? join([datalog`resource($r)`, globConditions(pattern)], 'and')
           : datalog`resource(${pattern})`,
     );
     checks.push(join([datalog`check if `, join(alternatives, 'or'), datalog`;`], 'none'));

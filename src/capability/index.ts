@@ -11,7 +11,7 @@ export {
   authorityBlock,
   authorizeBiscuit,
   authorizeOpenedBiscuit,
-  globToRegex,
+  globParts,
   mintBiscuitCapability,
   openBiscuit,
   UnknownRootKeyError,
