@@ -14,7 +14,8 @@ export interface CapabilityContext {
   status: number;
   body: unknown;
   state: Record<string, unknown>;
-  request: { body?: unknown };
+  /** A body parser, if any, leaves the parsed body at `request.body`. */
+  request: object;
 }
 
 export interface RequireCapabilityOptions<C extends CapabilityContext> {
@@ -27,7 +28,7 @@ export interface RequireCapabilityOptions<C extends CapabilityContext> {
 const quoted = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
 
 function defaultInput(ctx: CapabilityContext): Record<string, unknown> | undefined {
-  const body = ctx.request.body;
+  const body = (ctx.request as { body?: unknown }).body;
   if (body && typeof body === 'object' && 'input' in body) {
     const input = (body as { input?: unknown }).input;
     if (input && typeof input === 'object' && !Array.isArray(input)) return input as Record<string, unknown>;
