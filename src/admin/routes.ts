@@ -12,7 +12,8 @@ import type { KeyManager } from '../keys/manager.ts';
 import type { WritStore } from '../storage/index.ts';
 import type { AgentRecord, OrgRecord } from '../storage/ports/directory.ts';
 import { readJson } from '../web/body.ts';
-import { auditQuery, createAgentBody, createOrgBody, createOrgGrantBody, createUserBody } from './schemas.ts';
+import { explain, type PolicySet } from '../policy/index.ts';
+import { auditQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody } from './schemas.ts';
 import { validate } from './validate.ts';
 
 export interface AdminDeps {
@@ -22,6 +23,8 @@ export interface AdminDeps {
   grantService: GrantService;
   keys: KeyManager;
   clock: Clock;
+  policies: () => PolicySet;
+  executorResource: string;
 }
 
 /** The deployment-wide audit chain, for changes that belong to no org (key rotation). */
@@ -156,6 +159,35 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.post('/orgs/:org/audit/verify', async (ctx) => {
     const { id: org_id } = await org(ctx);
     ctx.body = await audit.verify(org_id);
+  });
+
+  router.post('/resource-servers', async (ctx) => {
+    const body = validate(createResourceServerBody, await readJson(ctx.req));
+    if (body.org_id && !(await store.directory.getOrg(body.org_id))) throw new WritError('not_found', 'no such org');
+    if (body.identifier === deps.executorResource) throw new WritError('conflict', 'that identifier is the executor');
+    const record = { identifier: body.identifier, name: body.name, org_id: body.org_id, created_at: iso() };
+    await store.directory.createResourceServer(record);
+    if (record.org_id) await audit.record(record.org_id, { type: 'resource_server.registered', actor: ADMIN_ACTOR, subject: { resource_server: record.identifier } });
+    else await audit.record(SYSTEM_ORG, { type: 'resource_server.registered', actor: ADMIN_ACTOR, subject: { resource_server: record.identifier } });
+    ctx.status = 201;
+    ctx.body = record;
+  });
+  router.get('/resource-servers', async (ctx) => {
+    ctx.body = { resource_servers: [{ identifier: deps.executorResource, name: 'Writ executor', builtin: true }, ...(await store.directory.listResourceServers())] };
+  });
+
+  // "Would agent A get tool T for user U?" — the policy's answer with every rule's reasoning.
+  router.post('/orgs/:org/policy/dry-run', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const body = validate(dryRunBody, await readJson(ctx.req));
+    const agent = await store.directory.getAgent(org_id, body.agent_id);
+    if (!agent) throw new WritError('not_found', 'no such agent in this org');
+    const outside = body.tools.filter((t) => !agent.tools.includes(t));
+    const explanation = explain(deps.policies(), {
+      org_id, agent_id: body.agent_id, principal: body.user_id ? { kind: 'user', id: body.user_id } : { kind: 'org', id: org_id },
+      audience: body.audience ?? deps.executorResource, tools: body.tools, ...(body.resources ? { resources: body.resources } : {}),
+    });
+    ctx.body = { ...explanation, ceiling: { ok: outside.length === 0, outside } };
   });
 
   router.post('/keys/rotate', async (ctx) => {

@@ -48,3 +48,17 @@ export const auditQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
 });
+
+export const createResourceServerBody = z.strictObject({
+  identifier: z.url().max(2048).refine((v) => !new URL(v).hash, 'resource identifiers have no fragment (RFC 8707 §2)'),
+  name,
+  org_id: z.string().max(64).optional(),
+});
+
+export const dryRunBody = z.strictObject({
+  agent_id: z.string().min(1).max(64),
+  user_id: z.string().min(1).max(64).optional(),
+  tools: z.array(z.string().max(128).regex(TOOL_NAME)).min(1).max(64),
+  resources: z.array(z.string().min(1).max(512)).max(64).optional(),
+  audience: z.string().max(2048).optional(),
+});

@@ -18,6 +18,10 @@ import type { WritStore } from '../storage/index.ts';
 import { openSqliteStore } from '../storage/sqlite/index.ts';
 import { open, parseMasterKeyRing, seal } from '../vault/crypto.ts';
 import { SessionCodec } from '../web/session.ts';
+import { registerTokenExchange } from '../as/grants/token-exchange.ts';
+import { watchPolicies, type PolicyWatcher } from '../policy/index.ts';
+import { RevocationFeed } from '../revocation/feed.ts';
+import { revocationRoutes } from '../revocation/routes.ts';
 import { errorBoundary, requestLog, securityHeaders } from '../web/middleware.ts';
 
 export interface WritOptions {
@@ -29,6 +33,8 @@ export interface WritOptions {
 
 export interface RunningWrit {
   issuer: string;
+  /** The executor's resource identifier, the default capability audience. */
+  executorResource: string;
   port: number;
   server: Server;
   store: WritStore;
@@ -68,6 +74,9 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
 
   const audit = new AuditLog(store.audit, clock);
   const grantService = new GrantService(store.grants, store.oidc, audit, clock);
+  const revocations = new RevocationFeed(store.capabilities, clock);
+  grantService.onRevoked((org_id, grants, at) => revocations.grantsRevoked(org_id, grants, at));
+  const policies: PolicyWatcher = await watchPolicies(config.policiesDir, { logger });
   const signIn = new SignIn(store.directory, audit, clock);
 
   const server = createServer();
@@ -79,9 +88,22 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   const issuer = config.issuer ?? `http://localhost:${port}`;
   const secureCookies = issuer.startsWith('https://');
 
+  // The executor's resource identifier (RFC 8707/9728): the default audience of capabilities.
+  const executorResource = `${issuer}/executor`;
   const provider = createProvider({
-    issuer, directory: store.directory, grants: store.grants, oidc: store.oidc, jwks: keys.providerJwks, cookieKeys,
+    issuer, executorResource, directory: store.directory, grants: store.grants, oidc: store.oidc, jwks: keys.providerJwks, cookieKeys,
     accessTokenTtl: config.env.WRIT_ACCESS_TOKEN_TTL, refreshTokenTtl: config.env.WRIT_REFRESH_TOKEN_TTL, clock, logger,
+  });
+
+  registerTokenExchange(provider, {
+    issuer, clock, directory: store.directory, grants: store.grants, capabilities: store.capabilities, audit, keys,
+    policies: () => policies.current(),
+    defaultAudience: executorResource,
+    async isAudience(org_id, audience) {
+      if (audience === executorResource) return true;
+      const rs = await store.directory.getResourceServer(audience);
+      return rs !== undefined && (rs.org_id === undefined || rs.org_id === org_id);
+    },
   });
 
   const app = new Koa();
@@ -106,7 +128,8 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   });
 
   for (const router of [
-    adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock }),
+    adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource }),
+    revocationRoutes(revocations),
     interactionRoutes({ provider, directory: store.directory, grantService, audit, signIn, sessions, issuer, secureCookies, refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400) }),
     accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies }),
   ]) {
@@ -125,8 +148,10 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   logger.info('writ listening', { issuer, port, store: store.kind });
 
   return {
-    issuer, port, server, store, keys, audit,
+    issuer, executorResource, port, server, store, keys, audit,
     async close() {
+      revocations.close();
+      policies.close();
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
       if (!options.store) await store.close();
     },

@@ -1,6 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { DirectoryStore, AgentRecord } from '../storage/ports/directory.ts';
 import type { OidcStore } from '../storage/ports/oidc.ts';
+import { TOKEN_EXCHANGE_GRANT } from './constants.ts';
 
 /** oidc-provider client metadata for an agent. The secret field holds a digest (see provider.ts). */
 export function clientMetadata(agent: AgentRecord): AdapterPayload {
@@ -13,6 +14,7 @@ export function clientMetadata(agent: AgentRecord): AdapterPayload {
     grant_types: [
       ...(interactive ? ['authorization_code', 'refresh_token'] : []),
       'client_credentials',
+      TOKEN_EXCHANGE_GRANT,
     ],
     token_endpoint_auth_method: agent.token_endpoint_auth_method,
     ...(agent.jwks ? { jwks: agent.jwks } : {}),

@@ -8,12 +8,14 @@ import type { GrantRecord, GrantStore } from '../storage/ports/grants.ts';
 import type { OidcStore } from '../storage/ports/oidc.ts';
 import { renderErrorPage } from './pages.ts';
 import { createAdapterClass } from './adapter.ts';
-import { TOOL_SCOPE_PREFIX } from './constants.ts';
+import { TOKEN_EXCHANGE_GRANT, TOOL_SCOPE_PREFIX } from './constants.ts';
 import { safeEqual, digestSecret } from '../core/secrets.ts';
 import { registerClientCredentials } from './grants/client-credentials.ts';
 
 export interface ProviderDeps {
   issuer: string;
+  /** The default audience of capabilities from token exchange. */
+  executorResource: string;
   directory: DirectoryStore;
   grants: GrantStore;
   oidc: OidcStore;
@@ -115,7 +117,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       resourceIndicators: {
         enabled: true,
         // Delegated tokens are for Writ itself: they are spent at the token endpoint (exchange).
-        defaultResource: async () => deps.issuer,
+        // A token exchange without a resource names its audience, or else the executor.
+        defaultResource: async (ctx) => {
+          const params = ctx.oidc.params as Record<string, unknown> | undefined;
+          if (params?.grant_type !== TOKEN_EXCHANGE_GRANT) return deps.issuer;
+          const audience = params.audience;
+          return (Array.isArray(audience) ? audience[0] : audience) ?? deps.executorResource;
+        },
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, resource, client) => {
           if (resource !== deps.issuer) throw new errors.InvalidTarget('delegated tokens are issued for this authorization server only; use token exchange for other audiences');
@@ -129,10 +137,11 @@ export function createProvider(deps: ProviderDeps): Provider {
             async validate(ctx, detail, client) {
               const parsed = parseToolAccess(detail);
               if (!parsed.ok) throw new errors.InvalidAuthorizationDetails(parsed.reason);
+              // Token exchange judges rights itself (and records the refusal on the tenant's log).
+              if ((ctx.oidc.params as Record<string, unknown> | undefined)?.grant_type === TOKEN_EXCHANGE_GRANT) return;
               const ceiling = (client as unknown as ClientWithOrg).tools;
               const outside = parsed.detail.tools.filter((t) => !ceiling.includes(t));
               if (outside.length) throw new errors.InvalidAuthorizationDetails(`tools outside the agent's ceiling: ${outside.join(', ')}`);
-              void ctx;
             },
           },
         },

@@ -1,7 +1,7 @@
 // The policy engine's public surface. Decisions are pure (`decide`, `explain`); file loading and
 // watching are the only I/O, kept in files.ts.
 
-export { decide, explain } from './engine.ts';
+export { decide, explain, mergeConstraint } from './engine.ts';
 export { loadPolicies, watchPolicies } from './files.ts';
 export type { PolicyWatcher, ReloadOutcome, WatchOptions } from './files.ts';
 export { parsePolicyFile, MAX_POLICY_FILE_BYTES } from './parse.ts';

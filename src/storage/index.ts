@@ -1,4 +1,5 @@
 import type { AuditStore } from './ports/audit.ts';
+import type { CapabilityStore } from './ports/capabilities.ts';
 import type { DirectoryStore } from './ports/directory.ts';
 import type { GrantStore } from './ports/grants.ts';
 import type { KeyStore } from './ports/keys.ts';
@@ -15,12 +16,14 @@ export interface WritStore {
   audit: AuditStore;
   keys: KeyStore;
   vault: VaultStore;
+  capabilities: CapabilityStore;
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export type * from './ports/audit.ts';
+export type * from './ports/capabilities.ts';
 export type * from './ports/directory.ts';
 export type * from './ports/grants.ts';
 export type * from './ports/keys.ts';

@@ -1,8 +1,8 @@
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import * as stock from 'oidc-provider/lib/actions/grants/client_credentials.js';
-import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 import type { GrantStore } from '../../storage/ports/grants.ts';
+import { boundGrantHelpers } from './helpers.ts';
 
 /**
  * `client_credentials` bound to the agent's org-level Grant (DESIGN flow 2): the stock handler,
@@ -10,9 +10,7 @@ import type { GrantStore } from '../../storage/ports/grants.ts';
  * rights, asks for all of them. Without an active org-level grant the agent gets nothing.
  */
 export function registerClientCredentials(provider: Provider, grants: GrantStore): void {
-  const helpers = Object.fromEntries(
-    Object.entries(grantHelpers).map(([name, fn]) => [name, (fn as (...a: unknown[]) => unknown).bind(undefined, provider)]),
-  );
+  const helpers = boundGrantHelpers(provider);
   const parameters = new Set([...stock.parameters, 'resource', 'authorization_details']);
 
   provider.registerGrantType('client_credentials', async (ctx: KoaContextWithOIDC) => {

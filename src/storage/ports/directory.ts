@@ -44,6 +44,16 @@ export interface SignInThrottle {
   last_failure_at: number;
 }
 
+/** A downstream service that may be named as a token-exchange audience. */
+export interface ResourceServerRecord {
+  /** The exact resource identifier (RFC 8707), e.g. `https://billing.example/api`. */
+  identifier: string;
+  name: string;
+  /** Restricts it to one org's capabilities; absent means any org's. */
+  org_id?: string | undefined;
+  created_at: string;
+}
+
 export interface DirectoryStore {
   createOrg(org: OrgRecord): Promise<void>;
   getOrg(org_id: string): Promise<OrgRecord | undefined>;
@@ -67,4 +77,9 @@ export interface DirectoryStore {
    * protocol's entry point. The record it returns carries the org every later step is bound to.
    */
   findAgentForClientAuthentication(client_id: string): Promise<AgentRecord | undefined>;
+
+  /** Throws `conflict` when the identifier is taken. */
+  createResourceServer(rs: ResourceServerRecord): Promise<void>;
+  getResourceServer(identifier: string): Promise<ResourceServerRecord | undefined>;
+  listResourceServers(): Promise<ResourceServerRecord[]>;
 }

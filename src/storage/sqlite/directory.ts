@@ -1,5 +1,5 @@
 import { WritError } from '../../errors/index.ts';
-import type { AgentRecord, DirectoryStore, OrgRecord, SignInThrottle, UserRecord } from '../ports/directory.ts';
+import type { AgentRecord, DirectoryStore, OrgRecord, ResourceServerRecord, SignInThrottle, UserRecord } from '../ports/directory.ts';
 import { json, optional, parse, type Migration, type SqliteDatabase } from './database.ts';
 
 export const directoryMigrations: Migration[] = [
@@ -21,6 +21,11 @@ export const directoryMigrations: Migration[] = [
         client_secret_digest TEXT, jwks TEXT, tools TEXT NOT NULL, created_at TEXT NOT NULL);
       CREATE INDEX agents_by_org ON agents (org_id, client_id);
     `,
+  },
+  {
+    aggregate: 'directory',
+    version: 2,
+    sql: `CREATE TABLE resource_servers (identifier TEXT PRIMARY KEY, name TEXT NOT NULL, org_id TEXT, created_at TEXT NOT NULL)`,
   },
 ];
 
@@ -118,5 +123,22 @@ export class SqliteDirectoryStore implements DirectoryStore {
   async findAgentForClientAuthentication(client_id: string) {
     const r = this.#db.get<AgentRow>('SELECT * FROM agents WHERE client_id = ?', client_id);
     return r && toAgent(r);
+  }
+
+  async createResourceServer(rs: ResourceServerRecord) {
+    try {
+      this.#db.run('INSERT INTO resource_servers (identifier, name, org_id, created_at) VALUES (?, ?, ?, ?)', rs.identifier, rs.name, optional(rs.org_id), rs.created_at);
+    } catch (err) {
+      if (uniqueViolation(err)) throw new WritError('conflict', 'a resource server with this identifier already exists');
+      throw err;
+    }
+  }
+  async getResourceServer(identifier: string) {
+    const r = this.#db.get<{ identifier: string; name: string; org_id: string | null; created_at: string }>('SELECT * FROM resource_servers WHERE identifier = ?', identifier);
+    return r && { identifier: r.identifier, name: r.name, org_id: r.org_id ?? undefined, created_at: r.created_at };
+  }
+  async listResourceServers() {
+    return this.#db.all<{ identifier: string; name: string; org_id: string | null; created_at: string }>('SELECT * FROM resource_servers ORDER BY identifier')
+      .map((r) => ({ identifier: r.identifier, name: r.name, org_id: r.org_id ?? undefined, created_at: r.created_at }));
   }
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { WritStore } from '../index.ts';
 import { auditMigrations, SqliteAuditStore } from './audit.ts';
+import { capabilityMigrations, SqliteCapabilityStore } from './capabilities.ts';
 import { SqliteDatabase, type Migration } from './database.ts';
 import { directoryMigrations, SqliteDirectoryStore } from './directory.ts';
 import { grantMigrations, SqliteGrantStore } from './grants.ts';
@@ -15,6 +16,7 @@ const migrations: Migration[] = [
   ...auditMigrations,
   ...keyMigrations,
   ...vaultMigrations,
+  ...capabilityMigrations,
 ];
 
 export interface SqliteStore extends WritStore {
@@ -38,6 +40,7 @@ export function openSqliteStore(dataDirOrMemory: string, options: { now?: () => 
     audit: new SqliteAuditStore(database),
     keys: new SqliteKeyStore(database),
     vault: new SqliteVaultStore(database),
+    capabilities: new SqliteCapabilityStore(database),
     async ping() { database.get('SELECT 1'); },
     async close() { clearInterval(purge); database.close(); },
   };

@@ -1,0 +1,66 @@
+import type Provider from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { exchangeToken, type ExchangeDeps } from '../../exchange/rfc8693.ts';
+import { parseExchangeParams } from '../../exchange/params.ts';
+import { tokenReference, type Subject } from '../../exchange/subject.ts';
+import type { ToolAccessDetail } from '../../core/rights.ts';
+import { isWritError } from '../../errors/index.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../constants.ts';
+import { boundGrantHelpers } from './helpers.ts';
+
+const PARAMETERS = [
+  'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type',
+  'audience', 'resource', 'scope', 'authorization_details',
+];
+
+interface StoredToken {
+  kind: string; accountId?: string; clientId: string; exp: number; rar?: ToolAccessDetail[]; jkt?: string;
+  extra?: { org_id?: string; auth_event_id?: string; principal?: 'user' | 'org' };
+  isExpired?: boolean;
+}
+
+/** Writ's own delegated (authorization code) and org-level (client credentials) access tokens. */
+export function accessTokenResolver(provider: Provider) {
+  return async (token: string): Promise<Subject | undefined> => {
+    const found = ((await provider.AccessToken.find(token)) ?? (await provider.ClientCredentials.find(token))) as unknown as StoredToken | undefined;
+    if (!found || found.isExpired || !found.extra?.org_id || !found.extra.auth_event_id) return undefined;
+    const principal = found.extra.principal ?? 'user';
+    const sub = principal === 'org' ? found.extra.org_id : found.accountId;
+    if (!sub) return undefined;
+    return {
+      kind: 'delegated', format: 'access_token', org_id: found.extra.org_id, principal, sub, chain: [found.clientId],
+      auth_event_id: found.extra.auth_event_id, rights: found.rar ?? [], exp: found.exp,
+      ref: tokenReference('at', token), ...(found.jkt ? { cnf: { jkt: found.jkt } } : {}),
+    };
+  };
+}
+
+/**
+ * RFC 8693 grant on oidc-provider's token endpoint: client authentication and DPoP here, the
+ * decision in exchange/. WritErrors become oidc-provider errors with the same RFC code.
+ */
+export function registerTokenExchange(provider: Provider, deps: Omit<ExchangeDeps, 'resolveAccessToken'>): void {
+  const helpers = boundGrantHelpers(provider);
+  const exchangeDeps: ExchangeDeps = { ...deps, resolveAccessToken: accessTokenResolver(provider) };
+
+  provider.registerGrantType(TOKEN_EXCHANGE_GRANT, async (ctx: KoaContextWithOIDC) => {
+    const client = ctx.oidc.client!;
+    const dPoP = (await helpers.validateDpop!(ctx)) as { thumbprint: string } | undefined;
+    if (dPoP) await helpers.checkDpopReplay!(ctx, dPoP, client.clientId);
+    try {
+      const params = parseExchangeParams(ctx.oidc.params as Record<string, unknown>);
+      const response = await exchangeToken(exchangeDeps, {
+        client: { client_id: client.clientId, org_id: (client as unknown as { org_id: string }).org_id },
+        params,
+        dpopJkt: dPoP?.thumbprint,
+      });
+      ctx.body = response;
+    } catch (err) {
+      if (!isWritError(err)) throw err;
+      // oidc-provider renders `message` as `error`: carry the RFC code and description over as-is.
+      const e = new errors.InvalidRequest(err.description);
+      Object.assign(e, { message: err.code, error: err.code, error_description: err.description, status: err.status, statusCode: err.status, expose: true });
+      throw e;
+    }
+  }, PARAMETERS, ['audience', 'resource']);
+}

@@ -1,0 +1,48 @@
+// Every capability Writ issues, and the public revocation feed.
+
+export interface CapabilityRecord {
+  jti: string;
+  org_id: string;
+  /** The grant (authorization event) it derives from; revoking the grant revokes it. */
+  auth_event_id: string;
+  parent_jti?: string | undefined;
+  client_id: string;
+  format: 'jwt' | 'biscuit';
+  /** Biscuit revocation ids (hex), one per block of the token as issued. */
+  revocation_ids: string[];
+  single_use: boolean;
+  /** Epoch seconds. */
+  exp: number;
+  created_at: string;
+  spent_at?: string | undefined;
+  revoked_at?: string | undefined;
+}
+
+export type RevocationKind = 'jti' | 'biscuit_revocation_id' | 'auth_event_id';
+
+export interface RevocationEntry {
+  id: string;
+  type: RevocationKind;
+  at: string;
+  /** Epoch seconds after which nothing the entry names can still be valid; the entry may be dropped. */
+  expires: number;
+}
+
+export interface CapabilityStore {
+  recordCapability(org_id: string, record: CapabilityRecord): Promise<void>;
+  getCapability(org_id: string, jti: string): Promise<CapabilityRecord | undefined>;
+  /**
+   * Spends a single-use capability: true for exactly one caller however many race, false for
+   * every other (already spent, revoked, or unknown).
+   */
+  spendCapability(org_id: string, jti: string, at: string): Promise<boolean>;
+  /** Marks every live capability of these grants revoked and returns them. */
+  revokeCapabilitiesOfGrants(org_id: string, grant_ids: string[], at: string): Promise<CapabilityRecord[]>;
+
+  /** Appends to the feed; each entry gets the next cursor position. */
+  appendRevocations(entries: RevocationEntry[]): Promise<void>;
+  /** Entries after `cursor` (0 = from the start), oldest first, and the cursor to ask from next. */
+  listRevocations(cursor: number, limit: number): Promise<{ entries: RevocationEntry[]; cursor: number }>;
+  /** Drops entries whose `expires` has passed. */
+  purgeRevocations(nowSeconds: number): Promise<number>;
+}

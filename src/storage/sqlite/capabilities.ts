@@ -1,0 +1,97 @@
+import type { CapabilityRecord, CapabilityStore, RevocationEntry } from '../ports/capabilities.ts';
+import { json, optional, parse, type Migration, type SqliteDatabase } from './database.ts';
+
+export const capabilityMigrations: Migration[] = [
+  {
+    aggregate: 'capabilities',
+    version: 1,
+    sql: `
+      CREATE TABLE capabilities (
+        org_id TEXT NOT NULL, jti TEXT NOT NULL, auth_event_id TEXT NOT NULL, parent_jti TEXT,
+        client_id TEXT NOT NULL, format TEXT NOT NULL, revocation_ids TEXT NOT NULL,
+        single_use INTEGER NOT NULL, exp INTEGER NOT NULL, created_at TEXT NOT NULL,
+        spent_at TEXT, revoked_at TEXT,
+        PRIMARY KEY (org_id, jti));
+      CREATE INDEX capabilities_by_grant ON capabilities (org_id, auth_event_id);
+      CREATE INDEX capabilities_by_exp ON capabilities (exp);
+      CREATE TABLE revocations (
+        position INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, type TEXT NOT NULL,
+        at TEXT NOT NULL, expires INTEGER NOT NULL);
+      CREATE INDEX revocations_by_expiry ON revocations (expires);
+    `,
+  },
+];
+
+interface CapabilityRow {
+  org_id: string; jti: string; auth_event_id: string; parent_jti: string | null; client_id: string; format: string;
+  revocation_ids: string; single_use: number; exp: number; created_at: string; spent_at: string | null; revoked_at: string | null;
+}
+
+const toRecord = (r: CapabilityRow): CapabilityRecord => ({
+  jti: r.jti, org_id: r.org_id, auth_event_id: r.auth_event_id, parent_jti: r.parent_jti ?? undefined,
+  client_id: r.client_id, format: r.format as CapabilityRecord['format'], revocation_ids: parse(r.revocation_ids),
+  single_use: r.single_use === 1, exp: r.exp, created_at: r.created_at, spent_at: r.spent_at ?? undefined,
+  revoked_at: r.revoked_at ?? undefined,
+});
+
+export class SqliteCapabilityStore implements CapabilityStore {
+  readonly #db: SqliteDatabase;
+  constructor(db: SqliteDatabase) { this.#db = db; }
+
+  async recordCapability(org_id: string, c: CapabilityRecord) {
+    this.#db.run(
+      `INSERT INTO capabilities (org_id, jti, auth_event_id, parent_jti, client_id, format, revocation_ids, single_use, exp, created_at, spent_at, revoked_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      org_id, c.jti, c.auth_event_id, optional(c.parent_jti), c.client_id, c.format, json(c.revocation_ids),
+      c.single_use ? 1 : 0, c.exp, c.created_at, optional(c.spent_at), optional(c.revoked_at),
+    );
+  }
+
+  async getCapability(org_id: string, jti: string) {
+    const r = this.#db.get<CapabilityRow>('SELECT * FROM capabilities WHERE org_id = ? AND jti = ?', org_id, jti);
+    return r && toRecord(r);
+  }
+
+  async spendCapability(org_id: string, jti: string, at: string) {
+    // One conditional UPDATE: the row changes for exactly one caller.
+    return this.#db.run(
+      'UPDATE capabilities SET spent_at = ? WHERE org_id = ? AND jti = ? AND spent_at IS NULL AND revoked_at IS NULL',
+      at, org_id, jti,
+    ).changes === 1;
+  }
+
+  async revokeCapabilitiesOfGrants(org_id: string, grant_ids: string[], at: string) {
+    if (grant_ids.length === 0) return [];
+    const marks = grant_ids.map(() => '?').join(', ');
+    return this.#db.transaction(() => {
+      const rows = this.#db.all<CapabilityRow>(
+        `SELECT * FROM capabilities WHERE org_id = ? AND auth_event_id IN (${marks}) AND revoked_at IS NULL`, org_id, ...grant_ids);
+      this.#db.run(`UPDATE capabilities SET revoked_at = ? WHERE org_id = ? AND auth_event_id IN (${marks}) AND revoked_at IS NULL`, at, org_id, ...grant_ids);
+      return rows.map((r) => ({ ...toRecord(r), revoked_at: at }));
+    });
+  }
+
+  async appendRevocations(entries: RevocationEntry[]) {
+    this.#db.transaction(() => {
+      for (const e of entries) {
+        this.#db.run('INSERT INTO revocations (id, type, at, expires) VALUES (?, ?, ?, ?)', e.id, e.type, e.at, e.expires);
+      }
+    });
+  }
+
+  async listRevocations(cursor: number, limit: number) {
+    const rows = this.#db.all<RevocationEntry & { position: number }>(
+      'SELECT position, id, type, at, expires FROM revocations WHERE position > ? ORDER BY position LIMIT ?', cursor, limit);
+    const last = rows.at(-1);
+    if (!last) {
+      // Never hand back a cursor below the current head, or a follower would re-read purged gaps.
+      const head = this.#db.get<{ head: number | null }>('SELECT MAX(position) AS head FROM revocations');
+      return { entries: [], cursor: Math.max(cursor, head?.head ?? 0) };
+    }
+    return { entries: rows.map(({ position: _p, ...e }) => e), cursor: last.position };
+  }
+
+  async purgeRevocations(nowSeconds: number) {
+    return this.#db.run('DELETE FROM revocations WHERE expires < ?', nowSeconds).changes;
+  }
+}
