@@ -1,5 +1,5 @@
 import type { Collection, Db, WithId } from 'mongodb';
-import type { AgentRecord, DirectoryStore, OrgRecord, Role, SignInThrottle, UserRecord } from '../ports/directory.ts';
+import type { AgentRecord, DirectoryStore, OrgRecord, ResourceServerRecord, Role, SignInThrottle, UserRecord } from '../ports/directory.ts';
 import { rethrowAsConflict, retryOnDuplicate, type IndexPlan } from './database.ts';
 
 interface OrgDoc { id: string; name: string; created_at: string }
@@ -10,6 +10,7 @@ interface AgentDoc {
   token_endpoint_auth_method: AgentRecord['token_endpoint_auth_method'];
   client_secret_digest?: string; jwks?: { keys: Record<string, unknown>[] }; tools: string[]; created_at: string;
 }
+interface ResourceServerDoc { identifier: string; name: string; org_id?: string; created_at: string }
 
 export const directoryIndexes: IndexPlan[] = [
   { collection: 'orgs', indexes: [{ key: { id: 1 }, name: 'orgs_id', unique: true }] },
@@ -30,6 +31,11 @@ export const directoryIndexes: IndexPlan[] = [
       { key: { org_id: 1, client_id: 1 }, name: 'agents_org_client_id' },
     ],
   },
+  {
+    collection: 'resource_servers',
+    // A token-exchange audience is one exact identifier (RFC 8707) across the deployment.
+    indexes: [{ key: { identifier: 1 }, name: 'resource_servers_identifier', unique: true }],
+  },
 ];
 
 const toOrg = (d: WithId<OrgDoc>): OrgRecord => ({ id: d.id, name: d.name, created_at: d.created_at });
@@ -45,13 +51,19 @@ const toAgent = (d: WithId<AgentDoc>): AgentRecord => ({
   jwks: d.jwks ?? undefined, tools: [...d.tools], created_at: d.created_at,
 });
 
+const toResourceServer = (d: WithId<ResourceServerDoc>): ResourceServerRecord => ({
+  identifier: d.identifier, name: d.name, org_id: d.org_id ?? undefined, created_at: d.created_at,
+});
+
 export class MongoDirectoryStore implements DirectoryStore {
   readonly #orgs: Collection<OrgDoc>;
   readonly #users: Collection<UserDoc>;
   readonly #throttle: Collection<ThrottleDoc>;
   readonly #agents: Collection<AgentDoc>;
+  readonly #resourceServers: Collection<ResourceServerDoc>;
 
   constructor(db: Db) {
+    this.#resourceServers = db.collection<ResourceServerDoc>('resource_servers');
     this.#orgs = db.collection<OrgDoc>('orgs');
     this.#users = db.collection<UserDoc>('users');
     this.#throttle = db.collection<ThrottleDoc>('sign_in_throttle');
@@ -133,5 +145,20 @@ export class MongoDirectoryStore implements DirectoryStore {
   async findAgentForClientAuthentication(client_id: string) {
     const d = await this.#agents.findOne({ client_id });
     return d ? toAgent(d) : undefined;
+  }
+
+  async createResourceServer(rs: ResourceServerRecord) {
+    try {
+      await this.#resourceServers.insertOne({ identifier: rs.identifier, name: rs.name, org_id: rs.org_id, created_at: rs.created_at });
+    } catch (err) {
+      rethrowAsConflict(err, 'a resource server with this identifier already exists');
+    }
+  }
+  async getResourceServer(identifier: string) {
+    const d = await this.#resourceServers.findOne({ identifier });
+    return d ? toResourceServer(d) : undefined;
+  }
+  async listResourceServers() {
+    return (await this.#resourceServers.find({}).sort({ identifier: 1 }).toArray()).map(toResourceServer);
   }
 }

@@ -1,0 +1,25 @@
+import { auditContract } from './audit.ts';
+import { capabilitiesContract } from './capabilities.ts';
+import { directoryContract } from './directory.ts';
+import { grantsContract } from './grants.ts';
+import { keysContract } from './keys.ts';
+import { oidcContract } from './oidc.ts';
+import { peersContract } from './peers.ts';
+import { vaultContract } from './vault.ts';
+import type { ContractSuite, StoreFactory } from '../support/harness.ts';
+
+// Every port's suite. A new port adds its suite here, one line, and every adapter runs it.
+export const contractSuites: ContractSuite[] = [
+  directoryContract,
+  grantsContract,
+  oidcContract,
+  auditContract,
+  keysContract,
+  vaultContract,
+  capabilitiesContract,
+  peersContract,
+];
+
+export function runContract(adapter: string, factory: StoreFactory): void {
+  for (const suite of contractSuites) suite(adapter, factory);
+}
