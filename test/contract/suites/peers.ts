@@ -51,6 +51,25 @@ export const peersContract: ContractSuite = (adapter, factory) => {
       assert.equal((await two.audit.queryAudit('org_A', { limit: 1 }))[0]?.seq, N);
     });
 
+    test('revocation feed appends racing from both handles: nothing lost, no position shared', async (t) => {
+      const [one, two] = await peers(t, factory);
+      const entry = (id: string) => ({ id, type: 'jti' as const, at: T0, expires: 2_000_000_000 });
+      await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? one : two).capabilities.appendRevocations([entry(`r${i}`)])));
+      const { entries, cursor } = await two.capabilities.listRevocations(0, 100);
+      assert.deepEqual(entries.map((e) => e.id).sort(), Array.from({ length: 30 }, (_, i) => `r${i}`).sort());
+      assert.deepEqual(await one.capabilities.listRevocations(cursor, 100), { entries: [], cursor });
+      const spent = await Promise.all([one, two, one, two].map(async (s, i) => {
+        if (i === 0) await s.capabilities.recordCapability('org_A', {
+          jti: 'cap_1', org_id: 'org_A', auth_event_id: 'grt_1', client_id: 'agt_1', format: 'jwt', revocation_ids: [],
+          single_use: true, exp: 2_000_000_000, created_at: T0,
+        });
+        return s.capabilities.spendCapability('org_A', 'cap_1', T0);
+      }));
+      assert.equal(spent.filter(Boolean).length, 1, 'a single-use capability is spent once across handles');
+      assert.equal(await two.capabilities.spendCapability('org_A', 'cap_1', T0), false);
+      assert.ok((await two.capabilities.getCapability('org_A', 'cap_1'))?.spent_at);
+    });
+
     test('leases and credential swaps are exclusive across handles', async (t) => {
       const [one, two] = await peers(t, factory);
       const now = Date.now();
