@@ -58,8 +58,9 @@ const DOORS: Record<string, string[]> = {
   policy: [],
   capability: [],
   verifier: ['capability'],
-  vault: ['storage', 'connectors'],
-  connectors: [],
+  vault: ['storage'],
+  // The catalog keeps org connectors' client secrets sealed in the vault.
+  connectors: ['vault', 'storage'],
   executor: ['verifier', 'capability', 'vault', 'connectors', 'storage', 'audit', 'web', 'revocation'],
   'demo-provider': [],
 };
@@ -68,8 +69,8 @@ const DOORS: Record<string, string[]> = {
 const PACKAGE_OWNERS: Record<string, string[]> = {
   'oidc-provider': ['as', 'demo-provider', 'types'],
   mongodb: ['storage'],
-  koa: ['as', 'admin', 'web', 'app', 'executor', 'demo-provider'],
-  '@koa/router': ['as', 'admin', 'app', 'executor', 'demo-provider'],
+  koa: ['as', 'admin', 'web', 'app', 'executor', 'revocation', 'demo-provider'],
+  '@koa/router': ['as', 'admin', 'app', 'executor', 'revocation', 'demo-provider'],
   'koa-compose': ['app'],
   '@biscuit-auth/biscuit-wasm': ['capability'],
 };
