@@ -30,16 +30,20 @@ runContract('sqlite', async () => {
 
 const WORKER = new URL('./support/append-worker.ts', import.meta.url).pathname;
 
-function runWorker(dir: string, org_id: string, count: number, tag: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', WORKER, dir, org_id, String(count), tag], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+interface Worker { ready: Promise<void>; done: Promise<void>; go(): void }
+
+function startWorker(dir: string, org_id: string, count: number, tag: string): Worker {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', WORKER, dir, org_id, String(count), tag], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const done = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`append worker ${tag} exited ${code}: ${stderr}`))));
   });
+  const ready = Promise.race([new Promise<void>((resolve) => child.stdout.once('data', () => resolve())), done]);
+  return { ready, done, go: () => child.stdin.end('go\n') };
 }
 
 test('sqlite: separate processes appending to one file keep one unbroken chain per org', async (t) => {
@@ -47,12 +51,15 @@ test('sqlite: separate processes appending to one file keep one unbroken chain p
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   openSqliteStore(dir).close(); // create and migrate before the workers race
   const PER_WORKER = 40;
-  await Promise.all([
-    runWorker(dir, 'org_A', PER_WORKER, 'w1'),
-    runWorker(dir, 'org_A', PER_WORKER, 'w2'),
-    runWorker(dir, 'org_A', PER_WORKER, 'w3'),
-    runWorker(dir, 'org_B', PER_WORKER, 'w4'),
-  ]);
+  // Opened one at a time, then released together: the appends are what race.
+  const workers: Worker[] = [];
+  for (const [org, tag] of [['org_A', 'w1'], ['org_A', 'w2'], ['org_A', 'w3'], ['org_B', 'w4']] as const) {
+    const worker = startWorker(dir, org, PER_WORKER, tag);
+    await worker.ready;
+    workers.push(worker);
+  }
+  for (const worker of workers) worker.go();
+  await Promise.all(workers.map((w) => w.done));
   const store = openSqliteStore(dir);
   t.after(() => store.close());
   const chainA = await store.audit.scanAudit('org_A', 0, 1000);
