@@ -16,9 +16,11 @@ import { GrantService } from '../grants/service.ts';
 import { KeyManager, type Sealer } from '../keys/manager.ts';
 import type { WritStore } from '../storage/index.ts';
 import { openSqliteStore } from '../storage/sqlite/index.ts';
+import { openMongoStore } from '../storage/mongodb/index.ts';
 import { open, parseMasterKeyRing, seal } from '../vault/crypto.ts';
 import { SessionCodec } from '../web/session.ts';
 import { registerTokenExchange } from '../as/grants/token-exchange.ts';
+import { capabilityIntrospection } from '../as/introspection.ts';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.ts';
 import { RevocationFeed } from '../revocation/feed.ts';
 import { revocationRoutes } from '../revocation/routes.ts';
@@ -43,16 +45,16 @@ export interface RunningWrit {
   close(): Promise<void>;
 }
 
-function openStore(config: Config): WritStore {
-  if (config.store === 'sqlite') return openSqliteStore(config.dataDir);
-  throw new Error('WRIT_STORE=mongodb: the MongoDB adapter is not available in this build');
+async function openStore(config: Config): Promise<WritStore> {
+  if (config.store === 'mongodb') return openMongoStore(config.mongodbUri!);
+  return openSqliteStore(config.dataDir);
 }
 
 /** The composition root: opens the store, loads keys, wires every room and starts listening. */
 export async function startWrit(config: Config, options: WritOptions = {}): Promise<RunningWrit> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.env.WRIT_LOG_LEVEL });
-  const store = options.store ?? openStore(config);
+  const store = options.store ?? (await openStore(config));
 
   if (config.generatedSecrets.length) {
     logger.warn('generated development secrets; set WRIT_ADMIN_TOKEN and WRIT_MASTER_KEY for real deployments', { files: config.generatedSecrets });
@@ -141,6 +143,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     if (ctx.path === '/readyz') { await store.ping(); ctx.body = { status: 'ready' }; return; }
     await next();
   });
+  app.use(capabilityIntrospection({ issuer, clock, keys, capabilities: store.capabilities, grants: store.grants }));
   // oidc-provider is itself a Koa app: run its middleware inside ours for everything else.
   app.use(compose((provider as unknown as { middleware: Koa.Middleware[] }).middleware));
 

@@ -23,10 +23,12 @@ export class SqliteDatabase {
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
+    // The busy timeout comes first: switching to WAL takes a lock that another process opening
+    // the same file at the same moment may hold.
+    this.db = new DatabaseSync(path, { timeout: 5000 });
+    this.db.exec('PRAGMA busy_timeout = 5000');
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
-    this.db.exec('PRAGMA busy_timeout = 5000');
     this.db.exec('PRAGMA foreign_keys = ON');
   }
 
