@@ -143,6 +143,17 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     if (ctx.path === '/readyz') { await store.ping(); ctx.body = { status: 'ready' }; return; }
     await next();
   });
+  // The JWKS is read from the key manager on every request, so a rotated key is published at
+  // once and a retired one disappears at its retire time. oidc-provider's own keystore is fixed at
+  // start-up and keeps signing ID tokens with the RS256 key it started with: that key stays listed.
+  const providerRs256 = keys.publicJwks.keys.find((k) => k.alg === 'RS256');
+  app.use(async (ctx, next) => {
+    if (ctx.path !== '/jwks' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    const published = keys.publicJwks.keys;
+    if (providerRs256 && !published.some((k) => k.kid === providerRs256.kid)) published.push(providerRs256);
+    ctx.type = 'application/jwk-set+json; charset=utf-8';
+    ctx.body = { keys: published };
+  });
   app.use(capabilityIntrospection({ issuer, clock, keys, capabilities: store.capabilities, grants: store.grants }));
   // oidc-provider is itself a Koa app: run its middleware inside ours for everything else.
   app.use(compose((provider as unknown as { middleware: Koa.Middleware[] }).middleware));

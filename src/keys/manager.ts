@@ -36,6 +36,8 @@ export class KeyManager {
   readonly #sealer: Sealer;
   readonly #clock: Clock;
   #keys: LoadedKeys = { eddsa: [], rs256: [], biscuit: [] };
+  /** kid → when a superseded key stops verifying and leaves the published sets (ms). */
+  #retireAt = new Map<string, number>();
   #listeners: Array<() => void> = [];
 
   constructor(store: KeyStore, sealer: Sealer, clock: Clock) {
@@ -60,6 +62,7 @@ export class KeyManager {
       .filter((r) => !r.retire_after || Date.parse(r.retire_after) > now)
       // newest first: the current signing key leads
       .sort((a, b) => (a.superseded_at ? 1 : 0) - (b.superseded_at ? 1 : 0) || b.created_at.localeCompare(a.created_at));
+    this.#retireAt = new Map(live.filter((r) => r.retire_after).map((r) => [r.kid, Date.parse(r.retire_after!)]));
     const open = (r: SigningKeyRecord) => this.#sealer.open(r.sealed_private, `writ:signing-key:${r.kid}`);
     this.#keys = {
       eddsa: live.filter((r) => r.use === 'EdDSA').map((r) => parseJwtKey(open(r))),
@@ -134,12 +137,18 @@ export class KeyManager {
     return key;
   }
 
+  /** A superseded key counts only until its retire time, read against the clock on every use. */
+  #live<K extends { kid: string | number }>(keys: K[]): K[] {
+    const now = this.#clock.now();
+    return keys.filter((k) => (this.#retireAt.get(String(k.kid)) ?? Infinity) > now);
+  }
+
   jwtVerificationKey(kid: string): KeyObject | undefined {
-    return this.#keys.eddsa.find((k) => k.kid === kid)?.publicKey;
+    return this.#live(this.#keys.eddsa).find((k) => k.kid === kid)?.publicKey;
   }
 
   biscuitRootKeyById(kid: number | undefined): BiscuitRootKey | undefined {
-    return kid === undefined ? this.#keys.biscuit[0] : this.#keys.biscuit.find((k) => k.kid === kid);
+    return kid === undefined ? this.#keys.biscuit[0] : this.#live(this.#keys.biscuit).find((k) => k.kid === kid);
   }
 
   /** Private JWKS for oidc-provider (RS256 for OpenID Connect, EdDSA for Writ's tokens). */
@@ -156,15 +165,15 @@ export class KeyManager {
   get publicJwks(): { keys: Array<Record<string, unknown>> } {
     return {
       keys: [
-        ...this.#keys.eddsa.map((k) => ({ ...k.publicJwk })),
-        ...this.#keys.rs256.map(({ privateJwk: { kty, n, e, kid } }) => ({ kty, n, e, kid, alg: 'RS256', use: 'sig' })),
+        ...this.#live(this.#keys.eddsa).map((k) => ({ ...k.publicJwk })),
+        ...this.#live(this.#keys.rs256).map(({ privateJwk: { kty, n, e, kid } }) => ({ kty, n, e, kid, alg: 'RS256', use: 'sig' })),
       ],
     };
   }
 
   /** `biscuit_public_keys` for the authorization server metadata. */
   get biscuitPublicKeys(): Array<{ kid: number; algorithm: 'ed25519'; public_key: string }> {
-    return this.#keys.biscuit.map((k) => ({ kid: k.kid, algorithm: 'ed25519' as const, public_key: k.publicKey }));
+    return this.#live(this.#keys.biscuit).map((k) => ({ kid: k.kid, algorithm: 'ed25519' as const, public_key: k.publicKey }));
   }
 }
 
