@@ -1,0 +1,73 @@
+// Writ started exactly as `npm start` starts it (src/cli/main.ts serve), in a child process.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, spawnServer, type ServerProcess } from './process.ts';
+
+const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
+
+export interface WritProcess extends ServerProcess {
+  readonly issuer: string;
+  readonly executorResource: string;
+  readonly dataDir: string;
+  readonly adminToken: string;
+  readonly masterKey: string;
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; text: string }>;
+}
+
+export interface WritSpawnOptions {
+  dataDir?: string;
+  /** Several processes on one data dir share secrets and one issuer name. */
+  adminToken?: string;
+  masterKey?: string;
+  issuer?: string;
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
+export function newDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'writ-bench-'));
+}
+
+export async function spawnWrit(options: WritSpawnOptions = {}): Promise<WritProcess> {
+  const dataDir = options.dataDir ?? newDataDir();
+  const port = await freePort();
+  const adminToken = options.adminToken ?? `bench-admin-${randomBytes(24).toString('base64url')}`;
+  const masterKey = options.masterKey ?? `v1:${randomBytes(32).toString('base64url')}`;
+  const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
+  const server = await spawnServer({
+    script: MAIN,
+    args: ['serve'],
+    nodeArgs: ['--disable-warning=ExperimentalWarning', ...(options.nodeArgs ?? [])],
+    env: {
+      PORT: String(port), HOST: '127.0.0.1', WRIT_ISSUER: issuer, WRIT_DATA_DIR: dataDir,
+      WRIT_ADMIN_TOKEN: adminToken, WRIT_MASTER_KEY: masterKey, NODE_ENV: 'development', ...options.env,
+    },
+    port,
+    readyPath: '/healthz',
+    logFile: join(dataDir, `writ-${port}.log`),
+  });
+  return {
+    ...server,
+    rssMb: server.rssMb,
+    stop: server.stop,
+    issuer,
+    executorResource: `${issuer}/executor`,
+    dataDir,
+    adminToken,
+    masterKey,
+    async admin(method, path, body) {
+      const res = await fetch(`${server.url}/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let json: any;
+      try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+      return { status: res.status, json, text };
+    },
+  };
+}
