@@ -393,6 +393,8 @@ export function openBiscuit(token: string, rootKey: RootKeyResolver): OpenedBisc
   } catch (error) {
     biscuit.free();
     if (error instanceof CapabilityError) throw error;
+    // A hostile block's rules run while the authority facts are read: say that the limits ended it.
+    if (typeof error === 'object' && error !== null && 'RunLimit' in error) throw invalid('authorisation exceeded its run limits', describeWasmError(error));
     throw invalid('token could not be read', describeWasmError(error));
   }
 }
