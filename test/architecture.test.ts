@@ -63,14 +63,16 @@ const DOORS: Record<string, string[]> = {
   connectors: ['vault', 'storage'],
   executor: ['verifier', 'capability', 'vault', 'connectors', 'storage', 'audit', 'web', 'revocation'],
   'demo-provider': [],
+  // The admin console: pages (as's page helpers and sign-in form), grants to revoke, policy to explain.
+  console: ['as', 'audit', 'grants', 'policy', 'storage', 'web'],
 };
 
 /** Packages confined to the rooms that own them. */
 const PACKAGE_OWNERS: Record<string, string[]> = {
   'oidc-provider': ['as', 'demo-provider', 'types'],
   mongodb: ['storage'],
-  koa: ['as', 'admin', 'web', 'app', 'executor', 'revocation', 'demo-provider'],
-  '@koa/router': ['as', 'admin', 'app', 'executor', 'revocation', 'demo-provider'],
+  koa: ['as', 'admin', 'web', 'app', 'executor', 'revocation', 'demo-provider', 'console'],
+  '@koa/router': ['as', 'admin', 'app', 'executor', 'revocation', 'demo-provider', 'console'],
   'koa-compose': ['app'],
   '@biscuit-auth/biscuit-wasm': ['capability'],
 };

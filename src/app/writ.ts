@@ -4,6 +4,7 @@ import { hkdfSync } from 'node:crypto';
 import Koa from 'koa';
 import compose from 'koa-compose';
 import { accountRoutes } from '../as/account.ts';
+import { consoleRoutes } from '../console/routes.ts';
 import { interactionRoutes } from '../as/interactions.ts';
 import { createProvider } from '../as/provider.ts';
 import { SignIn } from '../as/signin.ts';
@@ -134,6 +135,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     revocationRoutes(revocations),
     interactionRoutes({ provider, directory: store.directory, grantService, audit, signIn, sessions, issuer, secureCookies, refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400) }),
     accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies }),
+    consoleRoutes({ directory: store.directory, grants: store.grants, vault: store.vault, grantService, audit, sessions, policies: () => policies.current(), executorResource }),
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
