@@ -127,8 +127,10 @@ function accountsSection(v: OverviewView, names: Names): SafeHtml {
           <td>${a.scopes.map((s, i) => html`${i ? ', ' : ''}<code>${s}</code>`)}</td>
           <td>${when(a.expires_at)}</td>
           <td>${a.status === 'active' || a.status === 'pending' ? ''
-            : reconnect ? html`<a href="${reconnect}">Reconnect ${a.connector}</a>`
-            : html`<span class="muted">Needs reconnecting by its owner</span>`}</td>
+            : !reconnect ? html`<span class="muted">Needs reconnecting by its owner</span>`
+            // Only the owner can attach their own provider account; an admin reconnects the org's.
+            : a.owner.kind === 'org' ? html`<a href="${reconnect}">Reconnect ${a.connector}</a>`
+            : html`Send ${names.user(a.owner.user_id)} this link to reconnect: <code>${reconnect}</code>`}</td>
         </tr>`;
       })}</tbody>
     </table>`;
