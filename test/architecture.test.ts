@@ -62,9 +62,14 @@ const DOORS: Record<string, string[]> = {
   // The catalog keeps org connectors' client secrets sealed in the vault.
   connectors: ['vault', 'storage'],
   executor: ['verifier', 'capability', 'vault', 'connectors', 'storage', 'audit', 'web', 'revocation'],
+  connect: ['audit', 'connectors', 'storage', 'vault', 'web'],
   'demo-provider': [],
   // The admin console: pages (as's page helpers and sign-in form), grants to revoke, policy to explain.
   console: ['as', 'audit', 'grants', 'policy', 'storage', 'web'],
+  // Operations: request schemas for the OpenAPI document, store ports to observe.
+  ops: ['admin', 'storage'],
+  // The agent SDK stands alone: a published subpath with no server code behind it.
+  client: [],
 };
 
 /** Packages confined to the rooms that own them. */

@@ -23,15 +23,31 @@ import { SessionCodec } from '../web/session.ts';
 import { registerTokenExchange } from '../as/grants/token-exchange.ts';
 import { capabilityIntrospection } from '../as/introspection.ts';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.ts';
+import { LocalKeyProvider } from '../vault/crypto.ts';
+import { Vault } from '../vault/service.ts';
+import { CredentialRefresher, type VaultEvent } from '../vault/refresh.ts';
+import { ConnectorCatalog } from '../connectors/catalog.ts';
+import { createVerifier } from '../verifier/index.ts';
+import { localIssuerFetch } from '../executor/local-issuer.ts';
+import { executorRoutes } from '../executor/routes.ts';
+import { connectLink, connectRoutes, newConnectionLink } from '../connect/routes.ts';
+import { accountAdminRoutes } from '../admin/accounts.ts';
 import { RevocationFeed } from '../revocation/feed.ts';
 import { revocationRoutes } from '../revocation/routes.ts';
 import { errorBoundary, requestLog, securityHeaders } from '../web/middleware.ts';
+import { createMetrics, type Metrics } from '../ops/metrics.ts';
+import { observeStore } from '../ops/observe.ts';
+import { openApiDocument } from '../ops/openapi.ts';
+import { countRequests, opsRoutes } from '../ops/routes.ts';
+import { trackRequests } from '../ops/shutdown.ts';
 
 export interface WritOptions {
   logger?: Logger;
   clock?: Clock;
   /** An already-open store (tests, several servers on one store); otherwise opened from config. */
   store?: WritStore;
+  /** How long close() lets in-flight requests finish before cutting them (ms, default 10 000). */
+  drainTimeoutMs?: number;
 }
 
 export interface RunningWrit {
@@ -43,6 +59,8 @@ export interface RunningWrit {
   store: WritStore;
   keys: KeyManager;
   audit: AuditLog;
+  /** Prometheus counters; the executor reports executions here. */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -55,7 +73,8 @@ async function openStore(config: Config): Promise<WritStore> {
 export async function startWrit(config: Config, options: WritOptions = {}): Promise<RunningWrit> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.env.WRIT_LOG_LEVEL });
-  const store = options.store ?? (await openStore(config));
+  const metrics = createMetrics();
+  const store = observeStore(options.store ?? (await openStore(config)), metrics);
 
   if (config.generatedSecrets.length) {
     logger.warn('generated development secrets; set WRIT_ADMIN_TOKEN and WRIT_MASTER_KEY for real deployments', { files: config.generatedSecrets });
@@ -83,6 +102,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   const signIn = new SignIn(store.directory, audit, clock);
 
   const server = createServer();
+  const inFlight = trackRequests(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -109,11 +129,36 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     },
   });
 
+  // The vault, the connector catalog and the executor (DESIGN flows 5–7).
+  const vault = new Vault({ store: store.vault, keys: new LocalKeyProvider(ring), clock });
+  const catalog = new ConnectorCatalog({
+    vault, clock, demoProviderUrl: config.env.WRIT_DEMO_PROVIDER_URL, oauthClients: config.connectorClients,
+    egress: { allowPrivateHosts: config.allowPrivateEgress },
+  });
+  const auditVaultEvent = (event: VaultEvent) => {
+    const { type, org_id, account_id, connector, ...details } = event;
+    void audit.record(org_id, { type, actor: { kind: 'system' }, subject: { account_id, connector }, details })
+      .catch((err: unknown) => logger.error('audit write failed', { err }));
+  };
+  const refresher = new CredentialRefresher({
+    vault, clock, onEvent: auditVaultEvent,
+    resolveProvider: (org_id, account) => catalog.oauthProvider(org_id, account.connector),
+  });
+  const verifier = createVerifier({
+    issuer, audience: executorResource, clock,
+    fetch: localIssuerFetch({
+      issuer, publicJwks: () => keys.publicJwks, biscuitPublicKeys: () => keys.biscuitPublicKeys,
+      feedPage: (since, wait, signal) => revocations.page(since, wait, signal),
+    }),
+    onError: (err) => logger.warn('executor verifier', { err }),
+  });
+
   const app = new Koa();
   app.keys = cookieKeys;
   app.proxy = false;
   app.silent = true;
   app.use(requestLog(logger));
+  app.use(countRequests(metrics));
   app.use(securityHeaders);
   app.use(errorBoundary(logger));
 
@@ -133,6 +178,13 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   for (const router of [
     adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource }),
     revocationRoutes(revocations),
+    accountAdminRoutes({ store, vault, catalog, audit, issuer, connectLink: (org_id, account_id) => connectLink(issuer, org_id, account_id) }),
+    connectRoutes({ issuer, directory: store.directory, vault, catalog, sessions, audit }),
+    executorRoutes({
+      issuer, executorResource, clock, logger, verifier, capabilities: store.capabilities, grants: store.grants, catalog, vault, refresher, audit,
+      connectUrl: (org_id, connector) => newConnectionLink(issuer, org_id, connector),
+      reconnectUrl: (org_id, account_id) => connectLink(issuer, org_id, account_id),
+    }),
     interactionRoutes({ provider, directory: store.directory, grantService, audit, signIn, sessions, issuer, secureCookies, refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400) }),
     accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies }),
     consoleRoutes({ directory: store.directory, grants: store.grants, vault: store.vault, grantService, audit, sessions, policies: () => policies.current(), executorResource }),
@@ -140,11 +192,8 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
-  app.use(async (ctx, next) => {
-    if (ctx.path === '/healthz') { ctx.body = { status: 'ok' }; return; }
-    if (ctx.path === '/readyz') { await store.ping(); ctx.body = { status: 'ready' }; return; }
-    await next();
-  });
+  const openapi = openApiDocument(issuer);
+  app.use(opsRoutes({ metrics, ping: () => store.ping(), keysLoaded: () => keys.publicJwks.keys.length > 0, openapi: () => openapi }));
   // The JWKS is read from the key manager on every request, so a rotated key is published at
   // once and a retired one disappears at its retire time. oidc-provider's own keystore is fixed at
   // start-up and keeps signing ID tokens with the RS256 key it started with: that key stays listed.
@@ -164,11 +213,14 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   logger.info('writ listening', { issuer, port, store: store.kind });
 
   return {
-    issuer, executorResource, port, server, store, keys, audit,
+    issuer, executorResource, port, server, store, keys, audit, metrics,
     async close() {
+      verifier.close();
       revocations.close();
       policies.close();
-      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+      // Stop accepting, let in-flight requests finish, then close the store nothing can reach any more.
+      const drained = await inFlight.drain(options.drainTimeoutMs ?? 10_000);
+      if (!drained) logger.warn('shutdown cut requests that were still running', { timeout_ms: options.drainTimeoutMs ?? 10_000 });
       if (!options.store) await store.close();
     },
   };

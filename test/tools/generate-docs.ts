@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { renderConfigurationDocs } from '../../src/config/schema.ts';
 import { renderEventsDocs } from '../../src/audit/events.ts';
 import { policyJsonSchemaText, policyReferenceMarkdown, spliceReference } from '../../src/policy/reference.ts';
+import { renderApiDocs } from '../../src/ops/api-docs.ts';
+import { openApiDocument } from '../../src/ops/openapi.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -16,6 +18,7 @@ export async function generatedDocs(): Promise<Map<string, string>> {
     [`${root}docs/events.md`, renderEventsDocs()],
     [`${root}policies/schema.json`, policyJsonSchemaText()],
     [policiesDoc, spliceReference(await readFile(policiesDoc, 'utf8'), policyReferenceMarkdown())],
+    [`${root}docs/api.md`, renderApiDocs(openApiDocument('http://localhost:8080'))],
   ]);
 }
 

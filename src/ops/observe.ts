@@ -1,0 +1,63 @@
+// Metrics that the rest of Writ already states on the record: the composition root wraps two
+// store ports, so exchange outcomes, refreshes and revocations are counted from the audit events
+// they write, and lease contention from the vault's lease answers, without touching those rooms.
+
+import type { WritStore } from '../storage/index.ts';
+import type { AuditRecord, AuditStore } from '../storage/ports/audit.ts';
+import type { VaultStore } from '../storage/ports/vault.ts';
+import type { Metrics } from './metrics.ts';
+
+const str = (v: unknown) => (typeof v === 'string' && v.length <= 64 ? v : undefined);
+
+/** Maps one written audit event onto the counters it stands for. */
+export function countAuditEvent(metrics: Metrics, event: Pick<AuditRecord, 'type' | 'details'>): void {
+  switch (event.type) {
+    case 'token.exchanged': metrics.observeExchange('issued', str(event.details.policy_version)); break;
+    case 'token.exchange_denied': metrics.observeExchange(str(event.details.error) ?? 'denied', str(event.details.policy_version)); break;
+    case 'credential.refreshed': metrics.observeRefresh('ok'); break;
+    case 'credential.refresh_failed': metrics.observeRefresh('failed'); break;
+    case 'account.revoked': metrics.observeRefresh('revoked'); metrics.observeRevocation('account_upstream'); break;
+    case 'account.disconnected': metrics.observeRevocation('account'); break;
+    case 'grant.revoked': metrics.observeRevocation('grant'); break;
+  }
+}
+
+function observeAudit(port: AuditStore, metrics: Metrics): AuditStore {
+  return {
+    async appendAudit(org_id, build) {
+      const written = await port.appendAudit(org_id, build);
+      countAuditEvent(metrics, written);
+      return written;
+    },
+    queryAudit: (org_id, query) => port.queryAudit(org_id, query),
+    scanAudit: (org_id, afterSeq, limit) => port.scanAudit(org_id, afterSeq, limit),
+  };
+}
+
+function observeVault(port: VaultStore, metrics: Metrics): VaultStore {
+  return new Proxy(port, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== 'acquireLease' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return async (...args: Parameters<VaultStore['acquireLease']>) => {
+        const taken = await target.acquireLease(...args);
+        if (!taken) metrics.observeLeaseContention('refresh');
+        return taken;
+      };
+    },
+  });
+}
+
+/** The same store, with the audit and vault ports reporting to `metrics`. */
+export function observeStore(store: WritStore, metrics: Metrics): WritStore {
+  const audit = observeAudit(store.audit, metrics);
+  const vault = observeVault(store.vault, metrics);
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'audit') return audit;
+      if (prop === 'vault') return vault;
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}

@@ -1,0 +1,296 @@
+// The OpenAPI 3.1 description of every HTTP endpoint Writ serves, as a typed object. Request
+// schemas come from the zod schemas that validate them (so the document cannot drift from the
+// check); response schemas are written here, and test/ops checks them against real responses.
+// docs/api.md is generated from this object.
+
+import { z } from 'zod';
+import { auditQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody } from '../admin/schemas.ts';
+import { authorizationDetailsSchema } from '../core/rights-schema.ts';
+
+export type JsonSchema = { [key: string]: unknown };
+
+export interface Parameter { name: string; in: 'path' | 'query' | 'header'; required?: boolean; description?: string; schema: JsonSchema }
+export interface MediaType { schema: JsonSchema }
+export interface Response { description: string; headers?: Record<string, { description: string; schema: JsonSchema }>; content?: Record<string, MediaType> }
+export interface Operation {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  security?: Array<Record<string, string[]>>;
+  parameters?: Parameter[];
+  requestBody?: { required: boolean; content: Record<string, MediaType> };
+  responses: Record<string, Response>;
+}
+export type PathItem = Partial<Record<'get' | 'post' | 'put' | 'delete', Operation>>;
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  info: { title: string; version: string; description: string };
+  servers: Array<{ url: string }>;
+  tags: Array<{ name: string; description: string }>;
+  paths: Record<string, PathItem>;
+  components: { schemas: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
+}
+
+/** zod → JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1), describing what a client sends. */
+function fromZod(schema: z.ZodType): JsonSchema {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+}
+
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+const str: JsonSchema = { type: 'string' };
+const int: JsonSchema = { type: 'integer' };
+const strings: JsonSchema = { type: 'array', items: str };
+const obj = (properties: Record<string, JsonSchema>, required: string[] = Object.keys(properties), extra = false): JsonSchema =>
+  ({ type: 'object', properties, required, additionalProperties: extra });
+const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
+const ok = (description: string, schema: JsonSchema): Response => ({ description, content: json(schema) });
+const error = (description: string): Response => ({ description, content: json(ref('Error')) });
+const noContent: Response = { description: 'Done; no body.' };
+const body = (schema: JsonSchema) => ({ required: true, content: json(schema) });
+const form = (schema: JsonSchema) => ({ required: true, content: { 'application/x-www-form-urlencoded': { schema } } });
+const html = (description: string): Response => ({ description, content: { 'text/html': { schema: str } } });
+const pathParam = (name: string, description: string): Parameter => ({ name, in: 'path', required: true, description, schema: str });
+const orgParam = pathParam('org', 'The org id (`org_…`).');
+
+/** Query parameters from a strict zod object: one parameter per field. */
+function queryParams(schema: z.ZodType): Parameter[] {
+  const s = fromZod(schema) as { properties?: Record<string, JsonSchema>; required?: string[] };
+  return Object.entries(s.properties ?? {}).map(([name, p]) => ({ name, in: 'query' as const, required: s.required?.includes(name) ?? false, schema: p }));
+}
+
+const admin = (operation: Omit<Operation, 'tags' | 'security'>): Operation => ({
+  ...operation, tags: ['admin'], security: [{ adminToken: [] }],
+  responses: { ...operation.responses, 401: error('Missing or wrong admin token.') },
+});
+
+const ADMIN_BAD = { 400: error('The body or query failed validation (`invalid_request`).') };
+const ORG_404 = { 404: error('No such org (or record in it).') };
+
+const SCHEMAS: Record<string, JsonSchema> = {
+  Error: obj({ error: { type: 'string', description: 'RFC-style error code.' }, error_description: str }, ['error'], true),
+  ExecutorError: obj({ error: obj({ code: str, message: str, reconnect_url: str, connect_url: str, retry_after: int }, ['code', 'message'], true) }),
+  AuthorizationDetails: fromZod(authorizationDetailsSchema),
+  Org: obj({ id: str, name: str, created_at: str }),
+  User: obj({ id: str, org_id: str, username: str, email: str, roles: { type: 'array', items: { enum: ['member', 'admin'] } }, created_at: str }, ['id', 'username', 'roles', 'created_at']),
+  Agent: obj({
+    client_id: str, org_id: str, name: str, redirect_uris: strings,
+    token_endpoint_auth_method: { enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] },
+    jwks: { type: 'object' }, tools: strings, created_at: str,
+    client_secret: { type: 'string', description: 'Shown once, at creation.' },
+  }, ['client_id', 'org_id', 'name', 'redirect_uris', 'token_endpoint_auth_method', 'tools', 'created_at']),
+  Grant: obj({
+    id: str, user_id: str, agent_id: str, authorization_details: ref('AuthorizationDetails'),
+    created_at: str, expires_at: str, revoked_at: str,
+  }, ['id', 'agent_id', 'authorization_details', 'created_at']),
+  AuditEvent: obj({
+    id: str, org_id: str, seq: int, at: str, type: str,
+    actor: { type: 'object' }, subject: { type: 'object' }, details: { type: 'object' }, prev_hash: str, hash: str,
+  }),
+  AuditVerify: obj({
+    ok: { type: 'boolean' }, events_checked: int,
+    first_broken: obj({ seq: int, id: str, reason: { enum: ['hash_mismatch', 'broken_link', 'sequence_gap'] } }),
+  }, ['ok', 'events_checked']),
+  ResourceServer: obj({ identifier: str, name: str, org_id: str, created_at: str, builtin: { type: 'boolean' } }, ['identifier', 'name']),
+  DryRun: obj({
+    decision: obj({
+      effect: { enum: ['allow', 'deny'] }, reasons: strings, policy_version: str, matched_rules: strings,
+      constraints: { type: 'object' },
+    }, ['effect', 'reasons', 'policy_version', 'matched_rules', 'constraints'], true),
+    rules: { type: 'array', items: { type: 'object' } },
+    ceiling: obj({ ok: { type: 'boolean' }, outside: strings }),
+  }),
+  TokenResponse: obj({
+    access_token: str, token_type: str, expires_in: int, refresh_token: str, id_token: str, scope: str,
+    issued_token_type: str, authorization_details: { type: 'array' },
+  }, ['access_token', 'token_type'], true),
+  Introspection: obj({ active: { type: 'boolean' } }, ['active'], true),
+  Jwks: obj({ keys: { type: 'array', items: obj({ kty: str, kid: str }, ['kty'], true) } }),
+  RevocationPage: obj({ revoked: { type: 'array', items: obj({ id: str, type: str, at: str }) }, cursor: str }),
+  Health: obj({ status: { const: 'ok' } }),
+  Readiness: obj({ status: { enum: ['ready', 'not_ready'] }, checks: obj({ store: { enum: ['ok', 'unreachable'] }, keys: { enum: ['ok', 'missing'] } }) }),
+};
+
+const TOKEN_EXCHANGE_FORM = obj({
+  grant_type: { type: 'string', description: '`urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), `authorization_code`, `refresh_token` or `client_credentials`.' },
+  subject_token: str, subject_token_type: str, actor_token: str, actor_token_type: str,
+  requested_token_type: { type: 'string', description: '`urn:ietf:params:oauth:token-type:jwt` or `urn:writ:params:oauth:token-type:biscuit`.' },
+  audience: str, resource: str, scope: str,
+  authorization_details: { type: 'string', description: 'JSON array of `tool_access` details (RFC 9396).' },
+  code: str, code_verifier: str, redirect_uri: str, refresh_token: str,
+  client_id: str, client_secret: str, client_assertion: str, client_assertion_type: str,
+}, ['grant_type']);
+
+const PATHS: Record<string, PathItem> = {
+  '/.well-known/oauth-authorization-server': {
+    get: { operationId: 'authorizationServerMetadata', summary: 'RFC 8414 metadata, with `biscuit_public_keys` and `revocation_feed_endpoint`.', tags: ['oauth'],
+      responses: { 200: ok('Metadata.', obj({ issuer: str, token_endpoint: str, jwks_uri: str, revocation_feed_endpoint: str, biscuit_public_keys: { type: 'array' } }, ['issuer', 'token_endpoint', 'jwks_uri', 'revocation_feed_endpoint', 'biscuit_public_keys'], true)) } },
+  },
+  '/.well-known/openid-configuration': {
+    get: { operationId: 'openidConfiguration', summary: 'The same metadata at the OpenID Connect discovery path.', tags: ['oauth'],
+      responses: { 200: ok('Metadata.', obj({ issuer: str, token_endpoint: str }, ['issuer', 'token_endpoint'], true)) } },
+  },
+  '/authorize': {
+    get: { operationId: 'authorize', summary: 'Authorization endpoint (code + PKCE, `authorization_details` of type `tool_access`). Redirects to sign-in and consent.', tags: ['oauth'],
+      parameters: ['client_id', 'redirect_uri', 'response_type', 'code_challenge', 'code_challenge_method', 'state', 'scope', 'authorization_details'].map((name) => ({ name, in: 'query' as const, schema: str })),
+      responses: { 303: { description: 'To the interaction pages, or back to the client with `code` or `error`.' }, 400: html('Unrecoverable request error (bad client or redirect URI).') } },
+  },
+  '/token': {
+    post: { operationId: 'token', summary: 'Token endpoint: authorization code, refresh, client credentials and RFC 8693 token exchange. Accepts a `DPoP` proof header (RFC 9449).', tags: ['oauth'],
+      requestBody: form(TOKEN_EXCHANGE_FORM),
+      responses: { 200: ok('Tokens.', ref('TokenResponse')), 400: error('RFC 6749 §5.2 / RFC 8693 §2.2.2 error.'), 401: error('`invalid_client`.') } },
+  },
+  '/introspect': {
+    post: { operationId: 'introspect', summary: 'RFC 7662 introspection, for access tokens and capabilities (with `act`, `org_id`, `auth_event_id`).', tags: ['oauth'],
+      requestBody: form(obj({ token: str, token_type_hint: str }, ['token'])),
+      responses: { 200: ok('Token state.', ref('Introspection')), 401: error('`invalid_client`.') } },
+  },
+  '/revoke': {
+    post: { operationId: 'revoke', summary: 'RFC 7009 revocation.', tags: ['oauth'],
+      requestBody: form(obj({ token: str, token_type_hint: str }, ['token'])),
+      responses: { 200: { description: 'Revoked (or already unknown).' }, 401: error('`invalid_client`.') } },
+  },
+  '/jwks': {
+    get: { operationId: 'jwks', summary: 'Public signing keys (JWK Set).', tags: ['oauth'], responses: { 200: ok('JWK Set.', ref('Jwks')) } },
+  },
+  '/interaction/{uid}': {
+    get: { operationId: 'interaction', summary: 'Sign-in or consent page for one authorization request.', tags: ['pages'], parameters: [pathParam('uid', 'Interaction id.')],
+      responses: { 200: html('Sign-in or consent page.') } },
+  },
+  '/interaction/{uid}/login': {
+    post: { operationId: 'interactionLogin', summary: 'Sign-in form post (CSRF-protected).', tags: ['pages'], parameters: [pathParam('uid', 'Interaction id.')],
+      requestBody: form(obj({ username: str, password: str, csrf: str })),
+      responses: { 303: { description: 'Onwards to consent.' }, 401: html('Wrong credentials.') } },
+  },
+  '/interaction/{uid}/confirm': {
+    post: { operationId: 'interactionConfirm', summary: 'Consent form post (CSRF-protected): approve or deny.', tags: ['pages'], parameters: [pathParam('uid', 'Interaction id.')],
+      requestBody: form(obj({ decision: { enum: ['approve', 'deny'] }, csrf: str })),
+      responses: { 303: { description: 'Back to the authorization endpoint.' } } },
+  },
+  '/account': {
+    get: { operationId: 'account', summary: 'The signed-in user\'s page: their grants, with a revoke button each.', tags: ['pages'], responses: { 200: html('The page, or a sign-in form.') } },
+  },
+  '/account/signin': { post: { operationId: 'accountSignin', summary: 'Sign in to the account page.', tags: ['pages'], requestBody: form(obj({ org: str, username: str, password: str })), responses: { 303: { description: 'To /account.' } } } },
+  '/account/grants/{id}/revoke': { post: { operationId: 'accountRevokeGrant', summary: 'Revoke one of the user\'s own grants.', tags: ['pages'], parameters: [pathParam('id', 'Grant id.')], responses: { 303: { description: 'To /account.' } } } },
+  '/account/signout': { post: { operationId: 'accountSignout', summary: 'Sign out of the account page.', tags: ['pages'], responses: { 303: { description: 'To /account.' } } } },
+
+  '/v1/revocations': {
+    get: { operationId: 'revocationFeed', summary: 'Revocation feed for remote verifiers: grant ids, capability ids and Biscuit revocation ids revoked after `since`.', tags: ['verifiers'],
+      parameters: [
+        { name: 'since', in: 'query', description: 'Cursor from the previous page (`0` to start).', schema: { type: 'string', pattern: '^\\d{1,15}$' } },
+        { name: 'wait', in: 'query', description: 'Long-poll up to this many seconds (0–30) for news.', schema: { type: 'integer', minimum: 0, maximum: 30 } },
+      ],
+      responses: { 200: ok('One page.', ref('RevocationPage')), 304: { description: 'Unchanged (`If-None-Match`).' }, 400: error('Bad cursor.') } },
+  },
+  '/v1/tools': {
+    get: { operationId: 'listTools', summary: 'The executor\'s tools.', tags: ['executor'],
+      responses: { 200: ok('Tools.', obj({ tools: { type: 'array', items: obj({ name: str }, ['name'], true) } }, ['tools'], true)) } },
+  },
+  '/v1/tools/{tool}/execute': {
+    post: { operationId: 'executeTool', summary: 'Run one tool with a capability (`Authorization: Bearer` or `DPoP` + proof). Principal and org come from the token alone.', tags: ['executor'],
+      parameters: [pathParam('tool', 'Tool name, e.g. `notion.pages.create`.')],
+      security: [{ capability: [] }],
+      requestBody: body(obj({ input: { type: 'object' } })),
+      responses: {
+        200: ok('The tool\'s answer.', obj({ data: {} })),
+        400: ok('`invalid_input`.', ref('ExecutorError')), 401: ok('`invalid_token`.', ref('ExecutorError')),
+        403: ok('`insufficient_scope`, `constraint_failed`.', ref('ExecutorError')), 404: ok('`unknown_tool`.', ref('ExecutorError')),
+        409: ok('`not_connected` (with `connect_url`) or `auth_revoked` (with `reconnect_url`).', ref('ExecutorError')),
+        429: { description: '`rate_limited`, with `Retry-After`.', headers: { 'retry-after': { description: 'Seconds.', schema: int } }, content: json(ref('ExecutorError')) },
+        502: ok('`upstream_error`.', ref('ExecutorError')), 504: ok('`upstream_timeout`.', ref('ExecutorError')),
+      } },
+  },
+  '/.well-known/oauth-protected-resource': {
+    get: { operationId: 'protectedResourceMetadata', summary: 'RFC 9728 metadata of the executor.', tags: ['executor'],
+      responses: { 200: ok('Metadata.', obj({ resource: str, authorization_servers: strings }, ['resource'], true)) } },
+  },
+
+  '/healthz': { get: { operationId: 'health', summary: 'Liveness: the process answers.', tags: ['operations'], responses: { 200: ok('Alive.', ref('Health')) } } },
+  '/readyz': { get: { operationId: 'ready', summary: 'Readiness: the store answers and signing keys are loaded.', tags: ['operations'], responses: { 200: ok('Ready.', ref('Readiness')), 503: ok('Not ready; `checks` says which part.', ref('Readiness')) } } },
+  '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus text exposition; every series is prefixed `writ_`.', tags: ['operations'], responses: { 200: { description: 'Metrics.', content: { 'text/plain': { schema: str } } } } } },
+  '/openapi.json': { get: { operationId: 'openapi', summary: 'This document.', tags: ['operations'], responses: { 200: ok('OpenAPI 3.1.', { type: 'object', required: ['openapi', 'paths'] }) } } },
+
+  '/admin/v1/orgs': {
+    post: admin({ operationId: 'createOrg', summary: 'Create an org.', requestBody: body(fromZod(createOrgBody)), responses: { 201: ok('The org.', ref('Org')), ...ADMIN_BAD } }),
+    get: admin({ operationId: 'listOrgs', summary: 'List orgs.', responses: { 200: ok('Orgs.', obj({ orgs: { type: 'array', items: ref('Org') } })) } }),
+  },
+  '/admin/v1/orgs/{org}': {
+    get: admin({ operationId: 'getOrg', summary: 'One org.', parameters: [orgParam], responses: { 200: ok('The org.', ref('Org')), ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/users': {
+    post: admin({ operationId: 'createUser', summary: 'Add a user (local password sign-in).', parameters: [orgParam], requestBody: body(fromZod(createUserBody)),
+      responses: { 201: ok('The user (never the password or its hash).', ref('User')), ...ADMIN_BAD, ...ORG_404, 409: error('Username taken in this org.') } }),
+    get: admin({ operationId: 'listUsers', summary: 'List users.', parameters: [orgParam], responses: { 200: ok('Users.', obj({ users: { type: 'array', items: ref('User') } })), ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/agents': {
+    post: admin({ operationId: 'createAgent', summary: 'Register an agent (OAuth client) with its tool ceiling. The client secret is in this answer only.', parameters: [orgParam], requestBody: body(fromZod(createAgentBody)),
+      responses: { 201: ok('The agent.', ref('Agent')), ...ADMIN_BAD, ...ORG_404 } }),
+    get: admin({ operationId: 'listAgents', summary: 'List agents.', parameters: [orgParam], responses: { 200: ok('Agents.', obj({ agents: { type: 'array', items: ref('Agent') } })), ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/agents/{client_id}': {
+    get: admin({ operationId: 'getAgent', summary: 'One agent.', parameters: [orgParam, pathParam('client_id', 'Agent id.')], responses: { 200: ok('The agent.', ref('Agent')), ...ORG_404 } }),
+    delete: admin({ operationId: 'deleteAgent', summary: 'Delete an agent and revoke every grant it held.', parameters: [orgParam, pathParam('client_id', 'Agent id.')], responses: { 204: noContent, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/agents/{client_id}/org-grants': {
+    post: admin({ operationId: 'createOrgGrant', summary: 'Authorise an agent for org-level tools (client credentials).', parameters: [orgParam, pathParam('client_id', 'Agent id.')], requestBody: body(fromZod(createOrgGrantBody)),
+      responses: { 201: ok('The grant.', ref('Grant')), ...ADMIN_BAD, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/grants': {
+    get: admin({ operationId: 'listGrants', summary: 'Every grant of the org, revoked ones included.', parameters: [orgParam], responses: { 200: ok('Grants.', obj({ grants: { type: 'array', items: ref('Grant') } })), ...ORG_404 } }),
+    delete: admin({ operationId: 'bulkRevokeGrants', summary: 'Revoke every grant of a user, of an agent, or (`all=true`) of the org.', parameters: [
+      orgParam, { name: 'user_id', in: 'query', schema: str }, { name: 'agent_id', in: 'query', schema: str }, { name: 'all', in: 'query', schema: { enum: ['true'] } },
+    ], responses: { 200: ok('Revoked grant ids.', obj({ revoked: strings })), ...ADMIN_BAD, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/grants/{id}': {
+    delete: admin({ operationId: 'revokeGrant', summary: 'Revoke one grant and everything derived from it.', parameters: [orgParam, pathParam('id', 'Grant id.')], responses: { 204: noContent, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/audit': {
+    get: admin({ operationId: 'queryAudit', summary: 'Audit events, newest first, filtered; page with `cursor` = `next_cursor`.', parameters: [orgParam, ...queryParams(auditQuery)],
+      responses: { 200: ok('One page.', obj({ events: { type: 'array', items: ref('AuditEvent') }, next_cursor: { type: ['string', 'null'] } })), ...ADMIN_BAD, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/audit/verify': {
+    post: admin({ operationId: 'verifyAudit', summary: 'Walk the org\'s hash chain and report the first broken link.', parameters: [orgParam], responses: { 200: ok('Result.', ref('AuditVerify')), ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/policy/dry-run': {
+    post: admin({ operationId: 'policyDryRun', summary: 'Would this agent get these tools? The policy\'s decision with every rule\'s trace, and the agent\'s ceiling.', parameters: [orgParam], requestBody: body(fromZod(dryRunBody)),
+      responses: { 200: ok('Explanation.', ref('DryRun')), ...ADMIN_BAD, ...ORG_404 } }),
+  },
+  '/admin/v1/resource-servers': {
+    post: admin({ operationId: 'createResourceServer', summary: 'Register a downstream resource server as a token-exchange audience.', requestBody: body(fromZod(createResourceServerBody)),
+      responses: { 201: ok('The resource server.', ref('ResourceServer')), ...ADMIN_BAD, 409: error('Identifier taken.') } }),
+    get: admin({ operationId: 'listResourceServers', summary: 'Resource servers, the executor first.', responses: { 200: ok('Resource servers.', obj({ resource_servers: { type: 'array', items: ref('ResourceServer') } })) } }),
+  },
+  '/admin/v1/keys/rotate': {
+    post: admin({ operationId: 'rotateKeys', summary: 'Rotate signing keys; older keys stay published until their tokens expire.', responses: { 200: ok('New key ids.', obj({ kids: strings })) } }),
+  },
+};
+
+/** Endpoints added by rooms that are still being built; merged in when they exist. */
+export function openApiDocument(issuer: string, extraPaths: Record<string, PathItem> = {}): OpenApiDocument {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Writ',
+      version: '0.1.0',
+      description: 'OAuth 2.0 authorization server for AI agents: delegation, RFC 8693 token exchange, capability tokens, a credential vault and an executor.',
+    },
+    servers: [{ url: issuer }],
+    tags: [
+      { name: 'oauth', description: 'Standard OAuth 2.0 endpoints, advertised in the metadata.' },
+      { name: 'pages', description: 'HTML pages for people: sign-in, consent, the account page.' },
+      { name: 'verifiers', description: 'Public endpoints for downstream services that verify capabilities.' },
+      { name: 'executor', description: 'Tool execution with a capability.' },
+      { name: 'operations', description: 'Health, readiness, metrics and this document.' },
+      { name: 'admin', description: 'Operator API, `Authorization: Bearer $WRIT_ADMIN_TOKEN`.' },
+    ],
+    paths: { ...PATHS, ...extraPaths },
+    components: {
+      schemas: SCHEMAS,
+      securitySchemes: {
+        adminToken: { type: 'http', scheme: 'bearer', description: 'WRIT_ADMIN_TOKEN.' },
+        capability: { type: 'http', scheme: 'bearer', description: 'A capability token from token exchange; `DPoP` scheme with a proof when sender-bound (RFC 9449).' },
+      },
+    },
+  };
+}

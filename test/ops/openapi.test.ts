@@ -1,0 +1,129 @@
+// The served OpenAPI document against the real server: every admin and revocation route is
+// documented, and real responses from a full run conform to the documented response schemas.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { adminRoutes } from '../../src/admin/routes.ts';
+import { revocationRoutes } from '../../src/revocation/routes.ts';
+import { startTestWrit, seedOrg } from '../support/writ.ts';
+import { delegate } from '../support/delegation.ts';
+import { exchange, details, ACCESS_TOKEN, BISCUIT } from '../support/exchange.ts';
+import { validateJson } from './json-schema.ts';
+
+type Doc = { openapi: string; paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }> }>> };
+
+/** `/orgs/:org/agents/:client_id` → `/orgs/{org}/agents/{client_id}` */
+const template = (path: string) => path.replace(/:([A-Za-z_]+)/g, '{$1}');
+
+function routesOf(router: { stack: Array<{ path: string; methods: string[] }> }): string[] {
+  return router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${template(layer.path)}`));
+}
+
+test('every admin and revocation-feed route is in the OpenAPI document', async (t) => {
+  const writ = await startTestWrit();
+  t.after(() => writ.stop());
+  const doc = (await (await fetch(`${writ.issuer}/openapi.json`)).json()) as Doc;
+  assert.equal(doc.openapi, '3.1.0');
+  const documented = new Set(Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`)));
+  // Building the routers only registers routes; none of the dependencies is called.
+  const served = [...routesOf(adminRoutes({} as never) as never), ...routesOf(revocationRoutes({} as never) as never)];
+  assert.ok(served.length > 15, 'the router stacks were read');
+  const missing = served.filter((r) => !documented.has(r));
+  assert.deepEqual(missing, [], 'served but undocumented');
+});
+
+test('real responses match the documented response schemas', async (t) => {
+  const writ = await startTestWrit();
+  t.after(() => writ.stop());
+  const doc = (await (await fetch(`${writ.issuer}/openapi.json`)).json()) as Doc & Record<string, unknown>;
+  const checked: string[] = [];
+
+  /** Calls one endpoint and validates the JSON answer against `doc.paths[path][method].responses[status]`. */
+  async function check(method: string, path: string, url: string, init: RequestInit = {}): Promise<any> {
+    const res = await fetch(new URL(url, writ.issuer), { method: method.toUpperCase(), ...init });
+    const operation = doc.paths[path]?.[method];
+    assert.ok(operation, `${method} ${path} is documented`);
+    const documented = operation.responses[String(res.status)];
+    assert.ok(documented, `${method} ${path} answered ${res.status}, which is not documented`);
+    const text = await res.text();
+    const schema = documented.content?.['application/json']?.schema;
+    if (schema) {
+      const body = JSON.parse(text);
+      assert.deepEqual(validateJson(doc, schema, body), [], `${method} ${path} ${res.status}`);
+      checked.push(`${method} ${path} ${res.status}`);
+      return body;
+    }
+    checked.push(`${method} ${path} ${res.status}`);
+    return text;
+  }
+  const asAdmin = (body?: unknown): RequestInit => ({
+    headers: { authorization: `Bearer ${writ.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+  await check('get', '/healthz', '/healthz');
+  await check('get', '/readyz', '/readyz');
+  await check('get', '/openapi.json', '/openapi.json');
+  await check('get', '/jwks', '/jwks');
+  await check('get', '/.well-known/oauth-authorization-server', '/.well-known/oauth-authorization-server');
+  await check('get', '/.well-known/openid-configuration', '/.well-known/openid-configuration');
+  await check('get', '/v1/revocations', '/v1/revocations?since=0');
+  await check('get', '/v1/revocations', '/v1/revocations?since=abc');
+
+  await check('get', '/admin/v1/orgs', '/admin/v1/orgs');
+  await check('post', '/admin/v1/orgs', '/admin/v1/orgs', asAdmin({ name: 'Docs Inc', extra: true }));
+  const org = await check('post', '/admin/v1/orgs', '/admin/v1/orgs', asAdmin({ name: 'Docs Inc' }));
+  await check('get', '/admin/v1/orgs', '/admin/v1/orgs', asAdmin());
+  await check('get', '/admin/v1/orgs/{org}', `/admin/v1/orgs/${org.id}`, asAdmin());
+  await check('get', '/admin/v1/orgs/{org}', '/admin/v1/orgs/org_nope', asAdmin());
+  await check('post', '/admin/v1/orgs/{org}/users', `/admin/v1/orgs/${org.id}/users`, asAdmin({ username: 'ann', password: 'long enough pass', email: 'ann@example.com' }));
+  await check('post', '/admin/v1/orgs/{org}/users', `/admin/v1/orgs/${org.id}/users`, asAdmin({ username: 'ann', password: 'long enough pass' }));
+  await check('get', '/admin/v1/orgs/{org}/users', `/admin/v1/orgs/${org.id}/users`, asAdmin());
+  const agent = await check('post', '/admin/v1/orgs/{org}/agents', `/admin/v1/orgs/${org.id}/agents`, asAdmin({ name: 'Bot', tools: ['demo.notes.read'] }));
+  await check('get', '/admin/v1/orgs/{org}/agents', `/admin/v1/orgs/${org.id}/agents`, asAdmin());
+  await check('get', '/admin/v1/orgs/{org}/agents/{client_id}', `/admin/v1/orgs/${org.id}/agents/${agent.client_id}`, asAdmin());
+  const grant = await check('post', '/admin/v1/orgs/{org}/agents/{client_id}/org-grants', `/admin/v1/orgs/${org.id}/agents/${agent.client_id}/org-grants`,
+    asAdmin({ authorization_details: [{ type: 'tool_access', tools: ['demo.notes.read'] }] }));
+  await check('post', '/admin/v1/orgs/{org}/policy/dry-run', `/admin/v1/orgs/${org.id}/policy/dry-run`, asAdmin({ agent_id: agent.client_id, tools: ['demo.notes.read'] }));
+  await check('post', '/admin/v1/resource-servers', '/admin/v1/resource-servers', asAdmin({ identifier: 'https://billing.example/api', name: 'Billing' }));
+  await check('get', '/admin/v1/resource-servers', '/admin/v1/resource-servers', asAdmin());
+
+  // A full delegation and both capability formats, so the token endpoint and the grant records are real.
+  const seeded = await seedOrg(writ);
+  const run = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools: ['demo.notes.create'] }] });
+  const basic = { authorization: `Basic ${Buffer.from(`${seeded.agent.client_id}:${seeded.agent.client_secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' };
+  const form = (fields: Record<string, string>) => ({ headers: basic, body: new URLSearchParams(fields).toString() });
+  const token = await check('post', '/token', '/token', form({
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: run.tokens!.access_token, subject_token_type: ACCESS_TOKEN,
+    authorization_details: details(['demo.notes.create']),
+  }));
+  await check('post', '/token', '/token', form({
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: run.tokens!.access_token, subject_token_type: ACCESS_TOKEN,
+    requested_token_type: BISCUIT, authorization_details: details(['demo.notes.create']),
+  }));
+  await check('post', '/token', '/token', form({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: 'nope', subject_token_type: ACCESS_TOKEN }));
+  await check('post', '/introspect', '/introspect', form({ token: token.access_token }));
+  await check('post', '/introspect', '/introspect', form({ token: 'not-a-token' }));
+  assert.equal((await exchange(writ, seeded.agent, { subject_token: run.tokens!.access_token, subject_token_type: ACCESS_TOKEN, authorization_details: details(['notion.pages.create']) })).status, 400);
+
+  await check('get', '/admin/v1/orgs/{org}/grants', `/admin/v1/orgs/${seeded.org.id}/grants`, asAdmin());
+  await check('get', '/admin/v1/orgs/{org}/audit', `/admin/v1/orgs/${seeded.org.id}/audit?limit=5`, asAdmin());
+  await check('get', '/admin/v1/orgs/{org}/audit', `/admin/v1/orgs/${seeded.org.id}/audit?limit=0`, asAdmin());
+  await check('post', '/admin/v1/orgs/{org}/audit/verify', `/admin/v1/orgs/${seeded.org.id}/audit/verify`, asAdmin());
+  await check('delete', '/admin/v1/orgs/{org}/grants/{id}', `/admin/v1/orgs/${org.id}/grants/${grant.id}`, asAdmin());
+  await check('delete', '/admin/v1/orgs/{org}/grants', `/admin/v1/orgs/${seeded.org.id}/grants?user_id=${seeded.user.id}`, asAdmin());
+  await check('get', '/v1/revocations', '/v1/revocations?since=0');
+  await check('delete', '/admin/v1/orgs/{org}/agents/{client_id}', `/admin/v1/orgs/${org.id}/agents/${agent.client_id}`, asAdmin());
+  await check('post', '/admin/v1/keys/rotate', '/admin/v1/keys/rotate', asAdmin());
+  await check('post', '/admin/v1/keys/rotate', '/admin/v1/keys/rotate', {});
+
+  assert.ok(checked.length >= 35, `checked ${checked.length} responses`);
+});
+
+test('the validator refuses what the documented schema does not allow', () => {
+  const root = { components: { schemas: { Org: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'], additionalProperties: false } } } };
+  const schema = { type: 'object', properties: { orgs: { type: 'array', items: { $ref: '#/components/schemas/Org' } } }, required: ['orgs'] };
+  assert.deepEqual(validateJson(root, schema, { orgs: [{ id: 'org_1' }] }), []);
+  assert.deepEqual(validateJson(root, schema, { orgs: [{ id: 1 }] }), ['$.orgs[0].id: expected string, got number']);
+  assert.deepEqual(validateJson(root, schema, { orgs: [{ id: 'a', secret: 'x' }] }), ['$.orgs[0]: unexpected property secret']);
+  assert.deepEqual(validateJson(root, schema, {}), ['$: missing orgs']);
+});
