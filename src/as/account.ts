@@ -26,16 +26,25 @@ export function accountRoutes(deps: AccountDeps): Router {
 
   const current = (ctx: Context): UserSession | undefined => sessions.read(ctx.cookies.get(SESSION_COOKIE));
 
+  /** A local path to return to after sign-in; anything else (other hosts, `//x`) is dropped. */
+  const nextOf = (ctx: Context): string | undefined => {
+    const next = ctx.query.next;
+    return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : undefined;
+  };
+
   async function showSignIn(ctx: Context, org_id: string, error?: string, status = 200) {
     const org = await directory.getOrg(org_id);
     if (!org) throw new WritError('not_found', 'no such organisation');
-    send(ctx, 'Sign in', signInPage({ action: '/account/signin', csrf: sessions.csrf('account-signin', org.id), orgName: org.name, orgField: org.id, error }), status);
+    const next = nextOf(ctx);
+    const action = next ? `/account/signin?next=${encodeURIComponent(next)}` : '/account/signin';
+    send(ctx, 'Sign in', signInPage({ action, csrf: sessions.csrf('account-signin', org.id), orgName: org.name, orgField: org.id, error }), status);
   }
 
   router.get('/', async (ctx) => {
     const session = current(ctx);
-    if (!session) {
-      const org = typeof ctx.query.org === 'string' ? ctx.query.org : '';
+    const wanted = typeof ctx.query.org === 'string' ? ctx.query.org : '';
+    if (!session || (wanted && wanted !== session.org_id)) {
+      const org = wanted;
       if (!org) throw new WritError('invalid_request', 'open this page with ?org=<your organisation id>, or sign in through an application');
       await showSignIn(ctx, org);
       return;
@@ -74,9 +83,8 @@ export function accountRoutes(deps: AccountDeps): Router {
     }
     const { value } = sessions.issue(result.user.org_id, result.user.id);
     ctx.cookies.set(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: sessions.ttlSeconds * 1000, overwrite: true });
-    const next = typeof ctx.query.next === 'string' && ctx.query.next.startsWith('/') && !ctx.query.next.startsWith('//') ? ctx.query.next : '/account';
     ctx.status = 303;
-    ctx.redirect(next);
+    ctx.redirect(nextOf(ctx) ?? '/account');
   });
 
   router.post('/grants/:id/revoke', async (ctx) => {

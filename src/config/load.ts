@@ -1,7 +1,13 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { environmentSchema, pickEnvironment, type Environment } from './schema.ts';
+
+const connectorClientsSchema = z.record(
+  z.string().regex(/^[a-z][a-z0-9_-]*$/),
+  z.strictObject({ client_id: z.string().min(1).max(512), client_secret: z.string().min(1).max(4096).optional() }),
+);
 
 export class ConfigError extends Error {
   readonly setting: string;
@@ -24,6 +30,10 @@ export interface Config {
   adminToken: string;
   masterKey: string;
   policiesDir: string;
+  /** OAuth clients of shipped connectors, by connector name. */
+  connectorClients: Record<string, { client_id: string; client_secret?: string | undefined }>;
+  /** Hosts the executor may call although they are private or loopback (tests, local providers). */
+  allowPrivateEgress: string[];
   production: boolean;
   /** Paths of development secrets generated on this start (for the start-up warning). */
   generatedSecrets: string[];
@@ -85,8 +95,17 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
   const masterKey = secret('WRIT_MASTER_KEY');
   if (adminToken.length < 32) throw new ConfigError('WRIT_ADMIN_TOKEN', 'must be at least 32 characters');
 
+  let connectorClients: Config['connectorClients'] = {};
+  if (env.WRIT_CONNECTOR_CLIENTS) {
+    const clients = connectorClientsSchema.safeParse((() => { try { return JSON.parse(env.WRIT_CONNECTOR_CLIENTS); } catch { return undefined; } })());
+    if (!clients.success) throw new ConfigError('WRIT_CONNECTOR_CLIENTS', 'must be JSON like {"github": {"client_id": "…", "client_secret": "…"}}');
+    connectorClients = clients.data;
+  }
+
   return {
     env,
+    connectorClients,
+    allowPrivateEgress: (env.WRIT_ALLOW_PRIVATE_EGRESS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
     port: env.PORT,
     host: env.HOST,
     issuer: env.WRIT_ISSUER?.replace(/\/$/, ''),

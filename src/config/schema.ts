@@ -20,6 +20,7 @@ export const environmentSchema = z.object({
   WRIT_REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).default(30 * 24 * 3600).describe('Lifetime in seconds of refresh tokens; they rotate on every use and die with their grant.'),
   WRIT_ALLOW_PRIVATE_EGRESS: z.string().optional().describe('Comma-separated hosts (`host` or `host:port`) the executor may call although they resolve to loopback or private addresses. For local providers and tests only.'),
   WRIT_DEMO_PROVIDER_URL: z.url().optional().describe('Base URL of the bundled demo notes provider, for the `demo` connector.'),
+  WRIT_CONNECTOR_CLIENTS: z.string().optional().describe('OAuth clients of the shipped connectors, as JSON: `{"github": {"client_id": "…", "client_secret": "…"}}`. Orgs can instead register their own connectors through the admin API.'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('`production` refuses generated or missing secrets and non-https issuers.'),
 }).strict();
 

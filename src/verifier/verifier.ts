@@ -65,6 +65,11 @@ export interface VerifiedCapability {
 
 export interface Verifier {
   verify(token: string, request: VerifyRequest): Promise<VerifiedCapability>;
+  /**
+   * Who the capability speaks for — signature, issuer, audience, expiry and revocation checked —
+   * without deciding any request. For routing (which org's catalog holds the tool) before `verify`.
+   */
+  identify(token: string): Promise<VerifiedCapability>;
   /** Append a block that only restricts (a holder's offline delegation). */
   attenuate(biscuit: string, attenuation: Attenuation): Promise<string>;
   /** Stop following the revocation feed and drop cached tokens. */
@@ -209,28 +214,42 @@ export function createVerifier(options: VerifierOptions): Verifier {
     };
   }
 
-  async function verify(token: string, request: VerifyRequest): Promise<VerifiedCapability> {
+  /** Signature, issuer, audience, expiry and revocation: everything but the request itself. */
+  async function opened(token: string): Promise<CacheEntry> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
       throw new VerifierError('invalid_token', 'malformed token');
     }
-    if (typeof request?.tool !== 'string') throw new TypeError('verify needs the tool being called');
     await ready();
+    let entry = cache.get(token);
+    if (!entry) {
+      // Compact JWS has two dots; a Biscuit is one base64url string.
+      entry = token.includes('.') ? await openJwt(token) : await openBiscuitEntry(token);
+      deepFreeze(entry.result);
+      cache.set(token, entry);
+    }
+    if (entry.result.exp * 1000 <= clock.now() - (options.clockToleranceSec ?? 0) * 1000) {
+      cache.delete(token);
+      throw new VerifierError('expired', 'the capability has expired');
+    }
+    // Revocation is checked on every call, cached or not.
+    checkRevocation(entry);
+    return entry;
+  }
+
+  async function identify(token: string): Promise<VerifiedCapability> {
     try {
-      let entry = cache.get(token);
-      if (!entry) {
-        // Compact JWS has two dots; a Biscuit is one base64url string.
-        entry = token.includes('.') ? await openJwt(token) : await openBiscuitEntry(token);
-        deepFreeze(entry.result);
-        cache.set(token, entry);
-      }
+      return (await opened(token)).result;
+    } catch (error) {
+      refuse(error);
+    }
+  }
+
+  async function verify(token: string, request: VerifyRequest): Promise<VerifiedCapability> {
+    if (typeof request?.tool !== 'string') throw new TypeError('verify needs the tool being called');
+    try {
+      const entry = await opened(token);
       const { result } = entry;
       const nowMs = clock.now();
-      if (result.exp * 1000 <= nowMs - (options.clockToleranceSec ?? 0) * 1000) {
-        cache.delete(token);
-        throw new VerifierError('expired', 'the capability has expired');
-      }
-      // Revocation is checked on every call, cached or not.
-      checkRevocation(entry);
 
       let dpopJkt: string | undefined;
       if (result.cnf) {
@@ -266,6 +285,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   return {
     verify,
+    identify,
     async attenuate(biscuit, attenuation) {
       await ready();
       try {

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/core/log.ts';
 export interface TestWrit extends RunningWrit {
   dataDir: string;
   adminToken: string;
+  masterKey: string;
   /** Every log line the server wrote. */
   logs: string[];
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; text: string }>;
@@ -30,6 +31,7 @@ export async function startTestWrit(options: { dataDir?: string; env?: Record<st
     ...writ,
     dataDir,
     adminToken,
+    masterKey,
     logs,
     async admin(method, path, body) {
       const res = await fetch(`${writ.issuer}/admin/v1${path}`, {

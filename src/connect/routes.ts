@@ -1,0 +1,127 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { AuditLog } from '../audit/log.ts';
+import type { ConnectorCatalog } from '../connectors/catalog.ts';
+import { WritError } from '../errors/index.ts';
+import type { DirectoryStore } from '../storage/ports/directory.ts';
+import type { Vault } from '../vault/service.ts';
+import { parseConnectState } from '../vault/service.ts';
+import type { SafeAccount } from '../vault/records.ts';
+import { html, renderPage, type SafeHtml } from '../web/html.ts';
+import { SESSION_COOKIE, type SessionCodec, type UserSession } from '../web/session.ts';
+
+export interface ConnectDeps {
+  issuer: string;
+  directory: DirectoryStore;
+  vault: Vault;
+  catalog: ConnectorCatalog;
+  sessions: SessionCodec;
+  audit: AuditLog;
+  fetch?: typeof fetch;
+}
+
+// DESIGN flow 5. A connect link is bound to one user (or to the org): opening it needs a Writ
+// session as that user (or an org admin), so a forwarded link cannot attach someone else's
+// account; the provider's tokens go from the callback straight into the vault.
+
+export function connectLink(issuer: string, org_id: string, account_id: string): string {
+  return `${issuer}/connect/${encodeURIComponent(account_id)}?org=${encodeURIComponent(org_id)}`;
+}
+
+export function newConnectionLink(issuer: string, org_id: string, connector: string): string {
+  return `${issuer}/connect/new?org=${encodeURIComponent(org_id)}&connector=${encodeURIComponent(connector)}`;
+}
+
+function page(ctx: Context, title: string, body: SafeHtml, status = 200) {
+  const p = renderPage({ title, body });
+  ctx.status = status;
+  ctx.set(p.headers);
+  ctx.body = p.body;
+}
+
+export function connectRoutes(deps: ConnectDeps): Router {
+  const { vault, sessions, directory } = deps;
+  const router = new Router({ prefix: '/connect' });
+  const redirect_uri = `${deps.issuer}/connect/callback`;
+
+  /** The session, or a redirect to sign in to the right org and come back. */
+  function requireSession(ctx: Context, org_id: string): UserSession | undefined {
+    const session = sessions.read(ctx.cookies.get(SESSION_COOKIE));
+    if (session && session.org_id === org_id) return session;
+    ctx.status = 303;
+    ctx.redirect(`/account?org=${encodeURIComponent(org_id)}&next=${encodeURIComponent(ctx.originalUrl)}`);
+    return undefined;
+  }
+
+  async function mayConnect(session: UserSession, account: SafeAccount): Promise<boolean> {
+    if (account.owner.kind === 'user') return account.owner.user_id === session.user_id;
+    const user = await directory.getUser(session.org_id, session.user_id);
+    return user?.roles.includes('admin') === true;
+  }
+
+  router.get('/callback', async (ctx) => {
+    const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
+    const target = parseConnectState(state);
+    if (!target) throw new WritError('invalid_request', 'this link is not a connection in progress');
+    const session = requireSession(ctx, target.org_id);
+    if (!session) return;
+    const account = await vault.getAccount(target.org_id, target.account_id);
+    if (!account || !(await mayConnect(session, account))) throw new WritError('forbidden', 'this connection was started for another user');
+    if (typeof ctx.query.error === 'string') {
+      await deps.audit.record(target.org_id, { type: 'account.revoked', actor: { kind: 'user', user_id: session.user_id }, subject: { account_id: account.id, connector: account.connector }, details: { reason: 'the provider did not authorise the connection' } });
+      page(ctx, 'Not connected', html`<h1>${account.connector} was not connected</h1><p>The provider answered <code>${ctx.query.error}</code>. You can close this page.</p>`, 400);
+      return;
+    }
+    const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
+    if (!code) throw new WritError('invalid_request', 'the provider sent no authorization code');
+    const provider = await deps.catalog.oauthProvider(target.org_id, account.connector);
+    if (!provider) throw new WritError('invalid_request', `${account.connector} has no OAuth client configured for this org`);
+    let connected: SafeAccount;
+    try {
+      connected = await vault.completeConnect(target.org_id, account.id, provider, { state, code }, deps.fetch ? { fetch: deps.fetch } : {});
+    } catch (err) {
+      throw new WritError('invalid_request', 'the connection could not be completed; start again from the link', { cause: err });
+    }
+    await deps.audit.record(target.org_id, {
+      type: 'account.connected', actor: { kind: 'user', user_id: session.user_id },
+      subject: { account_id: connected.id, connector: connected.connector, ...(connected.owner.kind === 'user' ? { user_id: connected.owner.user_id } : { principal: 'org' }) },
+      details: { scopes: connected.scopes },
+    });
+    page(ctx, 'Connected', html`<h1>${connected.connector} is connected</h1>
+      <p>Agents you have allowed can now use it through Writ. They never see your ${connected.connector} credentials.</p>
+      <p><a href="/account">Back to your account</a></p>`);
+  });
+
+  router.get('/new', async (ctx) => {
+    const org_id = typeof ctx.query.org === 'string' ? ctx.query.org : '';
+    const connector = typeof ctx.query.connector === 'string' ? ctx.query.connector : '';
+    if (!org_id || !(await directory.getOrg(org_id))) throw new WritError('not_found', 'no such organisation');
+    if (!(await deps.catalog.getConnector(org_id, connector))) throw new WritError('not_found', 'no such connector');
+    const session = requireSession(ctx, org_id);
+    if (!session) return;
+    const account = await vault.createPendingAccount(org_id, { owner: { kind: 'user', user_id: session.user_id }, connector });
+    await deps.audit.record(org_id, { type: 'account.pending', actor: { kind: 'user', user_id: session.user_id }, subject: { account_id: account.id, connector, user_id: session.user_id } });
+    ctx.status = 303;
+    ctx.redirect(connectLink('', org_id, account.id));
+  });
+
+  router.get('/:account_id', async (ctx) => {
+    const org_id = typeof ctx.query.org === 'string' ? ctx.query.org : '';
+    if (!org_id || !(await directory.getOrg(org_id))) throw new WritError('not_found', 'no such organisation');
+    const session = requireSession(ctx, org_id);
+    if (!session) return;
+    const account = await vault.getAccount(org_id, String(ctx.params.account_id));
+    if (!account) throw new WritError('not_found', 'no such connection');
+    if (!(await mayConnect(session, account))) throw new WritError('forbidden', 'this link was made for another user; sign in as that user');
+    const provider = await deps.catalog.oauthProvider(org_id, account.connector);
+    const connector = await deps.catalog.getConnector(org_id, account.connector);
+    if (!provider || !connector || connector.definition.auth.type !== 'oauth2') {
+      throw new WritError('invalid_request', `${account.connector} is not connected through OAuth here`);
+    }
+    const { url } = await vault.beginConnect(org_id, account.id, provider, { redirect_uri, scopes: connector.definition.auth.scopes });
+    ctx.status = 303;
+    ctx.redirect(url);
+  });
+
+  return router;
+}

@@ -1,0 +1,310 @@
+import { createHash } from 'node:crypto';
+import type { AuditLog } from '../audit/log.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/log.ts';
+import { WritError } from '../errors/index.ts';
+import type { ConnectorCatalog, CatalogTool } from '../connectors/catalog.ts';
+import { credentialHeaders, resourceFor, ToolInputError, type UpstreamRequest } from '../connectors/request.ts';
+import { EgressError } from '../connectors/egress.ts';
+import type { CapabilityStore } from '../storage/ports/capabilities.ts';
+import type { GrantStore } from '../storage/ports/grants.ts';
+import type { Vault } from '../vault/service.ts';
+import { CredentialUnavailableError, type CredentialRefresher, type FreshCredential } from '../vault/refresh.ts';
+import type { Credential } from '../vault/records.ts';
+import type { Verifier, VerifiedCapability } from '../verifier/index.ts';
+import { VerifierError } from '../verifier/index.ts';
+
+// The executor's request path as a table of named steps (DESIGN flow 6):
+// extract → verify → authorise (tool, schema, constraints) → not revoked → spend if single-use →
+// principal from the token → connected account → fresh credential → egress → call → normalise →
+// audit. The principal comes from the verified token and nothing else (invariant 4).
+
+export interface ExecutorDeps {
+  executorResource: string;
+  clock: Clock;
+  logger: Logger;
+  verifier: Verifier;
+  capabilities: CapabilityStore;
+  grants: GrantStore;
+  catalog: ConnectorCatalog;
+  vault: Vault;
+  refresher: CredentialRefresher;
+  audit: AuditLog;
+  /** Where a person connects this connector for this principal (Writ's own link). */
+  connectUrl: (org_id: string, connector: string) => string;
+  /** Where the owner reconnects a revoked account. */
+  reconnectUrl: (org_id: string, account_id: string) => string;
+  fetch?: typeof fetch;
+  /** Per provider call. Default 10 s. */
+  timeoutMs?: number;
+  /** Largest provider answer passed back. Default 5 MiB. */
+  maxResponseBytes?: number;
+  onOutcome?: (tool: string, outcome: string, seconds: number) => void;
+}
+
+export interface ExecuteRequest {
+  tool: string;
+  authorization: string | undefined;
+  dpop: string | undefined;
+  method: string;
+  url: string;
+  body: unknown;
+}
+
+export interface ExecuteResult {
+  status: number;
+  body: { data: unknown } | { error: { code: string; message: string; [k: string]: unknown } };
+  headers?: Record<string, string>;
+}
+
+/** What the steps learn, for the audit event whatever the outcome. */
+interface Trail {
+  capability?: VerifiedCapability;
+  account_id?: string;
+  upstream_status?: number;
+  request_hash?: string;
+}
+
+const fail = (code: ConstructorParameters<typeof WritError>[0], message: string, options?: ConstructorParameters<typeof WritError>[2]) => new WritError(code, message, options);
+
+// ---- the steps --------------------------------------------------------------------------------
+
+/** RFC 6750 §2.1 / RFC 9449 §7.1: `Bearer <token>` or `DPoP <token>` with a proof header. */
+export function extractCapability(req: ExecuteRequest): { token: string; scheme: 'Bearer' | 'DPoP' } {
+  const m = /^(Bearer|DPoP) ([A-Za-z0-9\-._~+/]+=*)$/.exec(req.authorization ?? '');
+  if (!m) throw fail('invalid_token', 'a capability is required: Authorization: Bearer <token> or DPoP <token>', { status: 401 });
+  if (m[1] === 'DPoP' && !req.dpop) throw fail('invalid_token', 'the DPoP scheme needs a DPoP proof header', { status: 401 });
+  return { token: m[2]!, scheme: m[1] as 'Bearer' | 'DPoP' };
+}
+
+export async function findTool(deps: ExecutorDeps, org_id: string, name: string): Promise<CatalogTool> {
+  const tool = await deps.catalog.getTool(org_id, name);
+  if (!tool) throw fail('unknown_tool', `no tool named ${name}`);
+  return tool;
+}
+
+export function validateInput(deps: ExecutorDeps, tool: CatalogTool, body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body) || !('input' in body)) {
+    throw fail('invalid_input', 'the body must be { "input": { … } }');
+  }
+  const extra = Object.keys(body).filter((k) => k !== 'input');
+  if (extra.length) throw fail('invalid_input', `unknown body fields: ${extra.join(', ')}`);
+  try {
+    return deps.catalog.validateInput(tool, (body as { input: unknown }).input);
+  } catch (err) {
+    if (err instanceof ToolInputError) throw fail('invalid_input', err.message, { expose: { field: err.field } });
+    throw err;
+  }
+}
+
+/** Signature, expiry, audience, DPoP, tool, resource and argument constraints, in the verifier library. */
+export async function verifyCapability(deps: ExecutorDeps, token: string, tool: CatalogTool, input: Record<string, unknown>, req: ExecuteRequest): Promise<VerifiedCapability> {
+  let resource: string | undefined;
+  try {
+    resource = resourceFor(tool.definition, input);
+  } catch (err) {
+    if (err instanceof ToolInputError) throw fail('invalid_input', err.message, { expose: { field: err.field } });
+    throw err;
+  }
+  try {
+    return await deps.verifier.verify(token, {
+      tool: tool.name, ...(resource ? { resource } : {}), input,
+      ...(req.dpop ? { dpop: { proof: req.dpop, method: req.method, url: req.url } } : {}),
+    });
+  } catch (err) {
+    if (err instanceof VerifierError) {
+      const code = err.code === 'expired' || err.code === 'revoked' || err.code === 'dpop_required' || err.code === 'invalid_dpop_proof' ? 'invalid_token' : err.code;
+      throw fail(code as 'invalid_token', err.message, { status: code === 'invalid_token' ? 401 : 403, expose: { reason: err.code } });
+    }
+    throw err;
+  }
+}
+
+/** Revocation at the executor is immediate: the store, not the feed (invariant 5). */
+export async function ensureNotRevoked(deps: ExecutorDeps, cap: VerifiedCapability): Promise<void> {
+  const record = await deps.capabilities.getCapability(cap.org_id, cap.jti);
+  const grant = await deps.grants.getGrant(cap.org_id, cap.auth_event_id);
+  if (!record || record.revoked_at || !grant || grant.revoked_at) {
+    throw fail('invalid_token', 'the capability has been revoked', { status: 401, expose: { reason: 'revoked' } });
+  }
+}
+
+/** Exactly one of any number of concurrent uses of a single-use capability succeeds (invariant 6). */
+export async function spendIfSingleUse(deps: ExecutorDeps, cap: VerifiedCapability): Promise<void> {
+  if (!cap.single_use) return;
+  const spent = await deps.capabilities.spendCapability(cap.org_id, cap.jti, new Date(deps.clock.now()).toISOString());
+  if (!spent) throw fail('invalid_token', 'this single-use capability has already been used', { status: 401, expose: { reason: 'spent' } });
+}
+
+/** The account of the token's principal in the token's org — never anything from the body. */
+export async function resolveAccount(deps: ExecutorDeps, cap: VerifiedCapability, tool: CatalogTool): Promise<string> {
+  const owner = cap.principal === 'org' ? { kind: 'org' as const } : { kind: 'user' as const, user_id: cap.sub };
+  const accounts = await deps.vault.listAccounts(cap.org_id, { owner, connector: tool.connector });
+  const usable = accounts.find((a) => a.status === 'active' || a.status === 'expired') ?? accounts.find((a) => a.status === 'revoked');
+  if (!usable) {
+    throw fail('not_connected', `no ${tool.connector} account is connected for this principal`, { expose: { connect_url: deps.connectUrl(cap.org_id, tool.connector) } });
+  }
+  if (usable.status === 'revoked') {
+    throw fail('auth_revoked', `the ${tool.connector} account was revoked at the provider; reconnect it`, { expose: { reconnect_url: deps.reconnectUrl(cap.org_id, usable.id) } });
+  }
+  return usable.id;
+}
+
+export async function freshCredential(deps: ExecutorDeps, org_id: string, account_id: string, options: { forceRefresh?: boolean; staleVersion?: number } = {}): Promise<FreshCredential> {
+  try {
+    return await deps.refresher.getFreshCredential(org_id, account_id, options);
+  } catch (err) {
+    if (err instanceof CredentialUnavailableError) throw err.toWritError(deps.reconnectUrl(org_id, account_id));
+    throw err;
+  }
+}
+
+/** The upstream request, built only from the tool's template; egress checked against the connector. */
+export async function buildUpstream(deps: ExecutorDeps, org_id: string, tool: CatalogTool, input: Record<string, unknown>): Promise<UpstreamRequest> {
+  try {
+    return await deps.catalog.buildRequest(org_id, tool, input);
+  } catch (err) {
+    if (err instanceof ToolInputError) throw fail('invalid_input', err.message, { expose: { field: err.field } });
+    if (err instanceof EgressError) throw fail('forbidden', 'the connector\'s host is not allowed for outbound calls', { cause: err });
+    throw err;
+  }
+}
+
+interface UpstreamAnswer { status: number; headers: Headers; text: string }
+
+export async function callProvider(deps: ExecutorDeps, request: UpstreamRequest, credential: Credential, connectorAuth: Parameters<typeof credentialHeaders>[0]): Promise<UpstreamAnswer> {
+  const limit = deps.maxResponseBytes ?? 5 * 1024 * 1024;
+  let response: Response;
+  try {
+    response = await (deps.fetch ?? fetch)(request.url, {
+      method: request.method,
+      headers: { ...request.headers, ...credentialHeaders(connectorAuth, credential) },
+      ...(request.body !== undefined ? { body: request.body } : {}),
+      redirect: 'manual', // a redirect could carry the credential to another host
+      signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
+    });
+  } catch (err) {
+    if ((err as Error).name === 'TimeoutError') throw fail('upstream_timeout', 'the provider did not answer in time');
+    throw fail('upstream_error', 'the provider could not be reached', { cause: err, expose: { provider_status: null } });
+  }
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > limit) {
+    await response.body?.cancel();
+    throw fail('upstream_error', 'the provider\'s answer is too large', { expose: { provider_status: response.status } });
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of (response.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
+      size += (chunk as Uint8Array).length;
+      if (size > limit) throw fail('upstream_error', 'the provider\'s answer is too large', { expose: { provider_status: response.status } });
+      chunks.push(chunk as Uint8Array);
+    }
+  } catch (err) {
+    if (err instanceof WritError) throw err;
+    if ((err as Error).name === 'TimeoutError') throw fail('upstream_timeout', 'the provider did not answer in time');
+    throw fail('upstream_error', 'the provider closed the connection', { cause: err, expose: { provider_status: response.status } });
+  }
+  return { status: response.status, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+/** Secrets the provider might echo back; all of them leave as `[redacted]` (invariant 3). */
+function secretsOf(credential: Credential): string[] {
+  return (credential.type === 'oauth2' ? [credential.access_token, credential.refresh_token] : [credential.api_key])
+    .filter((s): s is string => typeof s === 'string' && s.length >= 8);
+}
+
+export function normalise(answer: UpstreamAnswer, credential: Credential): ExecuteResult {
+  let text = answer.text;
+  for (const secret of secretsOf(credential)) text = text.split(secret).join('[redacted]');
+  if (answer.status === 429) {
+    const retryAfter = answer.headers.get('retry-after');
+    throw fail('rate_limited', 'the provider is rate limiting these calls', {
+      expose: { provider_status: 429, ...(retryAfter ? { retry_after: retryAfter } : {}) },
+    });
+  }
+  if (answer.status >= 300) {
+    throw fail('upstream_error', `the provider answered ${answer.status}`, { expose: { provider_status: answer.status } });
+  }
+  if (text.trim() === '') return { status: 200, body: { data: null } };
+  try {
+    return { status: 200, body: { data: JSON.parse(text) } };
+  } catch {
+    throw fail('upstream_error', 'the provider\'s answer is not valid JSON', { expose: { provider_status: answer.status } });
+  }
+}
+
+// ---- the pipeline -----------------------------------------------------------------------------
+
+export async function execute(deps: ExecutorDeps, req: ExecuteRequest): Promise<ExecuteResult> {
+  const started = performance.now();
+  const trail: Trail = {};
+  let result: ExecuteResult;
+  try {
+    result = await run(deps, req, trail);
+  } catch (err) {
+    result = errorResult(err, deps.logger);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const outcome = 'data' in result.body ? 'ok' : result.body.error.code;
+  deps.onOutcome?.(req.tool, outcome, seconds);
+  const cap = trail.capability;
+  // Only a verified capability names a tenant to record in; refusals before that are logged.
+  if (cap) {
+    await deps.audit.record(cap.org_id, {
+      type: outcome === 'ok' ? 'tool.executed' : 'tool.denied',
+      actor: { kind: 'agent', agent_id: cap.client_id, chain: cap.actor_chain },
+      subject: { ...(cap.principal === 'user' ? { user_id: cap.sub } : { principal: 'org' }), grant_id: cap.auth_event_id, capability_id: cap.jti, tool: req.tool, ...(trail.account_id ? { account_id: trail.account_id } : {}) },
+      details: { outcome, latency_ms: Math.round(seconds * 10000) / 10, ...(trail.upstream_status !== undefined ? { provider_status: trail.upstream_status } : {}), ...(trail.request_hash ? { request_hash: trail.request_hash } : {}) },
+    });
+  } else {
+    deps.logger.info('tool call refused before a capability was verified', { tool: req.tool, outcome });
+  }
+  return result;
+}
+
+async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promise<ExecuteResult> {
+  const { token } = extractCapability(req);
+  // Which org's catalog holds the tool: from the verified token, before the request is decided.
+  const identity = await identify(deps, token);
+  const tool = await findTool(deps, identity.org_id, req.tool);
+  const input = validateInput(deps, tool, req.body);
+  const cap = await verifyCapability(deps, token, tool, input, req);
+  trail.capability = cap;
+  await ensureNotRevoked(deps, cap);
+  await spendIfSingleUse(deps, cap);
+  const account_id = await resolveAccount(deps, cap, tool);
+  trail.account_id = account_id;
+  let fresh = await freshCredential(deps, cap.org_id, account_id);
+  const upstream = await buildUpstream(deps, cap.org_id, tool, input);
+  trail.request_hash = createHash('sha256').update(`${upstream.method} ${upstream.url}\n${upstream.body ?? ''}`).digest('hex');
+  const connector = (await deps.catalog.getConnector(cap.org_id, tool.connector))!;
+  let answer = await callProvider(deps, upstream, fresh.credential, connector.definition.auth);
+  if (answer.status === 401 && fresh.credential.type === 'oauth2') {
+    // The provider refused a token we thought fresh: refresh once (single-flight) and retry.
+    fresh = await freshCredential(deps, cap.org_id, account_id, { forceRefresh: true, staleVersion: fresh.account.credential_version });
+    answer = await callProvider(deps, upstream, fresh.credential, connector.definition.auth);
+  }
+  trail.upstream_status = answer.status;
+  return normalise(answer, fresh.credential);
+}
+
+async function identify(deps: ExecutorDeps, token: string): Promise<VerifiedCapability> {
+  try {
+    return await deps.verifier.identify(token);
+  } catch (err) {
+    if (err instanceof VerifierError) throw fail('invalid_token', err.message, { status: 401, expose: { reason: err.code } });
+    throw err;
+  }
+}
+
+function errorResult(err: unknown, logger: Logger): ExecuteResult {
+  const e = err instanceof WritError ? err : new WritError('server_error', 'an unexpected error occurred', { cause: err });
+  if (e.status >= 500 && e.code === 'server_error') logger.error('executor failed', { err: e.cause });
+  const headers: Record<string, string> = {};
+  const retryAfter = e.expose?.retry_after;
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+  if (e.status === 401) headers['www-authenticate'] = `Bearer error="invalid_token", error_description="${e.description.replace(/"/g, "'")}"`;
+  if (e.code === 'insufficient_scope' || e.code === 'constraint_failed') headers['www-authenticate'] = `Bearer error="insufficient_scope"`;
+  return { status: e.status, body: { error: { code: e.code, message: e.description, ...e.expose } }, headers };
+}
