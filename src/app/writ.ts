@@ -32,11 +32,12 @@ import { localIssuerFetch } from '../executor/local-issuer.ts';
 import { executorRoutes } from '../executor/routes.ts';
 import { connectLink, connectRoutes, newConnectionLink } from '../connect/routes.ts';
 import { accountAdminRoutes } from '../admin/accounts.ts';
+import { adminGuard } from '../admin/guard.ts';
 import { RevocationFeed } from '../revocation/feed.ts';
 import { revocationRoutes } from '../revocation/routes.ts';
 import { errorBoundary, requestLog, securityHeaders } from '../web/middleware.ts';
 import { createMetrics, type Metrics } from '../ops/metrics.ts';
-import { observeStore } from '../ops/observe.ts';
+import { executionObserver, observeStore } from '../ops/observe.ts';
 import { openApiDocument } from '../ops/openapi.ts';
 import { countRequests, opsRoutes } from '../ops/routes.ts';
 import { trackRequests } from '../ops/shutdown.ts';
@@ -161,6 +162,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   app.use(countRequests(metrics));
   app.use(securityHeaders);
   app.use(errorBoundary(logger));
+  app.use(adminGuard(config.adminToken));
 
   // RFC 8414 metadata: oidc-provider's discovery document plus Writ's own fields.
   app.use(async (ctx, next) => {
@@ -184,6 +186,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
       issuer, executorResource, clock, logger, verifier, capabilities: store.capabilities, grants: store.grants, catalog, vault, refresher, audit,
       connectUrl: (org_id, connector) => newConnectionLink(issuer, org_id, connector),
       reconnectUrl: (org_id, account_id) => connectLink(issuer, org_id, account_id),
+      onOutcome: executionObserver(metrics),
     }),
     interactionRoutes({ provider, directory: store.directory, grantService, audit, signIn, sessions, issuer, secureCookies, refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400) }),
     accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies }),

@@ -61,3 +61,14 @@ export function observeStore(store: WritStore, metrics: Metrics): WritStore {
     },
   });
 }
+
+/**
+ * The executor's per-call report, labelled by tool only once the tool is known to exist and the
+ * caller proved a capability: otherwise anyone could mint a label per made-up tool name.
+ */
+export function executionObserver(metrics: Metrics) {
+  return (tool: string, outcome: string, seconds: number): void => {
+    const known = outcome !== 'unknown_tool' && outcome !== 'invalid_token';
+    metrics.observeExecution(known ? tool : '(unverified)', outcome, seconds);
+  };
+}

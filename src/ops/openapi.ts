@@ -185,7 +185,7 @@ const PATHS: Record<string, PathItem> = {
   },
   '/v1/tools': {
     get: { operationId: 'listTools', summary: 'The executor\'s tools.', tags: ['executor'],
-      responses: { 200: ok('Tools.', obj({ tools: { type: 'array', items: obj({ name: str }, ['name'], true) } }, ['tools'], true)) } },
+      responses: { 200: ok('Tools; `allowed` says whether the presented capability (optional) covers each.', obj({ tools: { type: 'array', items: obj({ name: str, connector: str, description: str, scopes: strings, input_schema: { type: 'object' }, allowed: { type: 'boolean' } }, ['name', 'connector']) } })), 401: error('A capability was presented and failed verification.') } },
   },
   '/v1/tools/{tool}/execute': {
     post: { operationId: 'executeTool', summary: 'Run one tool with a capability (`Authorization: Bearer` or `DPoP` + proof). Principal and org come from the token alone.', tags: ['executor'],
@@ -205,6 +205,19 @@ const PATHS: Record<string, PathItem> = {
     get: { operationId: 'protectedResourceMetadata', summary: 'RFC 9728 metadata of the executor.', tags: ['executor'],
       responses: { 200: ok('Metadata.', obj({ resource: str, authorization_servers: strings }, ['resource'], true)) } },
   },
+
+  '/.well-known/oauth-protected-resource/executor': {
+    get: { operationId: 'protectedResourceMetadataAtPath', summary: 'RFC 9728 §3 metadata at the path derived from the executor\'s resource identifier.', tags: ['executor'],
+      responses: { 200: ok('Metadata.', obj({ resource: str, authorization_servers: strings }, ['resource'], true)) } },
+  },
+  '/connect/new': { get: { operationId: 'connectNew', summary: 'Start connecting a connector for the signed-in user (`org`, `connector` query).', tags: ['pages'], parameters: [{ name: 'org', in: 'query', schema: str }, { name: 'connector', in: 'query', schema: str }], responses: { 302: { description: 'To the account\'s connection link.' } } } },
+  '/connect/{account_id}': { get: { operationId: 'connect', summary: 'A connection link: after sign-in as the owner, redirects to the provider\'s consent.', tags: ['pages'], parameters: [pathParam('account_id', 'Account id.'), { name: 'org', in: 'query', schema: str }], responses: { 302: { description: 'To the provider.' }, 200: html('Sign-in page.') } } },
+  '/connect/callback': { get: { operationId: 'connectCallback', summary: 'The provider\'s redirect back: the code is exchanged and the tokens go straight into the vault.', tags: ['pages'], parameters: ['code', 'state', 'error'].map((name) => ({ name, in: 'query' as const, schema: str })), responses: { 200: html('Connected.'), 400: html('Not connected.') } } },
+  '/console': { get: { operationId: 'console', summary: 'Org admin console: agents, grants, connected accounts.', tags: ['pages'], responses: { 200: html('The console or its sign-in form.') } } },
+  '/console/grants/{id}/revoke': { post: { operationId: 'consoleRevokeGrant', summary: 'Revoke a grant from the console.', tags: ['pages'], parameters: [pathParam('id', 'Grant id.')], responses: { 303: { description: 'Back to the console.' } } } },
+  '/console/policies': { get: { operationId: 'consolePolicies', summary: 'The policies in force.', tags: ['pages'], responses: { 200: html('Policies.') } } },
+  '/console/policies/dry-run': { post: { operationId: 'consoleDryRun', summary: 'A policy dry run from the console.', tags: ['pages'], responses: { 200: html('The explanation.') } } },
+  '/console/audit': { get: { operationId: 'consoleAudit', summary: 'The audit log with filters and delegation chains.', tags: ['pages'], responses: { 200: html('Events.') } } },
 
   '/healthz': { get: { operationId: 'health', summary: 'Liveness: the process answers.', tags: ['operations'], responses: { 200: ok('Alive.', ref('Health')) } } },
   '/readyz': { get: { operationId: 'ready', summary: 'Readiness: the store answers and signing keys are loaded.', tags: ['operations'], responses: { 200: ok('Ready.', ref('Readiness')), 503: ok('Not ready; `checks` says which part.', ref('Readiness')) } } },
@@ -255,6 +268,26 @@ const PATHS: Record<string, PathItem> = {
   '/admin/v1/orgs/{org}/policy/dry-run': {
     post: admin({ operationId: 'policyDryRun', summary: 'Would this agent get these tools? The policy\'s decision with every rule\'s trace, and the agent\'s ceiling.', parameters: [orgParam], requestBody: body(fromZod(dryRunBody)),
       responses: { 200: ok('Explanation.', ref('DryRun')), ...ADMIN_BAD, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/connectors': {
+    get: admin({ operationId: 'listConnectors', summary: 'Connectors available to the org: the shipped catalog and the org\'s own.', parameters: [orgParam],
+      responses: { 200: ok('Connectors.', obj({ connectors: { type: 'array', items: obj({ name: str, origin: { enum: ['catalog', 'org'] }, tools: strings }, ['name', 'origin'], true) } })), ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/connectors/{name}': {
+    put: admin({ operationId: 'putConnector', summary: 'Register or replace an org connector (a definition in the connector format; its client secret is sealed in the vault).', parameters: [orgParam, pathParam('name', 'Connector name.')],
+      requestBody: body({ type: 'object', description: 'A connector definition (docs/connectors.md).' }),
+      responses: { 200: ok('The connector, without secrets, and the redirect URI to register at the provider.', obj({ name: str, redirect_uri: str }, ['name', 'redirect_uri'], true)), ...ADMIN_BAD, ...ORG_404 } }),
+    delete: admin({ operationId: 'deleteConnector', summary: 'Delete an org connector.', parameters: [orgParam, pathParam('name', 'Connector name.')], responses: { 204: noContent, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/connected-accounts': {
+    post: admin({ operationId: 'createConnectedAccount', summary: 'Start a connection for a user or the org: an `authorization_url` for OAuth connectors, or store an API key (write-only).', parameters: [orgParam],
+      requestBody: body(obj({ connector: str, user_id: str, owner: { const: 'org' }, api_key: { type: 'string', description: 'For api_key connectors; never readable again.' } }, ['connector'])),
+      responses: { 201: ok('The pending (or, for API keys, active) account.', obj({ id: str, status: str, authorization_url: str, api_key_hint: str }, ['id', 'status'])), ...ADMIN_BAD, ...ORG_404 } }),
+    get: admin({ operationId: 'listConnectedAccounts', summary: 'Connected accounts: status, scopes, expiry; never a credential.', parameters: [orgParam],
+      responses: { 200: ok('Accounts.', obj({ connected_accounts: { type: 'array', items: obj({ id: str, connector: str, owner: { type: 'object' }, status: str, scopes: strings, expires_at: str, updated_at: str, api_key_hint: str }, ['id', 'connector', 'owner', 'status']) } })), ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/connected-accounts/{id}': {
+    delete: admin({ operationId: 'deleteConnectedAccount', summary: 'Disconnect: revoke upstream where the provider supports it, then shred the credential.', parameters: [orgParam, pathParam('id', 'Account id.')], responses: { 204: noContent, ...ORG_404 } }),
   },
   '/admin/v1/resource-servers': {
     post: admin({ operationId: 'createResourceServer', summary: 'Register a downstream resource server as a token-exchange audience.', requestBody: body(fromZod(createResourceServerBody)),

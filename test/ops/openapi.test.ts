@@ -4,6 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminRoutes } from '../../src/admin/routes.ts';
 import { revocationRoutes } from '../../src/revocation/routes.ts';
+import { accountAdminRoutes } from '../../src/admin/accounts.ts';
+import { executorRoutes } from '../../src/executor/routes.ts';
+import { connectRoutes } from '../../src/connect/routes.ts';
 import { startTestWrit, seedOrg } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN, BISCUIT } from '../support/exchange.ts';
@@ -18,14 +21,18 @@ function routesOf(router: { stack: Array<{ path: string; methods: string[] }> })
   return router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${template(layer.path)}`));
 }
 
-test('every admin and revocation-feed route is in the OpenAPI document', async (t) => {
+test('every admin, executor, connect and revocation-feed route is in the OpenAPI document', async (t) => {
   const writ = await startTestWrit();
   t.after(() => writ.stop());
   const doc = (await (await fetch(`${writ.issuer}/openapi.json`)).json()) as Doc;
   assert.equal(doc.openapi, '3.1.0');
   const documented = new Set(Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`)));
   // Building the routers only registers routes; none of the dependencies is called.
-  const served = [...routesOf(adminRoutes({} as never) as never), ...routesOf(revocationRoutes({} as never) as never)];
+  const served = [
+    ...routesOf(adminRoutes({} as never) as never), ...routesOf(revocationRoutes({} as never) as never),
+    ...routesOf(accountAdminRoutes({} as never) as never), ...routesOf(connectRoutes({} as never) as never),
+    ...routesOf(executorRoutes({ issuer: writ.issuer, executorResource: writ.executorResource } as never) as never),
+  ];
   assert.ok(served.length > 15, 'the router stacks were read');
   const missing = served.filter((r) => !documented.has(r));
   assert.deepEqual(missing, [], 'served but undocumented');
@@ -113,10 +120,19 @@ test('real responses match the documented response schemas', async (t) => {
   await check('delete', '/admin/v1/orgs/{org}/grants', `/admin/v1/orgs/${seeded.org.id}/grants?user_id=${seeded.user.id}`, asAdmin());
   await check('get', '/v1/revocations', '/v1/revocations?since=0');
   await check('delete', '/admin/v1/orgs/{org}/agents/{client_id}', `/admin/v1/orgs/${org.id}/agents/${agent.client_id}`, asAdmin());
+  await check('get', '/v1/tools', '/v1/tools');
+  await check('get', '/v1/tools', '/v1/tools', { headers: { authorization: 'Bearer not-a-capability' } });
+  await check('post', '/v1/tools/{tool}/execute', '/v1/tools/demo.notes.create/execute', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: {} }) });
+  await check('get', '/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource');
+  await check('get', '/admin/v1/orgs/{org}/connectors', `/admin/v1/orgs/${seeded.org.id}/connectors`, asAdmin());
+  const account = await check('post', '/admin/v1/orgs/{org}/connected-accounts', `/admin/v1/orgs/${seeded.org.id}/connected-accounts`, asAdmin({ connector: 'github', user_id: seeded.user.id }));
+  await check('post', '/admin/v1/orgs/{org}/connected-accounts', `/admin/v1/orgs/${seeded.org.id}/connected-accounts`, asAdmin({ connector: 'github' }));
+  await check('get', '/admin/v1/orgs/{org}/connected-accounts', `/admin/v1/orgs/${seeded.org.id}/connected-accounts`, asAdmin());
+  await check('delete', '/admin/v1/orgs/{org}/connected-accounts/{id}', `/admin/v1/orgs/${seeded.org.id}/connected-accounts/${account.id}`, asAdmin());
   await check('post', '/admin/v1/keys/rotate', '/admin/v1/keys/rotate', asAdmin());
   await check('post', '/admin/v1/keys/rotate', '/admin/v1/keys/rotate', {});
 
-  assert.ok(checked.length >= 35, `checked ${checked.length} responses`);
+  assert.ok(checked.length >= 44, `checked ${checked.length} responses`);
 });
 
 test('the validator refuses what the documented schema does not allow', () => {
