@@ -342,10 +342,9 @@ export function auditPage(v: AuditView): SafeHtml {
       ${v.events.length === 0 ? html`<p>No events match.</p>` : html`
       <table>
         <caption class="muted">Newest first. Each row says who acted, through which agents, for whom.</caption>
-        <thead><tr><th scope="col">#</th><th scope="col">When and what</th><th scope="col">Who</th><th scope="col">Details</th></tr></thead>
+        <thead><tr><th scope="col">Event</th><th scope="col">Who, for whom</th><th scope="col">Details</th></tr></thead>
         <tbody>${v.events.map((e) => html`<tr>
-          <th scope="row">${e.seq}</th>
-          <td>${when(e.at)}<br><code>${e.type}</code></td>
+          <th scope="row"><code>${e.type}</code><br>#${e.seq}, ${when(e.at)}</th>
           <td>${describeActor(e.actor, e.subject, names)}</td>
           <td>${summary(e)}</td>
         </tr>`)}</tbody>

@@ -141,3 +141,37 @@ test('bad audit filters get a clear error page and change nothing', async (t) =>
   assert.equal(ok.status, 200);
   assert.match(ok.text, /user.created|signin.succeeded/);
 });
+
+test('the audit viewer pages with the cursor and keeps the filters', async (t) => {
+  const writ = await startTestWrit();
+  t.after(() => writ.stop());
+  const seeded = await seedOrg(writ);
+  const alice = await addAdmin(writ, seeded.org.id);
+  // 60 failed sign-ins under distinct usernames: more than one page of `signin.failed`.
+  const anonymous = httpClient();
+  const signInPage = await anonymous.request(`${writ.issuer}/console?org=${seeded.org.id}`);
+  const form = parseForm(signInPage.text, '/account/signin');
+  for (let i = 0; i < 60; i++) {
+    const res = await anonymous.request(new URL(form.action, signInPage.url), { form: { ...form.hidden, username: `nobody${i}`, password: 'wrong' } });
+    assert.equal(res.status, 401);
+  }
+  const browser = await signIn(writ, seeded.org.id, alice);
+  const rowsOf = (text: string) => [...text.matchAll(/<th scope="row"><code>([a-z_.]+)<\/code><br>#(\d+),/g)].map((m) => ({ type: m[1]!, seq: Number(m[2]) }));
+
+  const first = await browser.request(`${writ.issuer}/console/audit?type=signin.failed`);
+  const page1 = rowsOf(first.text);
+  assert.equal(page1.length, 50);
+  assert.ok(page1.every((r) => r.type === 'signin.failed'));
+  const older = /<a href="\/console\/audit\?([^"]+)" rel="next">Older events<\/a>/.exec(first.text);
+  assert.ok(older, 'a link to older events');
+  const query = new URLSearchParams(older[1]!.replaceAll('&amp;', '&'));
+  assert.equal(query.get('type'), 'signin.failed');
+  assert.equal(query.get('cursor'), String(page1.at(-1)!.seq));
+
+  const second = await browser.request(`${writ.issuer}/console/audit?${query}`);
+  const page2 = rowsOf(second.text);
+  assert.equal(page2.length, 10);
+  assert.ok(page2.every((r) => r.type === 'signin.failed' && r.seq < page1.at(-1)!.seq));
+  assert.doesNotMatch(second.text, /rel="next"/);
+  assert.match(second.text, /Newest events/);
+});
