@@ -8,6 +8,8 @@ import { authorizationDetailsSchema } from '../core/rights-schema.ts';
 const name = z.string().trim().min(1).max(128);
 
 const redirectUri = z.url().max(2048).refine((value) => {
+  // zod 4 runs refinements after a failed url check too: an unparsable value must not throw here.
+  if (!URL.canParse(value)) return false;
   const u = new URL(value);
   if (u.hash) return false;
   if (u.protocol === 'https:') return true;
@@ -50,7 +52,7 @@ export const auditQuery = z.strictObject({
 });
 
 export const createResourceServerBody = z.strictObject({
-  identifier: z.url().max(2048).refine((v) => !new URL(v).hash, 'resource identifiers have no fragment (RFC 8707 §2)'),
+  identifier: z.url().max(2048).refine((v) => URL.canParse(v) && !new URL(v).hash, 'resource identifiers have no fragment (RFC 8707 §2)'),
   name,
   org_id: z.string().max(64).optional(),
 });
