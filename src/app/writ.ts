@@ -190,7 +190,10 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     }),
     interactionRoutes({ provider, directory: store.directory, grantService, audit, signIn, sessions, issuer, secureCookies, refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400) }),
     accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies }),
-    consoleRoutes({ directory: store.directory, grants: store.grants, vault: store.vault, grantService, audit, sessions, policies: () => policies.current(), executorResource }),
+    consoleRoutes({
+      directory: store.directory, grants: store.grants, vault: store.vault, grantService, audit, sessions, policies: () => policies.current(), executorResource,
+      reconnectUrl: (account) => connectLink(issuer, account.org_id, account.id),
+    }),
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods());

@@ -57,6 +57,7 @@ export function accountRoutes(deps: AccountDeps): Router {
     const csrf = sessions.csrf('account', session.sid);
     send(ctx, 'Your agents', html`
       <h1>${user.username} at ${org.name}</h1>
+      ${user.roles.includes('admin') ? html`<p><a href="/console">Admin console of ${org.name}</a></p>` : ''}
       <h2>Agents you have allowed to act for you</h2>
       ${grants.length === 0 ? html`<p class="muted">None. Nothing can act for you.</p>` : html`
       <table><thead><tr><th>Agent</th><th>Tools</th><th>Since</th><th></th></tr></thead><tbody>

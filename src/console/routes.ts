@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { signInPage, send } from '../as/pages.ts';
+import { send } from '../as/pages.ts';
 import { AUDIT_EVENTS } from '../audit/events.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Logger } from '../core/log.ts';
@@ -37,7 +37,7 @@ interface Admin { session: UserSession; user: UserRecord; org: OrgRecord }
 /**
  * `/console`: an org admin's pages, server-rendered and usable without JavaScript. The org is
  * always the session's: nothing in a URL or a form can point the console at another org.
- * Sign-in is the account page's; the console only renders its form with `next=/console`.
+ * Sign-in is the account page's, with `next=/console`.
  */
 export function consoleRoutes(deps: ConsoleDeps): Router {
   const { directory, sessions } = deps;
@@ -95,10 +95,9 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
         send(ctx, 'Admin console', pickOrgPage(), org_id ? 404 : 200);
         return;
       }
-      // The account page's sign-in, sent back here afterwards.
-      send(ctx, 'Sign in', signInPage({
-        action: `/account/signin?next=${encodeURIComponent('/console')}`, csrf: sessions.csrf('account-signin', org.id), orgName: org.name, orgField: org.id,
-      }));
+      // The account page's sign-in, which sends the admin back here afterwards.
+      ctx.status = 303;
+      ctx.redirect(`/account?org=${encodeURIComponent(org.id)}&next=${encodeURIComponent('/console')}`);
       return;
     }
     const a = await admin(ctx);

@@ -19,8 +19,10 @@ async function addAdmin(writ: TestWrit, org_id: string, username = 'alice') {
 /** Signs in through the console's sign-in page, the way a person would. */
 async function signIn(writ: TestWrit, org_id: string, user: { username: string; password: string }): Promise<HttpClient> {
   const browser = httpClient();
-  const page = await browser.request(`${writ.issuer}/console?org=${org_id}`);
+  // The console sends people to the account page's sign-in, which returns them to the console.
+  const page = await browser.follow(`${writ.issuer}/console?org=${org_id}`);
   assert.equal(page.status, 200);
+  assert.equal(new URL(page.url).pathname, '/account');
   const form = parseForm(page.text, '/account/signin');
   const posted = await browser.request(new URL(form.action, page.url), { form: { ...form.hidden, username: user.username, password: user.password } });
   assert.equal(posted.status, 303, posted.text);
@@ -40,6 +42,32 @@ test('/account/signin?next=/console lands an admin on the console of their own o
   assert.match(page.text, /Content agent/);
   assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
   assert.match(page.text, /href="\/account"/);
+  // And the admin's own page links back to the console.
+  assert.match((await browser.request(`${writ.issuer}/account`)).text, /<a href="\/console">Admin console of XCorp<\/a>/);
+});
+
+test('a wrong password on the way to the console keeps the way back', async (t) => {
+  const writ = await startTestWrit();
+  t.after(() => writ.stop());
+  const seeded = await seedOrg(writ);
+  const alice = await addAdmin(writ, seeded.org.id);
+  const browser = httpClient();
+  const page = await browser.follow(`${writ.issuer}/console?org=${seeded.org.id}`);
+  const form = parseForm(page.text, '/account/signin');
+  const wrong = await browser.request(new URL(form.action, page.url), { form: { ...form.hidden, username: alice.username, password: 'not it' } });
+  assert.equal(wrong.status, 401);
+  const again = parseForm(wrong.text, '/account/signin');
+  const right = await browser.request(new URL(again.action, wrong.url), { form: { ...again.hidden, username: alice.username, password: alice.password } });
+  assert.equal(right.status, 303);
+  assert.equal(right.location, `${writ.issuer}/console`);
+  // A member's own page has no console link.
+  const member = httpClient();
+  const memberPage = await member.follow(`${writ.issuer}/console?org=${seeded.org.id}`);
+  const memberForm = parseForm(memberPage.text, '/account/signin');
+  await member.request(new URL(memberForm.action, memberPage.url), { form: { ...memberForm.hidden, username: seeded.user.username, password: seeded.user.password } });
+  const own = await member.request(`${writ.issuer}/account`);
+  assert.equal(own.status, 200);
+  assert.doesNotMatch(own.text, /Admin console/);
 });
 
 test('an admin of org A never sees org B, whatever the URL says', async (t) => {
@@ -149,7 +177,7 @@ test('the audit viewer pages with the cursor and keeps the filters', async (t) =
   const alice = await addAdmin(writ, seeded.org.id);
   // 60 failed sign-ins under distinct usernames: more than one page of `signin.failed`.
   const anonymous = httpClient();
-  const signInPage = await anonymous.request(`${writ.issuer}/console?org=${seeded.org.id}`);
+  const signInPage = await anonymous.follow(`${writ.issuer}/console?org=${seeded.org.id}`);
   const form = parseForm(signInPage.text, '/account/signin');
   for (let i = 0; i < 60; i++) {
     const res = await anonymous.request(new URL(form.action, signInPage.url), { form: { ...form.hidden, username: `nobody${i}`, password: 'wrong' } });
@@ -174,4 +202,31 @@ test('the audit viewer pages with the cursor and keeps the filters', async (t) =
   assert.ok(page2.every((r) => r.type === 'signin.failed' && r.seq < page1.at(-1)!.seq));
   assert.doesNotMatch(second.text, /rel="next"/);
   assert.match(second.text, /Newest events/);
+});
+
+test('connected accounts show status, and reconnect where only the org or its owner can fix them', async (t) => {
+  const writ = await startTestWrit();
+  t.after(() => writ.stop());
+  const seeded = await seedOrg(writ);
+  const other = await seedOrg(writ, { name: 'Bravo' });
+  const at = new Date().toISOString();
+  const account = (org_id: string, id: string, owner: { kind: 'org' } | { kind: 'user'; user_id: string }, connector: string, status: 'active' | 'revoked' | 'expired') =>
+    writ.store.vault.createAccount(org_id, { id, org_id, owner, connector, status, scopes: ['read'], created_at: at, updated_at: at, credential_version: 1 });
+  await account(seeded.org.id, 'acc_org_slack', { kind: 'org' }, 'slack', 'revoked');
+  await account(seeded.org.id, 'acc_john_gmail', { kind: 'user', user_id: seeded.user.id }, 'gmail', 'expired');
+  await account(seeded.org.id, 'acc_john_github', { kind: 'user', user_id: seeded.user.id }, 'github', 'active');
+  await account(other.org.id, 'acc_bravo_notion', { kind: 'org' }, 'notion', 'revoked');
+  const alice = await addAdmin(writ, seeded.org.id);
+  const browser = await signIn(writ, seeded.org.id, alice);
+  const page = await browser.request(`${writ.issuer}/console`);
+  const section = page.text.split('id="accounts"')[1]!;
+  const row = (id: string) => section.split('<tr>').find((r) => r.includes(id)) ?? '';
+
+  assert.match(row('acc_org_slack'), /<strong>revoked<\/strong>/);
+  assert.match(row('acc_org_slack'), new RegExp(`<a href="${writ.issuer}/connect/acc_org_slack\\?org=${seeded.org.id}">Reconnect slack</a>`));
+  assert.match(row('acc_john_gmail'), /<strong>expired<\/strong>/);
+  assert.match(row('acc_john_gmail'), /Send john this link to reconnect/);
+  assert.match(row('acc_john_github'), /<strong>active<\/strong>/);
+  assert.doesNotMatch(row('acc_john_github'), /connect\//);
+  assert.doesNotMatch(page.text, /acc_bravo_notion|notion<br>/);
 });
