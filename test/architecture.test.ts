@@ -76,8 +76,8 @@ const DOORS: Record<string, string[]> = {
 const PACKAGE_OWNERS: Record<string, string[]> = {
   'oidc-provider': ['as', 'demo-provider', 'types'],
   mongodb: ['storage'],
-  koa: ['as', 'admin', 'web', 'app', 'executor', 'revocation', 'demo-provider', 'console'],
-  '@koa/router': ['as', 'admin', 'app', 'executor', 'revocation', 'demo-provider', 'console'],
+  koa: ['as', 'admin', 'web', 'app', 'executor', 'revocation', 'connect', 'demo-provider', 'console'],
+  '@koa/router': ['as', 'admin', 'app', 'executor', 'revocation', 'connect', 'demo-provider', 'console'],
   'koa-compose': ['app'],
   '@biscuit-auth/biscuit-wasm': ['capability'],
 };

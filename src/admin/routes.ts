@@ -13,7 +13,7 @@ import type { WritStore } from '../storage/index.ts';
 import type { AgentRecord, OrgRecord } from '../storage/ports/directory.ts';
 import { readJson } from '../web/body.ts';
 import { explain, type PolicySet } from '../policy/index.ts';
-import { auditQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody } from './schemas.ts';
+import { auditQuery, bulkRevokeQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody } from './schemas.ts';
 import { validate } from './validate.ts';
 
 export interface AdminDeps {
@@ -140,6 +140,15 @@ export function adminRoutes(deps: AdminDeps): Router {
     const { id: org_id } = await org(ctx);
     const grants = await store.grants.listGrants(org_id, { include_revoked: true });
     ctx.body = { grants: grants.map(({ org_id: _o, ...g }) => g) };
+  });
+  // Bulk revocation: every grant of a user, of an agent, or of the whole org (?all=true).
+  router.delete('/orgs/:org/grants', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const q = validate(bulkRevokeQuery, ctx.query);
+    const select = q.all ? { all: true as const } : { ...(q.user_id ? { user_id: q.user_id } : {}), ...(q.agent_id ? { agent_id: q.agent_id } : {}) };
+    if (!q.all && !q.user_id && !q.agent_id) throw new WritError('invalid_request', 'name user_id, agent_id, or all=true');
+    const revoked = await deps.grantService.revoke(org_id, select, ADMIN_ACTOR, 'bulk revocation by an administrator');
+    ctx.body = { revoked: revoked.map((g) => g.id) };
   });
   router.delete('/orgs/:org/grants/:id', async (ctx) => {
     const { id: org_id } = await org(ctx);

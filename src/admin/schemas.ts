@@ -64,3 +64,9 @@ export const dryRunBody = z.strictObject({
   resources: z.array(z.string().min(1).max(512)).max(64).optional(),
   audience: z.string().max(2048).optional(),
 });
+
+export const bulkRevokeQuery = z.strictObject({
+  user_id: z.string().min(1).max(64).optional(),
+  agent_id: z.string().min(1).max(64).optional(),
+  all: z.enum(['true']).transform(() => true).optional(),
+});

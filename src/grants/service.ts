@@ -48,7 +48,7 @@ export class GrantService {
     return grant;
   }
 
-  async revoke(org_id: string, select: { id?: string; user_id?: string; agent_id?: string }, actor: Actor, reason: string): Promise<GrantRecord[]> {
+  async revoke(org_id: string, select: { id?: string; user_id?: string; agent_id?: string; all?: true }, actor: Actor, reason: string): Promise<GrantRecord[]> {
     const at = new Date(this.#clock.now()).toISOString();
     const revoked = await this.#grants.revokeGrants(org_id, select, at);
     for (const g of revoked) {

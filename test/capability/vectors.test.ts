@@ -5,12 +5,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { check } from '../../scripts/gen-vectors.ts';
+import { check } from '../tools/generate-vectors.ts';
 
 const vectors = fileURLToPath(new URL('../vectors/writ/vectors.json', import.meta.url));
-const script = fileURLToPath(new URL('../../scripts/gen-vectors.ts', import.meta.url));
+const script = fileURLToPath(new URL('../tools/generate-vectors.ts', import.meta.url));
 
-test('the golden vectors are up to date (scripts/gen-vectors.ts --check exits 0)', () => {
+test('the golden vectors are up to date (test/tools/generate-vectors.ts --check exits 0)', () => {
   const out = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', script, '--check'], { encoding: 'utf8' });
   assert.match(out, /vectors: up to date/);
 });

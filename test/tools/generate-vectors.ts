@@ -8,15 +8,15 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fixedClock } from '../src/core/clock.ts';
-import { decideAccess } from '../src/capability/access.ts';
-import { attenuateBiscuit, authorizeBiscuit, mintBiscuitCapability } from '../src/capability/biscuit.ts';
-import type { CapabilityClaims } from '../src/capability/claims.ts';
-import { CapabilityError } from '../src/capability/errors.ts';
-import { mintJwtCapability, verifyJwtCapability } from '../src/capability/jwt.ts';
-import type { BiscuitRootKey, JwtKeyPair } from '../src/capability/keys.ts';
+import { fixedClock } from '../../src/core/clock.ts';
+import { decideAccess } from '../../src/capability/access.ts';
+import { attenuateBiscuit, authorizeBiscuit, mintBiscuitCapability } from '../../src/capability/biscuit.ts';
+import type { CapabilityClaims } from '../../src/capability/claims.ts';
+import { CapabilityError } from '../../src/capability/errors.ts';
+import { mintJwtCapability, verifyJwtCapability } from '../../src/capability/jwt.ts';
+import type { BiscuitRootKey, JwtKeyPair } from '../../src/capability/keys.ts';
 
-const OUT = fileURLToPath(new URL('../test/vectors/writ/vectors.json', import.meta.url));
+const OUT = fileURLToPath(new URL('../vectors/writ/vectors.json', import.meta.url));
 const NOW = 1_714_000_000;
 const ISSUER = 'https://writ.example';
 const AUDIENCE = 'https://writ.example/executor';
@@ -247,7 +247,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const got = evaluate(c);
     if (JSON.stringify(got) !== JSON.stringify(c.expected)) throw new Error(`${c.name}: generated token gives ${JSON.stringify(got)}`);
   }
-  mkdirSync(fileURLToPath(new URL('../test/vectors/writ/', import.meta.url)), { recursive: true });
+  mkdirSync(fileURLToPath(new URL('../vectors/writ/', import.meta.url)), { recursive: true });
   writeFileSync(OUT, JSON.stringify(doc, null, 2) + '\n');
   console.log(`wrote ${doc.cases.length} vectors to test/vectors/writ/vectors.json`);
 }

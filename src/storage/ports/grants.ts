@@ -24,6 +24,9 @@ export interface GrantStore {
   createGrant(org_id: string, grant: GrantRecord): Promise<void>;
   getGrant(org_id: string, grant_id: string): Promise<GrantRecord | undefined>;
   listGrants(org_id: string, filter?: GrantFilter): Promise<GrantRecord[]>;
-  /** Returns the grants that this call revoked (already-revoked ones are not repeated). */
-  revokeGrants(org_id: string, select: { id?: string; user_id?: string; agent_id?: string }, at: string): Promise<GrantRecord[]>;
+  /**
+   * Revokes the grants the selector names (`all: true` for every grant of the org) and returns
+   * those this call revoked (already-revoked ones are not repeated). An empty selector is an error.
+   */
+  revokeGrants(org_id: string, select: { id?: string; user_id?: string; agent_id?: string; all?: true }, at: string): Promise<GrantRecord[]>;
 }

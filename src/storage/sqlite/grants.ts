@@ -51,13 +51,13 @@ export class SqliteGrantStore implements GrantStore {
     return this.#db.all<GrantRow>(sql + ' ORDER BY id DESC', ...params).map(toGrant);
   }
 
-  async revokeGrants(org_id: string, select: { id?: string; user_id?: string; agent_id?: string }, at: string) {
+  async revokeGrants(org_id: string, select: { id?: string; user_id?: string; agent_id?: string; all?: true }, at: string) {
     let where = 'org_id = ? AND revoked_at IS NULL';
     const params: string[] = [org_id];
     if (select.id !== undefined) { where += ' AND id = ?'; params.push(select.id); }
     if (select.user_id !== undefined) { where += ' AND user_id = ?'; params.push(select.user_id); }
     if (select.agent_id !== undefined) { where += ' AND agent_id = ?'; params.push(select.agent_id); }
-    if (params.length === 1) throw new TypeError('revokeGrants needs a selector');
+    if (params.length === 1 && !select.all) throw new TypeError('revokeGrants needs a selector');
     return this.#db.transaction(() => {
       const rows = this.#db.all<GrantRow>(`SELECT * FROM grants WHERE ${where}`, ...params);
       this.#db.run(`UPDATE grants SET revoked_at = ? WHERE ${where}`, at, ...params);
