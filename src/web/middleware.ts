@@ -21,6 +21,19 @@ export function requestLog(logger: Logger) {
   };
 }
 
+/**
+ * The store is down rather than the request wrong: a closed or unreachable database (node:sqlite's
+ * closed handle, SQLite busy/locked/I-O/cannot-open, MongoDB network and server selection).
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; errcode?: unknown; name?: unknown; message?: unknown };
+  if (e.code === 'ERR_INVALID_STATE' && typeof e.message === 'string' && /database is not open|statement has been finalized/.test(e.message)) return true;
+  // SQLITE_BUSY 5, SQLITE_LOCKED 6, SQLITE_IOERR 10 (and its extended codes), SQLITE_CANTOPEN 14
+  if (e.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' && [5, 6, 10, 14].includes(e.errcode & 0xff)) return true;
+  return typeof e.name === 'string' && /^Mongo(Network|ServerSelection|NotConnected|Topology|PoolClosed)/.test(e.name);
+}
+
 const wantsHtml = (ctx: Context) => ctx.path.startsWith('/interaction') || ctx.path.startsWith('/account') || ctx.path.startsWith('/connect');
 
 /**
@@ -34,6 +47,10 @@ export function errorBoundary(logger: Logger) {
     } catch (err) {
       let error: WritError;
       if (isWritError(err)) error = err;
+      else if (isStoreUnavailable(err)) {
+        error = new WritError('temporarily_unavailable', 'the service cannot reach its store; try again shortly', { cause: err });
+        ctx.set('retry-after', '1');
+      }
       else if (err && typeof err === 'object' && 'status' in err && typeof (err as { status: unknown }).status === 'number' && (err as { expose?: boolean }).expose) {
         const e = err as { status: number; message: string };
         error = new WritError(e.status === 404 ? 'not_found' : 'invalid_request', e.message, { status: e.status });
