@@ -103,7 +103,8 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   const signIn = new SignIn(store.directory, audit, clock);
 
   const server = createServer();
-  const inFlight = trackRequests(server);
+  // Revocation-feed long polls are cut at shutdown; their followers poll again elsewhere.
+  const inFlight = trackRequests(server, { interruptible: (req) => req.url?.startsWith('/v1/revocations') === true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

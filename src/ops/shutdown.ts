@@ -1,20 +1,29 @@
 // Graceful shutdown: stop accepting, let in-flight requests finish (up to a deadline), then
 // cut whatever is left. The caller closes the store afterwards, once nothing can touch it.
 
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+
+export interface TrackOptions {
+  /**
+   * Requests that may be cut at shutdown without waiting, such as long polls whose clients simply
+   * poll again: waiting for them would hold every shutdown for the full poll.
+   */
+  interruptible?: (req: IncomingMessage) => boolean;
+}
 
 export interface Drainer {
-  /** Requests that have started and not yet finished. */
+  /** Requests that have started and not yet finished (interruptible ones aside). */
   readonly inFlight: number;
   /** Resolves `true` when everything finished in time, `false` when the deadline cut some. */
   drain(timeoutMs: number): Promise<boolean>;
 }
 
 /** Call before the server receives its first request. */
-export function trackRequests(server: Server): Drainer {
+export function trackRequests(server: Server, options: TrackOptions = {}): Drainer {
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  server.on('request', (_req, res) => {
+  server.on('request', (req, res) => {
+    if (options.interruptible?.(req)) return;
     inFlight++;
     let done = false;
     const finish = () => {

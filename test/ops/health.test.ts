@@ -65,3 +65,14 @@ test('close() cuts a request that outlives the drain timeout instead of hanging'
   await ended;
   assert.ok(writ.logs.some((l) => l.includes('shutdown cut requests that were still running')), 'the cut is logged');
 });
+
+test('a revocation-feed long poll does not hold shutdown: it is cut, and its follower polls again', { timeout: 15_000 }, async () => {
+  const writ = await startTestWrit({ writ: { drainTimeoutMs: 60_000 } });
+  const received = once(writ.server, 'request');
+  const polling = fetch(`${writ.issuer}/v1/revocations?since=0&wait=30`).then((r) => r.status, (e: Error) => e.name);
+  await received;
+  await writ.stop();
+  // Had shutdown waited for the poll, stop() would have taken the poll's 30 s; it returned instead.
+  assert.ok(['TypeError', 200].includes(await polling));
+  assert.ok(!writ.logs.some((l) => l.includes('shutdown cut requests that were still running')), 'nothing waited-for was cut');
+});
