@@ -6,7 +6,7 @@ import type { ConnectorCatalog } from '../connectors/catalog.ts';
 import { WritError } from '../errors/index.ts';
 import type { WritStore } from '../storage/index.ts';
 import type { Vault } from '../vault/service.ts';
-import { revokeToken } from '../vault/oauth-client.ts';
+import { disconnectAccount } from '../connectors/disconnect.ts';
 import { readJson } from '../web/body.ts';
 import { validate } from './validate.ts';
 
@@ -103,15 +103,7 @@ export function accountAdminRoutes(deps: AccountAdminDeps): Router {
     const org_id = await org(ctx);
     const account = await vault.getAccount(org_id, String(ctx.params.id));
     if (!account) throw new WritError('not_found', 'no such connected account');
-    const provider = await catalog.oauthProvider(org_id, account.connector);
-    const result = await vault.disconnect(org_id, account.id, {
-      ...(provider?.revocation_url ? {
-        revokeUpstream: async (credential) => {
-          if (credential.type !== 'oauth2') return;
-          await revokeToken(provider, credential.refresh_token ?? credential.access_token, credential.refresh_token ? 'refresh_token' : 'access_token');
-        },
-      } : {}),
-    });
+    const result = await disconnectAccount(vault, catalog, org_id, account.id, account.connector);
     await audit.record(org_id, { type: 'account.disconnected', actor: ADMIN_ACTOR, subject: { account_id: account.id, connector: account.connector }, details: { upstream: result?.upstream } });
     ctx.status = 204;
   });

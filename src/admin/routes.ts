@@ -1,4 +1,6 @@
 import Router from '@koa/router';
+import { Readable } from 'node:stream';
+import { toOcsf } from '../audit/export.ts';
 import type { Context, Next } from 'koa';
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
@@ -13,7 +15,7 @@ import type { WritStore } from '../storage/index.ts';
 import type { AgentRecord, OrgRecord } from '../storage/ports/directory.ts';
 import { readJson } from '../web/body.ts';
 import { explain, type PolicySet } from '../policy/index.ts';
-import { auditQuery, bulkRevokeQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody } from './schemas.ts';
+import { auditQuery, bulkRevokeQuery, exportQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody } from './schemas.ts';
 import { validate } from './validate.ts';
 
 export interface AdminDeps {
@@ -164,6 +166,16 @@ export function adminRoutes(deps: AdminDeps): Router {
     const events = await audit.query(org_id, { ...q, before_seq: q.cursor ? Number(q.cursor) : undefined, limit: q.limit });
     const last = events.at(-1);
     ctx.body = { events, next_cursor: events.length === q.limit && last ? String(last.seq) : null };
+  });
+  // Streams the whole chain, oldest first, as JSON lines (Writ's events, or OCSF API Activity).
+  router.get('/orgs/:org/audit/export', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const { format } = validate(exportQuery, ctx.query);
+    ctx.type = 'application/x-ndjson';
+    ctx.set('content-disposition', `attachment; filename="writ-audit-${org_id}.${format}.jsonl"`);
+    ctx.body = Readable.from((async function* () {
+      for await (const e of audit.scan(org_id)) yield JSON.stringify(format === 'ocsf' ? toOcsf(e) : e) + '\n';
+    })());
   });
   router.post('/orgs/:org/audit/verify', async (ctx) => {
     const { id: org_id } = await org(ctx);

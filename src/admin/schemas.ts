@@ -70,3 +70,5 @@ export const bulkRevokeQuery = z.strictObject({
   agent_id: z.string().min(1).max(64).optional(),
   all: z.enum(['true']).transform(() => true).optional(),
 });
+
+export const exportQuery = z.strictObject({ format: z.enum(['jsonl', 'ocsf']).default('jsonl') });

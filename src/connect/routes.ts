@@ -6,6 +6,8 @@ import { WritError } from '../errors/index.ts';
 import type { DirectoryStore } from '../storage/ports/directory.ts';
 import type { Vault } from '../vault/service.ts';
 import { parseConnectState } from '../vault/service.ts';
+import { disconnectAccount } from '../connectors/disconnect.ts';
+import { readBody } from '../web/body.ts';
 import type { SafeAccount } from '../vault/records.ts';
 import { html, renderPage, type SafeHtml } from '../web/html.ts';
 import { SESSION_COOKIE, type SessionCodec, type UserSession } from '../web/session.ts';
@@ -58,6 +60,44 @@ export function connectRoutes(deps: ConnectDeps): Router {
     const user = await directory.getUser(session.org_id, session.user_id);
     return user?.roles.includes('admin') === true;
   }
+
+  // The user's own connections: what is connected for them, connect more, disconnect.
+  router.get('/', async (ctx) => {
+    const session = sessions.read(ctx.cookies.get(SESSION_COOKIE));
+    const org_id = session?.org_id ?? (typeof ctx.query.org === 'string' ? ctx.query.org : '');
+    if (!org_id) throw new WritError('invalid_request', 'open this page with ?org=<your organisation id>');
+    const signedIn = requireSession(ctx, org_id);
+    if (!signedIn) return;
+    const mine = await vault.listAccounts(org_id, { owner: { kind: 'user', user_id: signedIn.user_id } });
+    const csrf = sessions.csrf('connections', signedIn.sid);
+    const connectable = (await deps.catalog.listTools(org_id)).map((t) => t.connector).filter((c, i, all) => all.indexOf(c) === i);
+    const available: string[] = [];
+    for (const name of connectable) if (await deps.catalog.oauthProvider(org_id, name)) available.push(name);
+    page(ctx, 'Your connections', html`
+      <h1>Your connections</h1>
+      <p class="muted">Agents you allow act through these accounts inside Writ; they never receive the credentials.</p>
+      ${mine.length === 0 ? html`<p>Nothing is connected yet.</p>` : html`
+      <table><thead><tr><th scope="col">Service</th><th scope="col">Status</th><th scope="col">Since</th><th scope="col"></th></tr></thead><tbody>
+      ${mine.map((a) => html`<tr><td>${a.connector}</td><td>${a.status}</td><td>${new Date(a.created_at).toUTCString()}</td><td>
+        ${a.status === 'revoked' || a.status === 'pending' || a.status === 'error' ? html`<a href="${connectLink('', org_id, a.id)}">Reconnect</a> ` : ''}
+        <form method="post" action="/connect/${encodeURIComponent(a.id)}/disconnect"><input type="hidden" name="csrf" value="${csrf}"><button type="submit">Disconnect</button></form></td></tr>`)}
+      </tbody></table>`}
+      ${available.length ? html`<h2>Connect a service</h2><ul>${available.map((c) => html`<li><a href="${newConnectionLink('', org_id, c)}">Connect ${c}</a></li>`)}</ul>` : ''}
+      <p><a href="/account">Your agents</a></p>`);
+  });
+
+  router.post('/:account_id/disconnect', async (ctx) => {
+    const session = sessions.read(ctx.cookies.get(SESSION_COOKIE));
+    if (!session) throw new WritError('unauthorized', 'sign in first');
+    const form = new URLSearchParams((await readBody(ctx.req, 64 * 1024)).toString('utf8'));
+    if (!sessions.checkCsrf('connections', session.sid, form.get('csrf'))) throw new WritError('forbidden', 'missing or invalid CSRF token');
+    const account = await vault.getAccount(session.org_id, String(ctx.params.account_id));
+    if (!account || !(await mayConnect(session, account))) throw new WritError('not_found', 'no such connection');
+    const result = await disconnectAccount(vault, deps.catalog, session.org_id, account.id, account.connector);
+    await deps.audit.record(session.org_id, { type: 'account.disconnected', actor: { kind: 'user', user_id: session.user_id }, subject: { account_id: account.id, connector: account.connector }, details: { upstream: result?.upstream } });
+    ctx.status = 303;
+    ctx.redirect('/connect');
+  });
 
   router.get('/callback', async (ctx) => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
