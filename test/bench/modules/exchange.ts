@@ -16,8 +16,8 @@ export const exchange: BenchModule = {
   async run(ctx): Promise<Figures> {
     const { server, target } = await ctx.mainWrit();
     // A short warm-up: JIT, prepared statements and key caches, as a running server has them.
-    await exchangeBurst(target, 'jwt', { amount: 500 });
-    await exchangeBurst(target, 'biscuit', { amount: 200 });
+    await exchangeBurst(target, 'jwt', { amount: 300 });
+    await exchangeBurst(target, 'biscuit', { amount: 100 });
 
     const jwtRss = sampleRss(() => server.rssMb());
     const jwt = await exchangeBurst(target, 'jwt', { durationSec: ctx.sizes.loadSec });
