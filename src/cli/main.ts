@@ -1,37 +1,48 @@
 #!/usr/bin/env node
-import { startWrit } from '../app/writ.ts';
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { serve } from '../app/serve.ts';
 
-// `writ serve`: the authorization server and executor in one process.
-async function serve(): Promise<void> {
-  let config;
+/** Picks the command whose words start argv (longest first), parses its options, and runs it. */
+async function run(argv: string[]): Promise<number> {
+  const spec = [...COMMANDS].sort((a, b) => b.name.length - a.name.length).find((c) => c.name.every((w, i) => argv[i] === w));
+  if (!spec) {
+    const asked = argv[0] === undefined || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help';
+    process.stderr.write(`${asked ? '' : `writ: unknown command ${argv.slice(0, 2).join(' ')}\n`}usage: writ <command> [options]\n\n${COMMANDS.map((c) => `  writ ${c.name.join(' ').padEnd(20)} ${c.description.split('. ')[0]}`).join('\n')}\n\nwrit <command> --help for its options.\n`);
+    return asked ? EXIT.ok : EXIT.usage;
+  }
+  const options = { ...GLOBAL_OPTIONS, ...spec.options };
+  let parsed;
   try {
-    config = loadConfig(process.env);
+    parsed = parseArgs({
+      args: argv.slice(spec.name.length), allowPositionals: true, strict: true,
+      options: Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) }])),
+    });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`writ: configuration error: ${err.message}\n`);
-      process.exit(2);
+    process.stderr.write(`writ: ${(err as Error).message}\n\n${usage(spec)}`);
+    return EXIT.usage;
+  }
+  if (parsed.values.help) { process.stdout.write(usage(spec)); return EXIT.ok; }
+  const required = spec.args.filter((a) => a.required).length;
+  if (parsed.positionals.length < required || parsed.positionals.length > spec.args.length) {
+    process.stderr.write(`writ: expected ${spec.args.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`)).join(' ') || 'no arguments'}\n\n${usage(spec)}`);
+    return EXIT.usage;
+  }
+  const values: Record<string, string | boolean | string[] | undefined> = { ...parsed.values };
+  for (const [name, o] of Object.entries(options)) if (values[name] === undefined && o.env && process.env[o.env]) values[name] = process.env[o.env];
+  const out = createOutput(values.json === true);
+  try {
+    return await HANDLERS[spec.name.join(' ')]!({ args: parsed.positionals, values, out, env: process.env });
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`writ: ${err.message}\n`);
+      return err.exitCode;
     }
     throw err;
   }
-  const writ = await startWrit(config);
-  process.stderr.write(`\nWrit is listening at ${writ.issuer}\n`);
-  if (config.generatedSecrets.length || config.storedSecrets.length) {
-    process.stderr.write(`Development secrets are in ${config.dataDir} (admin-token, master-key).\n`);
-  }
-  process.stderr.write(`Next: curl -H "Authorization: Bearer $(cat ${config.dataDir}/admin-token)" ${writ.issuer}/admin/v1/orgs\n\n`);
-  const stop = async () => {
-    await writ.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
 }
 
-const [command = 'serve'] = process.argv.slice(2);
-if (command === 'serve') {
+const argv = process.argv.slice(2);
+if (argv.length === 0 || argv[0] === 'serve') {
   await serve();
 } else {
-  process.stderr.write(`writ: unknown command ${command}\nusage: writ serve\n`);
-  process.exit(2);
+  process.exitCode = await run(argv);
 }

@@ -21,6 +21,8 @@ export const environmentSchema = z.object({
   WRIT_ALLOW_PRIVATE_EGRESS: z.string().optional().describe('Comma-separated hosts (`host` or `host:port`) the executor may call although they resolve to loopback or private addresses. For local providers and tests only.'),
   WRIT_DEMO_PROVIDER_URL: z.url().optional().describe('Base URL of the bundled demo notes provider, for the `demo` connector.'),
   WRIT_CONNECTOR_CLIENTS: z.string().optional().describe('OAuth clients of the shipped connectors, as JSON: `{"github": {"client_id": "…", "client_secret": "…"}}`. Orgs can instead register their own connectors through the admin API.'),
+  WRIT_WORKERS: z.string().regex(/^(auto|[1-9][0-9]?)$/).default('1').describe('Worker processes sharing the port (node:cluster), each a full Writ over the shared store; `auto` uses one per core. Needs a fixed `PORT`.'),
+  WRIT_CONNECTOR_ENDPOINTS: z.string().optional().describe('Endpoint overrides for shipped connectors (GitHub Enterprise Server, regional hosts), as JSON: `{"github": {"api_base_url": "https://ghe.example/api/v3", "authorization_url": "https://ghe.example/login/oauth/authorize", "token_url": "https://ghe.example/login/oauth/access_token", "revocation_url": "…"}}`; every field is optional. The credential is then sent only to the new API host. URLs must be https, except for hosts listed in `WRIT_ALLOW_PRIVATE_EGRESS`.'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('`production` refuses generated or missing secrets and non-https issuers.'),
 }).strict();
 
