@@ -1,7 +1,7 @@
 // Starts a real Writ on loopback (port 0) over a fresh data dir, and talks to its admin API.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startWrit, type RunningWrit, type WritOptions } from '../../src/app/writ.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -21,9 +21,13 @@ export async function startTestWrit(options: { dataDir?: string; env?: Record<st
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'writ-test-'));
   const adminToken = options.env?.WRIT_ADMIN_TOKEN ?? 'test-admin-token-' + 'x'.repeat(32);
   const masterKey = options.env?.WRIT_MASTER_KEY ?? `v1:${randomBytes(32).toString('base64url')}`;
+  // WRIT_TEST_STORE=mongodb (with MONGODB_URI) runs every end-to-end test on MongoDB, one database
+  // per data dir, so a restart on the same data dir finds the same database.
+  const mongo = process.env.WRIT_TEST_STORE === 'mongodb' && process.env.MONGODB_URI
+    ? { WRIT_STORE: 'mongodb', MONGODB_URI: mongoUriFor(process.env.MONGODB_URI, dataDir) } : {};
   const config = loadConfig({
     PORT: '0', WRIT_DATA_DIR: dataDir, WRIT_ADMIN_TOKEN: adminToken, WRIT_MASTER_KEY: masterKey,
-    NODE_ENV: 'test', WRIT_LOG_LEVEL: 'debug', ...options.env,
+    NODE_ENV: 'test', WRIT_LOG_LEVEL: 'debug', ...mongo, ...options.env,
   });
   const logs: string[] = [];
   const writ = await startWrit(config, { logger: createLogger({ level: 'debug', sink: (line) => logs.push(line) }), ...options.writ });
@@ -49,6 +53,12 @@ export async function startTestWrit(options: { dataDir?: string; env?: Record<st
       if (!keepData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function mongoUriFor(base: string, dataDir: string): string {
+  const url = new URL(base);
+  url.pathname = `/writ_test_${basename(dataDir).replace(/[^A-Za-z0-9_]/g, '_')}`;
+  return url.toString();
 }
 
 /** An org with one user and one interactive agent, created through the admin API. */
