@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-import { serve } from '../app/serve.ts';
+import { parseArgs } from 'node:util';
+import { CliError } from './admin-api.ts';
+import { HANDLERS } from './commands.ts';
+import { createOutput } from './output.ts';
+import { COMMANDS, EXIT, GLOBAL_OPTIONS, usage } from './spec.ts';
+
+// `writ serve` runs the server (src/app/serve.ts); every other command is a row in spec.ts.
 
 /** Picks the command whose words start argv (longest first), parses its options, and runs it. */
 async function run(argv: string[]): Promise<number> {
@@ -26,7 +32,7 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`writ: expected ${spec.args.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`)).join(' ') || 'no arguments'}\n\n${usage(spec)}`);
     return EXIT.usage;
   }
-  const values: Record<string, string | boolean | string[] | undefined> = { ...parsed.values };
+  const values = { ...parsed.values } as Record<string, string | boolean | string[] | undefined>;
   for (const [name, o] of Object.entries(options)) if (values[name] === undefined && o.env && process.env[o.env]) values[name] = process.env[o.env];
   const out = createOutput(values.json === true);
   try {
@@ -42,6 +48,8 @@ async function run(argv: string[]): Promise<number> {
 
 const argv = process.argv.slice(2);
 if (argv.length === 0 || argv[0] === 'serve') {
+  // Loaded only to serve, so admin commands start without the server's dependencies.
+  const { serve } = await import('../app/serve.ts');
   await serve();
 } else {
   process.exitCode = await run(argv);

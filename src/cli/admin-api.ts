@@ -1,0 +1,63 @@
+// The admin API as the CLI sees it: URL and token from options or the environment, and every
+// answer mapped onto the CLI's exit codes.
+
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EXIT } from './spec.ts';
+
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(exitCode: number, message: string) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+export interface Connection { url: string; token: () => string }
+
+export function connection(values: Record<string, unknown>, env: NodeJS.ProcessEnv): Connection {
+  const url = (typeof values.url === 'string' ? values.url : env.WRIT_URL) ?? `http://localhost:${env.PORT ?? 8080}`;
+  try { new URL(url); } catch { throw new CliError(EXIT.usage, `--url is not a URL: ${url}`); }
+  return {
+    url: url.replace(/\/+$/, ''),
+    token() {
+      if (env.WRIT_ADMIN_TOKEN) return env.WRIT_ADMIN_TOKEN;
+      const dir = resolve(typeof values['data-dir'] === 'string' ? values['data-dir'] : env.WRIT_DATA_DIR ?? './.writ');
+      try {
+        return readFileSync(join(dir, 'admin-token'), 'utf8').trim();
+      } catch {
+        throw new CliError(EXIT.usage, `no admin token: set WRIT_ADMIN_TOKEN or point --data-dir at a data dir with admin-token (looked in ${dir})`);
+      }
+    },
+  };
+}
+
+/** Maps an HTTP status onto an exit code: 404 not found, other 4xx refused, the rest failed. */
+export function exitFor(status: number): number {
+  if (status === 404) return EXIT.notFound;
+  if (status >= 400 && status < 500) return EXIT.refused;
+  return EXIT.failed;
+}
+
+export async function admin(conn: Connection, method: string, path: string, body?: unknown): Promise<{ status: number; json: any; res: Response }> {
+  const token = conn.token();
+  let res: Response;
+  try {
+    res = await fetch(`${conn.url}/admin/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch {
+    throw new CliError(EXIT.failed, `cannot reach Writ at ${conn.url}`);
+  }
+  const text = await res.text();
+  let json: any;
+  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  if (!res.ok) {
+    const what = json?.error ? `${json.error}${json.error_description ? `: ${json.error_description}` : ''}` : `HTTP ${res.status}`;
+    throw new CliError(exitFor(res.status), `${method} ${path}: ${what}`);
+  }
+  return { status: res.status, json, res };
+}

@@ -1,0 +1,275 @@
+// What each command does. Definitions (names, options, descriptions) live in spec.ts.
+
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { once } from 'node:events';
+import { ExecutorError, TokenExchangeError, WritClient, WritClientError } from '../client/index.ts';
+import { loadPolicies, parsePolicyFile, PolicyFileError } from '../policy/index.ts';
+import { admin, CliError, connection, exitFor, type Connection } from './admin-api.ts';
+import { table, type Output } from './output.ts';
+import { EXIT } from './spec.ts';
+
+export interface RunContext {
+  args: string[];
+  values: Record<string, string | boolean | string[] | undefined>;
+  out: Output;
+  env: NodeJS.ProcessEnv;
+}
+
+type Handler = (ctx: RunContext) => Promise<number>;
+
+const str = (ctx: RunContext, name: string): string | undefined => {
+  const v = ctx.values[name];
+  return typeof v === 'string' ? v : undefined;
+};
+const need = (ctx: RunContext, name: string, what = `--${name}`): string => {
+  const v = str(ctx, name);
+  if (!v) throw new CliError(EXIT.usage, `missing ${what}`);
+  return v;
+};
+const list = (ctx: RunContext, name: string): string[] => {
+  const v = ctx.values[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+};
+const conn = (ctx: RunContext): Connection => connection(ctx.values, ctx.env);
+const orgPath = (ctx: RunContext) => `/orgs/${encodeURIComponent(need(ctx, 'org'))}`;
+const seg = encodeURIComponent;
+
+/** POST/GET/DELETE and print: the common shape of the admin commands. */
+async function show(ctx: RunContext, method: string, path: string, body: unknown, human: (json: any) => string): Promise<number> {
+  const { json } = await admin(conn(ctx), method, path, body);
+  ctx.out.result(json ?? { ok: true }, () => human(json));
+  return EXIT.ok;
+}
+
+function readJsonFile(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CliError(EXIT.usage, `cannot read JSON from ${path}: ${(err as Error).message}`);
+  }
+}
+
+const sdkClient = (ctx: RunContext) => new WritClient({
+  issuer: conn(ctx).url, clientId: need(ctx, 'client-id', '--client-id (or WRIT_CLIENT_ID)'), clientSecret: need(ctx, 'client-secret', 'WRIT_CLIENT_SECRET'),
+});
+
+function sdkFailure(err: unknown): never {
+  if (err instanceof ExecutorError) {
+    const link = err.connectUrl ?? err.reconnectUrl;
+    throw new CliError(exitFor(err.status ?? 500), `${err.code}: ${err.message}${link ? `\n  ${link}` : ''}${err.retryAfter !== undefined ? ` (retry after ${err.retryAfter}s)` : ''}`);
+  }
+  if (err instanceof TokenExchangeError) throw new CliError(exitFor(err.status ?? 400), `${err.code}: ${err.message}`);
+  if (err instanceof WritClientError) throw new CliError(EXIT.failed, `${err.code}: ${err.message}`);
+  throw err;
+}
+
+const eventLine = (e: any) => `${e.at}  #${e.seq}  ${e.type}  ${JSON.stringify({ actor: e.actor, subject: e.subject })}`;
+
+async function auditPage(ctx: RunContext, query: URLSearchParams) {
+  return (await admin(conn(ctx), 'GET', `${orgPath(ctx)}/audit?${query}`)).json as { events: any[]; next_cursor: string | null };
+}
+
+/** Every event, oldest first, by paging the newest-first query (servers without an export endpoint). */
+async function* pagedExport(ctx: RunContext): AsyncGenerator<any> {
+  const pages: any[][] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await auditPage(ctx, new URLSearchParams({ limit: '1000', ...(cursor ? { cursor } : {}) }));
+    pages.push(page.events);
+    cursor = page.next_cursor;
+  } while (cursor);
+  for (const page of pages.reverse()) yield* page.reverse();
+}
+
+export const HANDLERS: Record<string, Handler> = {
+  'orgs create': (ctx) => show(ctx, 'POST', '/orgs', { name: ctx.args[0] }, (o) => `created org ${o.id} (${o.name})`),
+  'orgs list': (ctx) => show(ctx, 'GET', '/orgs', undefined, (j) => table(j.orgs, ['id', 'name', 'created_at'])),
+  'orgs delete': (ctx) => show(ctx, 'DELETE', `/orgs/${seg(ctx.args[0]!)}`, undefined, () => `deleted org ${ctx.args[0]}`),
+
+  'users create': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/users`, {
+    username: ctx.args[0], password: need(ctx, 'password', 'WRIT_USER_PASSWORD'),
+    ...(str(ctx, 'email') ? { email: str(ctx, 'email') } : {}), ...(list(ctx, 'role').length ? { roles: list(ctx, 'role') } : {}),
+  }, (u) => `created user ${u.id} (${u.username})`),
+  'users list': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/users`, undefined, (j) => table(j.users, ['id', 'username', 'roles', 'email', 'created_at'])),
+  'users delete': (ctx) => show(ctx, 'DELETE', `${orgPath(ctx)}/users/${seg(ctx.args[0]!)}`, undefined, () => `deleted user ${ctx.args[0]}`),
+
+  'agents create': (ctx) => {
+    const tools = list(ctx, 'tool');
+    if (!tools.length) throw new CliError(EXIT.usage, 'missing --tool (at least one)');
+    const jwks = str(ctx, 'jwks-file');
+    return show(ctx, 'POST', `${orgPath(ctx)}/agents`, {
+      name: ctx.args[0], tools,
+      ...(list(ctx, 'redirect-uri').length ? { redirect_uris: list(ctx, 'redirect-uri') } : {}),
+      ...(str(ctx, 'auth-method') ? { token_endpoint_auth_method: str(ctx, 'auth-method') } : {}),
+      ...(jwks ? { jwks: readJsonFile(jwks) } : {}),
+    }, (a) => `created agent ${a.client_id} (${a.name})${a.client_secret ? `\nclient secret (shown once): ${a.client_secret}` : ''}`);
+  },
+  'agents list': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/agents`, undefined, (j) => table(j.agents, ['client_id', 'name', 'token_endpoint_auth_method', 'tools'])),
+  'agents delete': (ctx) => show(ctx, 'DELETE', `${orgPath(ctx)}/agents/${seg(ctx.args[0]!)}`, undefined, () => `deleted agent ${ctx.args[0]}; its grants are revoked`),
+
+  'connectors create': (ctx) => show(ctx, 'PUT', `${orgPath(ctx)}/connectors/${seg(ctx.args[0]!)}`, readJsonFile(need(ctx, 'file')), (c) => `registered connector ${c.name}\nredirect URI to register at the provider: ${c.redirect_uri}`),
+  'connectors list': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/connectors`, undefined, (j) => table(j.connectors, ['name', 'origin', 'auth', 'tools'])),
+  'connectors delete': (ctx) => show(ctx, 'DELETE', `${orgPath(ctx)}/connectors/${seg(ctx.args[0]!)}`, undefined, () => `deleted connector ${ctx.args[0]}`),
+
+  'accounts create': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/connected-accounts`, {
+    connector: need(ctx, 'connector'), ...(str(ctx, 'user') ? { user_id: str(ctx, 'user') } : { owner: 'org' }),
+    ...(str(ctx, 'api-key') ? { api_key: str(ctx, 'api-key') } : {}),
+  }, (a) => (a.authorization_url ? `account ${a.id} is ${a.status}; open this link to connect it:\n${a.authorization_url}` : `account ${a.id} is ${a.status} (key ${a.api_key_hint ?? 'stored'})`)),
+  'accounts list': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/connected-accounts`, undefined, (j) => table(j.connected_accounts.map((a: any) => ({ ...a, owner: a.owner?.user_id ?? a.owner?.kind })), ['id', 'connector', 'owner', 'status', 'scopes', 'expires_at'])),
+  'accounts delete': (ctx) => show(ctx, 'DELETE', `${orgPath(ctx)}/connected-accounts/${seg(ctx.args[0]!)}`, undefined, () => `disconnected ${ctx.args[0]}`),
+
+  async connect(ctx) {
+    const { json } = await admin(conn(ctx), 'POST', `${orgPath(ctx)}/connected-accounts`, { connector: ctx.args[0], ...(str(ctx, 'user') ? { user_id: str(ctx, 'user') } : { owner: 'org' }) });
+    if (typeof json?.authorization_url !== 'string') throw new CliError(EXIT.refused, `${ctx.args[0]} does not connect through a link (an API-key connector? use \`writ accounts create\`)`);
+    ctx.out.result(json, () => json.authorization_url);
+    return EXIT.ok;
+  },
+
+  async exchange(ctx) {
+    const tools = list(ctx, 'tool');
+    if (!tools.length) throw new CliError(EXIT.usage, 'missing --tool');
+    const format = str(ctx, 'format') ?? 'jwt';
+    if (format !== 'jwt' && format !== 'biscuit') throw new CliError(EXIT.usage, '--format is jwt or biscuit');
+    const client = sdkClient(ctx);
+    const cap = await client.exchange({
+      subjectToken: need(ctx, 'subject-token', 'WRIT_SUBJECT_TOKEN'), tools, format,
+      ...(str(ctx, 'resource') ? { resource: str(ctx, 'resource')! } : {}), ...(str(ctx, 'audience') ? { audience: str(ctx, 'audience')! } : {}),
+    }).catch(sdkFailure);
+    ctx.out.result(cap, () => cap.token);
+    return EXIT.ok;
+  },
+
+  async execute(ctx) {
+    let input: Record<string, unknown> = {};
+    if (str(ctx, 'input')) {
+      try { input = JSON.parse(str(ctx, 'input')!); } catch { throw new CliError(EXIT.usage, '--input is not JSON'); }
+      if (!input || typeof input !== 'object' || Array.isArray(input)) throw new CliError(EXIT.usage, '--input must be a JSON object');
+    }
+    // Execution needs no client authentication: the capability is the credential.
+    const client = new WritClient({ issuer: conn(ctx).url, clientId: 'writ-cli', clientSecret: 'unused' });
+    const data = await client.execute(ctx.args[0]!, input, need(ctx, 'capability', 'WRIT_CAPABILITY')).catch(sdkFailure);
+    ctx.out.result({ data }, () => JSON.stringify(data, null, 2));
+    return EXIT.ok;
+  },
+
+  async 'policy validate'(ctx) {
+    const dir = resolve(ctx.args[0] ?? ctx.env.WRIT_POLICIES ?? './policies');
+    let names: string[];
+    try { names = readdirSync(dir).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort(); } catch { throw new CliError(EXIT.usage, `cannot read policy directory ${dir}`); }
+    const problems: string[] = [];
+    for (const name of names) {
+      const file = join(dir, name);
+      if (name.endsWith('.yml')) { problems.push(`${file}: policy files must end in .yaml`); continue; }
+      try {
+        parsePolicyFile(readFileSync(file, 'utf8'), name);
+      } catch (err) {
+        if (!(err instanceof PolicyFileError)) throw err;
+        for (const i of err.issues) problems.push(`${file}${i.line ? `:${i.line}${i.column ? `:${i.column}` : ''}` : ''}: ${i.path ? `${i.path}: ` : ''}${i.message}`);
+      }
+    }
+    // Cross-file checks (duplicate rule ids, an empty directory) come from loading the set whole.
+    if (!problems.length) {
+      try { await loadPolicies(dir); } catch (err) {
+        if (!(err instanceof PolicyFileError)) throw err;
+        for (const i of err.issues) problems.push(`${err.file}${i.line ? `:${i.line}` : ''}: ${i.path ? `${i.path}: ` : ''}${i.message}`);
+      }
+    }
+    if (ctx.out.json) ctx.out.result({ ok: problems.length === 0, files: names.length, problems }, () => '');
+    else if (problems.length) process.stderr.write(problems.join('\n') + '\n');
+    else ctx.out.result(null, () => `${names.length} policy file${names.length === 1 ? '' : 's'} OK in ${dir}`);
+    return problems.length ? EXIT.failed : EXIT.ok;
+  },
+
+  async 'policy check'(ctx) {
+    const tools = list(ctx, 'tool');
+    if (!tools.length) throw new CliError(EXIT.usage, 'missing --tool');
+    const { json } = await admin(conn(ctx), 'POST', `${orgPath(ctx)}/policy/dry-run`, {
+      agent_id: need(ctx, 'agent'), tools, ...(str(ctx, 'user') ? { user_id: str(ctx, 'user') } : {}),
+      ...(list(ctx, 'resource').length ? { resources: list(ctx, 'resource') } : {}), ...(str(ctx, 'audience') ? { audience: str(ctx, 'audience') } : {}),
+    });
+    const allowed = json.decision.effect === 'allow' && json.ceiling.ok;
+    ctx.out.result(json, () => [
+      `${allowed ? 'ALLOW' : 'DENY'} (policy ${json.decision.policy_version})`,
+      ...json.decision.reasons.map((r: string) => `  - ${r}`),
+      ...(json.ceiling.ok ? [] : [`  - outside the agent's ceiling: ${json.ceiling.outside.join(', ')}`]),
+    ].join('\n'));
+    return allowed ? EXIT.ok : EXIT.failed;
+  },
+
+  'keys rotate': (ctx) => show(ctx, 'POST', '/keys/rotate', undefined, (j) => `rotated; signing keys now ${j.kids.join(', ')}`),
+
+  async 'audit query'(ctx) {
+    const q = new URLSearchParams();
+    for (const [opt, param] of [['type', 'type'], ['user', 'user_id'], ['agent', 'agent_id'], ['tool', 'tool'], ['grant', 'grant_id'], ['since', 'since'], ['until', 'until'], ['limit', 'limit'], ['cursor', 'cursor']] as const) {
+      if (str(ctx, opt)) q.set(param, str(ctx, opt)!);
+    }
+    const page = await auditPage(ctx, q);
+    ctx.out.result(page, () => [...page.events.map(eventLine), ...(page.next_cursor ? [`(more: --cursor ${page.next_cursor})`] : [])].join('\n') || '(no events)');
+    return EXIT.ok;
+  },
+
+  async 'audit tail'(ctx) {
+    const limit = str(ctx, 'limit') ?? '10';
+    const first = await auditPage(ctx, new URLSearchParams({ limit }));
+    let last = first.events[0]?.seq ?? 0;
+    const print = (events: any[]) => { for (const e of events) process.stdout.write(ctx.out.json ? `${JSON.stringify(e)}\n` : `${eventLine(e)}\n`); };
+    print([...first.events].reverse());
+    if (!ctx.values.follow) return EXIT.ok;
+    const interval = Math.max(0.2, Number(str(ctx, 'interval') ?? 2)) * 1000;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, interval));
+      const page = await auditPage(ctx, new URLSearchParams({ limit: '1000' }));
+      const fresh = page.events.filter((e) => e.seq > last).reverse();
+      if (fresh.length) { print(fresh); last = fresh.at(-1).seq; }
+    }
+  },
+
+  async 'audit verify'(ctx) {
+    const { json } = await admin(conn(ctx), 'POST', `${orgPath(ctx)}/audit/verify`);
+    ctx.out.result(json, () => (json.ok ? `chain intact: ${json.events_checked} events` : `chain BROKEN at event #${json.first_broken.seq} (${json.first_broken.id}): ${json.first_broken.reason}; ${json.events_checked} events before it are intact`));
+    return json.ok ? EXIT.ok : EXIT.failed;
+  },
+
+  async 'audit export'(ctx) {
+    const format = str(ctx, 'format') ?? 'jsonl';
+    if (format !== 'jsonl' && format !== 'ocsf') throw new CliError(EXIT.usage, '--format is jsonl or ocsf');
+    const c = conn(ctx);
+    await admin(c, 'GET', orgPath(ctx)); // the org exists (exit 3 otherwise)
+    const outPath = str(ctx, 'out');
+    const sink = outPath ? createWriteStream(outPath, { mode: 0o600 }) : process.stdout;
+    const progress = ctx.out.progress('exporting');
+    let count = 0;
+    const write = async (line: string) => { if (!sink.write(line)) await once(sink, 'drain'); };
+
+    const res = await fetch(`${c.url}/admin/v1${orgPath(ctx)}/audit/export?format=${format}`, { headers: { authorization: `Bearer ${c.token()}` } }).catch(() => {
+      throw new CliError(EXIT.failed, `cannot reach Writ at ${c.url}`);
+    });
+    if (res.ok && res.body) {
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const text = decoder.decode(chunk, { stream: true });
+        count += text.split('\n').length - 1;
+        await write(text);
+        progress.update(count);
+      }
+    } else if (res.status === 404 || res.status === 405) {
+      // No export endpoint on this server: page through the query instead.
+      if (format === 'ocsf') throw new CliError(EXIT.refused, 'this server has no audit export endpoint; OCSF needs it (JSON lines work without it)');
+      for await (const e of pagedExport(ctx)) { await write(`${JSON.stringify(e)}\n`); progress.update(++count); }
+    } else {
+      throw new CliError(exitFor(res.status), `audit export: HTTP ${res.status}`);
+    }
+    progress.done();
+    if (outPath) { sink.end(); await once(sink, 'finish'); }
+    ctx.out.note(`exported ${count} events${outPath ? ` to ${outPath}` : ''}`);
+    return EXIT.ok;
+  },
+
+  async migrate(ctx) {
+    const from = str(ctx, 'from');
+    const to = str(ctx, 'to');
+    if (from !== 'sqlite' || to !== 'mongodb') throw new CliError(EXIT.usage, 'usage: writ migrate --from sqlite --to mongodb');
+    throw new CliError(EXIT.usage, 'writ migrate is not available in this build: copying every port\'s records between adapters needs a record-enumeration method on each storage port, which the ports do not offer yet. Export the audit log with `writ audit export` meanwhile.');
+  },
+};

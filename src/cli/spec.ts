@@ -1,0 +1,165 @@
+// Command definitions are data: name, arguments, options and a description. The parser, the
+// `--help` text and docs/cli.md all read the same table.
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  description: string;
+  /** May be given more than once (collected into an array). */
+  multiple?: boolean;
+  /** Environment variable read when the option is absent. */
+  env?: string;
+  short?: string;
+}
+
+export interface ArgSpec { name: string; description: string; required: boolean }
+
+export interface CommandSpec {
+  /** Words that select the command, e.g. `['audit', 'export']`. */
+  name: string[];
+  description: string;
+  args: ArgSpec[];
+  options: Record<string, OptionSpec>;
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, refused: 4 } as const;
+
+/** Options every command that talks to a server understands. */
+export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  url: { type: 'string', env: 'WRIT_URL', description: 'Writ\'s base URL (default `http://localhost:$PORT`, PORT default 8080).' },
+  'data-dir': { type: 'string', env: 'WRIT_DATA_DIR', description: 'Where `admin-token` is read from when WRIT_ADMIN_TOKEN is not set (default `./.writ`).' },
+  json: { type: 'boolean', description: 'Machine-readable output: one JSON document on stdout.' },
+  help: { type: 'boolean', short: 'h', description: 'Show this command\'s usage.' },
+};
+
+const org = { org: { type: 'string', env: 'WRIT_ORG', description: 'The org id (`org_…`).' } } satisfies Record<string, OptionSpec>;
+const arg = (name: string, description: string, required = true): ArgSpec => ({ name, description, required });
+
+export const COMMANDS: CommandSpec[] = [
+  { name: ['serve'], description: 'Run the authorization server and executor in one process (configuration from the environment, see docs/configuration.md). SIGTERM drains in-flight requests, then closes the store.', args: [], options: {} },
+
+  { name: ['orgs', 'create'], description: 'Create an org.', args: [arg('name', 'Display name.')], options: {} },
+  { name: ['orgs', 'list'], description: 'List orgs.', args: [], options: {} },
+  { name: ['orgs', 'delete'], description: 'Delete an org (refused by servers without org deletion).', args: [arg('org', 'Org id.')], options: {} },
+
+  { name: ['users', 'create'], description: 'Add a user with a local password. The password is read from WRIT_USER_PASSWORD, never from the command line.', args: [arg('username', 'Sign-in name.')],
+    options: { ...org, email: { type: 'string', description: 'Email address.' }, role: { type: 'string', multiple: true, description: '`member` (default) or `admin`; repeatable.' }, password: { type: 'string', env: 'WRIT_USER_PASSWORD', description: 'Read from WRIT_USER_PASSWORD.' } } },
+  { name: ['users', 'list'], description: 'List an org\'s users.', args: [], options: { ...org } },
+  { name: ['users', 'delete'], description: 'Delete a user (refused by servers without user deletion).', args: [arg('user', 'User id.')], options: { ...org } },
+
+  { name: ['agents', 'create'], description: 'Register an agent with its tool ceiling. The client secret is printed once.', args: [arg('name', 'Display name.')],
+    options: {
+      ...org, tool: { type: 'string', multiple: true, description: 'A tool the agent may ever be granted; repeatable.' },
+      'redirect-uri': { type: 'string', multiple: true, description: 'Redirect URI for delegation; repeatable.' },
+      'auth-method': { type: 'string', description: '`client_secret_basic` (default), `client_secret_post` or `private_key_jwt`.' },
+      'jwks-file': { type: 'string', description: 'A JSON file with the agent\'s public JWK Set (for `private_key_jwt`).' },
+    } },
+  { name: ['agents', 'list'], description: 'List an org\'s agents.', args: [], options: { ...org } },
+  { name: ['agents', 'delete'], description: 'Delete an agent and revoke every grant it held.', args: [arg('client_id', 'Agent id.')], options: { ...org } },
+
+  { name: ['connectors', 'create'], description: 'Register or replace an org connector from a definition file (docs/connectors.md).', args: [arg('name', 'Connector name.')], options: { ...org, file: { type: 'string', description: 'JSON file with the definition.' } } },
+  { name: ['connectors', 'list'], description: 'Connectors available to an org (catalog and org-registered).', args: [], options: { ...org } },
+  { name: ['connectors', 'delete'], description: 'Delete an org connector.', args: [arg('name', 'Connector name.')], options: { ...org } },
+
+  { name: ['accounts', 'create'], description: 'Create a connected account: prints the connection link for OAuth connectors, or stores an API key read from WRIT_API_KEY.', args: [],
+    options: { ...org, connector: { type: 'string', description: 'Connector name.' }, user: { type: 'string', description: 'Owner user id (omit for an org-owned account).' }, 'api-key': { type: 'string', env: 'WRIT_API_KEY', description: 'Read from WRIT_API_KEY (write-only).' } } },
+  { name: ['accounts', 'list'], description: 'List connected accounts (status, scopes, expiry; never a credential).', args: [], options: { ...org } },
+  { name: ['accounts', 'delete'], description: 'Disconnect an account: revoke upstream where supported, shred the credential.', args: [arg('id', 'Account id.')], options: { ...org } },
+
+  { name: ['connect'], description: 'Print the link a person opens to connect a provider account.', args: [arg('connector', 'Connector name.')],
+    options: { ...org, user: { type: 'string', description: 'Owner user id (omit for an org-owned account).' } } },
+
+  { name: ['exchange'], description: 'Developer helper: trade a delegated token for a capability (RFC 8693) through the SDK and print it.', args: [],
+    options: {
+      'client-id': { type: 'string', env: 'WRIT_CLIENT_ID', description: 'The agent\'s client id.' },
+      'client-secret': { type: 'string', env: 'WRIT_CLIENT_SECRET', description: 'Read from WRIT_CLIENT_SECRET.' },
+      'subject-token': { type: 'string', env: 'WRIT_SUBJECT_TOKEN', description: 'Read from WRIT_SUBJECT_TOKEN.' },
+      tool: { type: 'string', multiple: true, description: 'Tool to ask for; repeatable.' },
+      resource: { type: 'string', description: 'Resource (or pattern) to narrow to.' },
+      format: { type: 'string', description: '`jwt` (default) or `biscuit`.' },
+      audience: { type: 'string', description: 'Downstream audience (default the executor).' },
+    } },
+  { name: ['execute'], description: 'Developer helper: run a tool with a capability through the SDK and print its data.', args: [arg('tool', 'Tool name.')],
+    options: {
+      input: { type: 'string', description: 'Tool input as a JSON object (default `{}`).' },
+      capability: { type: 'string', env: 'WRIT_CAPABILITY', description: 'Read from WRIT_CAPABILITY.' },
+    } },
+
+  { name: ['policy', 'validate'], description: 'Parse every policy file in a directory; print `file:line: problem` for each error and exit 1 if there is one. Needs no server.', args: [arg('dir', 'Policy directory (default WRIT_POLICIES or ./policies).', false)], options: {} },
+  { name: ['policy', 'check'], description: 'Dry-run the policy in force on the server: would this agent get these tools? Exits 0 on allow, 1 on deny.', args: [],
+    options: {
+      ...org, agent: { type: 'string', description: 'Agent id.' }, user: { type: 'string', description: 'User id (omit for an org-level principal).' },
+      tool: { type: 'string', multiple: true, description: 'Tool; repeatable.' }, resource: { type: 'string', multiple: true, description: 'Resource; repeatable.' },
+      audience: { type: 'string', description: 'Audience (default the executor).' },
+    } },
+
+  { name: ['keys', 'rotate'], description: 'Rotate signing keys; older keys stay published until their tokens expire.', args: [], options: {} },
+
+  { name: ['audit', 'query'], description: 'Audit events, newest first, with filters.', args: [],
+    options: {
+      ...org, type: { type: 'string', description: 'Event type.' }, user: { type: 'string', description: 'User id.' }, agent: { type: 'string', description: 'Agent id.' },
+      tool: { type: 'string', description: 'Tool.' }, grant: { type: 'string', description: 'Grant id.' }, since: { type: 'string', description: 'ISO time.' }, until: { type: 'string', description: 'ISO time.' },
+      limit: { type: 'string', description: 'Page size (default 100).' }, cursor: { type: 'string', description: '`next_cursor` from the previous page.' },
+    } },
+  { name: ['audit', 'tail'], description: 'The latest events, oldest first; with --follow, keep printing new ones.', args: [],
+    options: { ...org, limit: { type: 'string', description: 'How many to show first (default 10).' }, follow: { type: 'boolean', short: 'f', description: 'Keep polling for new events.' }, interval: { type: 'string', description: 'Polling interval in seconds (default 2).' } } },
+  { name: ['audit', 'verify'], description: 'Walk the org\'s hash chain; exit 1 when a link is broken.', args: [], options: { ...org } },
+  { name: ['audit', 'export'], description: 'Export every event oldest first as JSON lines (or OCSF), to --out or stdout. Uses the server\'s export endpoint, or pages through the audit query when the server has none (JSON lines only).', args: [],
+    options: { ...org, format: { type: 'string', description: '`jsonl` (default) or `ocsf`.' }, out: { type: 'string', description: 'Output file (default stdout).' } } },
+
+  { name: ['migrate'], description: 'Copy every record from one store to another and verify counts and the audit chain (`--from sqlite --to mongodb`).', args: [],
+    options: { from: { type: 'string', description: '`sqlite`.' }, to: { type: 'string', description: '`mongodb` (MONGODB_URI).' } } },
+];
+
+export function usage(spec: CommandSpec): string {
+  const args = spec.args.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`)).join(' ');
+  const lines = [`usage: writ ${spec.name.join(' ')}${args ? ` ${args}` : ''} [options]`, '', spec.description, ''];
+  const options = { ...spec.options, ...(spec.name[0] === 'serve' || spec.name[0] === 'policy' && spec.name[1] === 'validate' || spec.name[0] === 'migrate' ? {} : GLOBAL_OPTIONS) };
+  for (const [name, o] of Object.entries(options)) {
+    lines.push(`  --${name}${o.type === 'string' ? ' <value>' : ''}${o.multiple ? ' (repeatable)' : ''}${o.env ? ` [env ${o.env}]` : ''}\n      ${o.description}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** docs/cli.md, from the same table. */
+export function renderCliDocs(): string {
+  const out = [
+    '# The `writ` command',
+    '',
+    '<!-- Generated from src/cli/spec.ts by `npm run docs:generate`; do not edit by hand. -->',
+    '',
+    '`writ <command> [arguments] [options]`. Commands that talk to a server use the admin API at `--url`',
+    '(or `WRIT_URL`) with the token from `WRIT_ADMIN_TOKEN`, or else `<data dir>/admin-token`. Output is for',
+    'people by default; `--json` prints one JSON document for scripts. Long operations draw a progress bar',
+    'on stderr when it is a terminal. Secrets (passwords, API keys, client secrets, tokens) are read from',
+    'environment variables, never from arguments, so they stay out of shell history and process lists.',
+    '',
+    '## Exit codes',
+    '',
+    '| code | meaning |',
+    '| --- | --- |',
+    '| 0 | done |',
+    '| 1 | the operation failed (a broken audit chain, a policy error, a denied dry run, an unreachable server) |',
+    '| 2 | usage or configuration error (unknown command, missing option, no admin token) |',
+    '| 3 | not found (the org, agent, account … does not exist) |',
+    '| 4 | refused by the server (validation, authentication, conflict, unsupported operation) |',
+    '',
+    '## Global options',
+    '',
+    ...Object.entries(GLOBAL_OPTIONS).map(([name, o]) => `- \`--${name}\`${o.env ? ` (env \`${o.env}\`)` : ''}: ${o.description}`),
+    '',
+    '## Commands',
+    '',
+    '| command | what it does |',
+    '| --- | --- |',
+    ...COMMANDS.map((c) => `| \`writ ${c.name.join(' ')}\` | ${c.description.split('. ')[0]!.replace(/\.$/, '')}. |`),
+    '',
+  ];
+  for (const c of COMMANDS) {
+    const args = c.args.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`)).join(' ');
+    out.push(`### \`writ ${c.name.join(' ')}${args ? ` ${args}` : ''}\``, '', c.description, '');
+    for (const a of c.args) out.push(`- \`${a.name}\`${a.required ? '' : ' (optional)'}: ${a.description}`);
+    for (const [name, o] of Object.entries(c.options)) out.push(`- \`--${name}\`${o.multiple ? ' (repeatable)' : ''}${o.env ? ` (env \`${o.env}\`)` : ''}: ${o.description}`);
+    if (c.args.length || Object.keys(c.options).length) out.push('');
+  }
+  return out.join('\n');
+}
