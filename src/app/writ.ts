@@ -135,7 +135,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   const vault = new Vault({ store: store.vault, keys: new LocalKeyProvider(ring), clock });
   const catalog = new ConnectorCatalog({
     vault, clock, demoProviderUrl: config.env.WRIT_DEMO_PROVIDER_URL, oauthClients: config.connectorClients,
-    egress: { allowPrivateHosts: config.allowPrivateEgress },
+    endpoints: config.connectorEndpoints, egress: { allowPrivateHosts: config.allowPrivateEgress },
   });
   const auditVaultEvent = (event: VaultEvent) => {
     const { type, org_id, account_id, connector, ...details } = event;

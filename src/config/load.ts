@@ -9,6 +9,13 @@ const connectorClientsSchema = z.record(
   z.strictObject({ client_id: z.string().min(1).max(512), client_secret: z.string().min(1).max(4096).optional() }),
 );
 
+const endpointUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const connectorEndpointsSchema = z.record(
+  z.string().regex(/^[a-z][a-z0-9_-]*$/),
+  z.strictObject({ api_base_url: endpointUrl.optional(), authorization_url: endpointUrl.optional(), token_url: endpointUrl.optional(), revocation_url: endpointUrl.optional() })
+    .refine((e) => Object.values(e).some((v) => v !== undefined), 'names no endpoint'),
+);
+
 export class ConfigError extends Error {
   readonly setting: string;
   constructor(setting: string, message: string) {
@@ -32,6 +39,8 @@ export interface Config {
   policiesDir: string;
   /** OAuth clients of shipped connectors, by connector name. */
   connectorClients: Record<string, { client_id: string; client_secret?: string | undefined }>;
+  /** Endpoint overrides of shipped connectors, by connector name. */
+  connectorEndpoints: Record<string, { api_base_url?: string | undefined; authorization_url?: string | undefined; token_url?: string | undefined; revocation_url?: string | undefined }>;
   /** Hosts the executor may call although they are private or loopback (tests, local providers). */
   allowPrivateEgress: string[];
   production: boolean;
@@ -102,9 +111,21 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
     connectorClients = clients.data;
   }
 
+  let connectorEndpoints: Config['connectorEndpoints'] = {};
+  if (env.WRIT_CONNECTOR_ENDPOINTS) {
+    const endpoints = connectorEndpointsSchema.safeParse((() => { try { return JSON.parse(env.WRIT_CONNECTOR_ENDPOINTS); } catch { return undefined; } })());
+    if (!endpoints.success) {
+      const issue = endpoints.error.issues[0];
+      const where = issue && issue.path.length ? ` (${issue.path.join('.')}: ${issue.message})` : '';
+      throw new ConfigError('WRIT_CONNECTOR_ENDPOINTS', `must be JSON like {"github": {"api_base_url": "https://…", "authorization_url": "https://…", "token_url": "https://…"}}${where}`);
+    }
+    connectorEndpoints = endpoints.data;
+  }
+
   return {
     env,
     connectorClients,
+    connectorEndpoints,
     allowPrivateEgress: (env.WRIT_ALLOW_PRIVATE_EGRESS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
     port: env.PORT,
     host: env.HOST,

@@ -7,6 +7,7 @@ import type { OAuthProviderConfig } from '../vault/oauth-client.ts';
 import type { Vault } from '../vault/service.ts';
 import { DEMO_CONNECTOR, demoConnectorDefinition } from './catalog/demo.ts';
 import type { EgressOptions } from './egress.ts';
+import { applyEndpoints, EndpointOverrideError, type ConnectorEndpoints } from './endpoints.ts';
 import { buildRequest, ToolInputError, type UpstreamRequest } from './request.ts';
 import {
   connectorDefinitionSchema, describeIssues, orgConnectorRegistrationSchema,
@@ -62,6 +63,11 @@ export interface CatalogOptions {
   oauthClients?: Record<string, { client_id: string; client_secret?: string | undefined }>;
   /** Operator allow-list for private or loopback provider hosts. The demo provider's host is added. */
   egress?: EgressOptions;
+  /**
+   * Endpoint overrides for shipped connectors, by name (`WRIT_CONNECTOR_ENDPOINTS`): enterprise
+   * or regional hosts, local stand-ins. http only for hosts in `egress.allowPrivateHosts`.
+   */
+  endpoints?: Record<string, ConnectorEndpoints>;
   /** Where the JSON definitions live; default `./catalog` beside this file. */
   catalogDir?: URL;
   clock?: Clock;
@@ -116,6 +122,17 @@ export class ConnectorCatalog {
     const allow = [...(options.egress?.allowPrivateHosts ?? [])];
     if (options.demoProviderUrl !== undefined) allow.push(new URL(options.demoProviderUrl).host);
     this.#egress = { ...options.egress, allowPrivateHosts: allow };
+    for (const [name, endpoints] of Object.entries(options.endpoints ?? {})) {
+      const shipped = this.#shipped.get(name);
+      if (!shipped) throw new CatalogLoadError(`${name} (WRIT_CONNECTOR_ENDPOINTS)`, 'no shipped connector has this name');
+      try {
+        // Judged against the operator's own list, not the demo provider's host added above.
+        this.#shipped.set(name, applyEndpoints(shipped, endpoints, options.egress));
+      } catch (err) {
+        if (err instanceof EndpointOverrideError) throw new CatalogLoadError(`${name} (WRIT_CONNECTOR_ENDPOINTS)`, err.message);
+        throw err;
+      }
+    }
     // Compile every input schema now, so a schema that cannot be used fails at start-up.
     for (const d of this.#shipped.values()) for (const tool of Object.values(d.tools)) this.#validator(tool);
   }
