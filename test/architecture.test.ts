@@ -44,7 +44,7 @@ const KERNEL = new Set(['core', 'errors', 'types']);
 /** room -> rooms it may import (besides the kernel and itself). */
 const DOORS: Record<string, string[]> = {
   app: ['*'],
-  cli: ['app', 'config', 'policy', 'keys', 'storage', 'vault', 'audit', 'capability', 'connectors', 'demo-provider', 'exchange'],
+  cli: ['app', 'config', 'policy', 'keys', 'storage', 'vault', 'audit', 'capability', 'connectors', 'demo-provider', 'exchange', 'client'],
   config: [],
   storage: ['vault', 'connectors', 'capability', 'exchange', 'revocation'],
   audit: ['storage'],

@@ -8,6 +8,7 @@ import { renderEventsDocs } from '../../src/audit/events.ts';
 import { policyJsonSchemaText, policyReferenceMarkdown, spliceReference } from '../../src/policy/reference.ts';
 import { renderApiDocs } from '../../src/ops/api-docs.ts';
 import { openApiDocument } from '../../src/ops/openapi.ts';
+import { renderCliDocs } from '../../src/cli/spec.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -19,6 +20,7 @@ export async function generatedDocs(): Promise<Map<string, string>> {
     [`${root}policies/schema.json`, policyJsonSchemaText()],
     [policiesDoc, spliceReference(await readFile(policiesDoc, 'utf8'), policyReferenceMarkdown())],
     [`${root}docs/api.md`, renderApiDocs(openApiDocument('http://localhost:8080'))],
+    [`${root}docs/cli.md`, renderCliDocs()],
   ]);
 }
 

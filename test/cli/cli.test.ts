@@ -1,0 +1,119 @@
+// The real `writ` command, spawned against a real Writ: output, --json, and exit codes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startTestWrit, seedOrg } from '../support/writ.ts';
+import { delegate } from '../support/delegation.ts';
+
+const MAIN = resolve(import.meta.dirname, '../../src/cli/main.ts');
+
+function writ(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } }, (err, stdout, stderr) => {
+      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('admin commands against a real server: create, list, connect, dry run, keys, audit; exit codes mean something', async (t) => {
+  const server = await startTestWrit();
+  t.after(() => server.stop());
+  // The token comes from the data dir's admin-token file when the variable is not set.
+  writeFileSync(join(server.dataDir, 'admin-token'), server.adminToken);
+  const env = { WRIT_URL: server.issuer, WRIT_DATA_DIR: server.dataDir };
+
+  const created = await writ(['orgs', 'create', 'CLI Corp', '--json'], env);
+  assert.equal(created.code, 0, created.stderr);
+  const org = JSON.parse(created.stdout);
+  assert.match(org.id, /^org_/);
+  const listed = await writ(['orgs', 'list'], env);
+  assert.equal(listed.code, 0);
+  assert.match(listed.stdout, /ID\s+NAME/);
+  assert.ok(listed.stdout.includes(org.id));
+
+  const user = await writ(['users', 'create', 'ann', '--org', org.id, '--json'], { ...env, WRIT_USER_PASSWORD: 'a long enough password' });
+  assert.equal(user.code, 0, user.stderr);
+  const userId = JSON.parse(user.stdout).id as string;
+  assert.ok(!user.stdout.includes('a long enough password'));
+  const agent = await writ(['agents', 'create', 'Bot', '--org', org.id, '--tool', 'demo.notes.read', '--tool', 'github.issues.create'], env);
+  assert.equal(agent.code, 0, agent.stderr);
+  assert.match(agent.stdout, /client secret \(shown once\): \S+/);
+  const agentId = /created agent (agt_\S+)/.exec(agent.stdout)![1]!;
+
+  const link = await writ(['connect', 'github', '--org', org.id, '--user', userId], env);
+  assert.equal(link.code, 0, link.stderr);
+  assert.ok(link.stdout.trim().startsWith(`${server.issuer}/connect/`), link.stdout);
+  const accounts = await writ(['accounts', 'list', '--org', org.id, '--json'], env);
+  assert.equal(JSON.parse(accounts.stdout).connected_accounts[0].status, 'pending');
+
+  const deny = await writ(['policy', 'check', '--org', org.id, '--agent', agentId, '--tool', 'notion.pages.create'], env);
+  assert.equal(deny.code, 1, 'a denied dry run fails the operation');
+  assert.match(deny.stdout, /^DENY/);
+  assert.match(deny.stdout, /outside the agent's ceiling: notion\.pages\.create/);
+
+  const rotated = await writ(['keys', 'rotate', '--json'], env);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  assert.ok(Array.isArray(JSON.parse(rotated.stdout).kids));
+
+  const query = await writ(['audit', 'query', '--org', org.id, '--type', 'agent.created', '--json'], env);
+  assert.equal(JSON.parse(query.stdout).events.length, 1);
+  const verify = await writ(['audit', 'verify', '--org', org.id], env);
+  assert.equal(verify.code, 0);
+  assert.match(verify.stdout, /chain intact: \d+ events/);
+  const out = join(mkdtempSync(join(tmpdir(), 'writ-cli-')), 'audit.jsonl');
+  const exported = await writ(['audit', 'export', '--org', org.id, '--out', out], env);
+  assert.equal(exported.code, 0, exported.stderr);
+  const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((e) => e.seq), lines.map((_e, i) => i + 1), 'every event, oldest first');
+  assert.equal(lines[0].type, 'org.created');
+  const tail = await writ(['audit', 'tail', '--org', org.id, '--limit', '2'], env);
+  assert.equal(tail.stdout.trim().split('\n').length, 2);
+
+  // Exit codes: 3 not found, 4 refused, 2 usage, 1 unreachable.
+  assert.equal((await writ(['agents', 'list', '--org', 'org_nope'], env)).code, 3);
+  const refused = await writ(['users', 'create', 'ann', '--org', org.id], { ...env, WRIT_USER_PASSWORD: 'a long enough password' });
+  assert.equal(refused.code, 4, 'username taken');
+  assert.match(refused.stderr, /conflict/);
+  assert.equal((await writ(['users', 'create', 'bob', '--org', org.id], env)).code, 2, 'no password given');
+  assert.equal((await writ(['orgs', 'list', '--bogus'], env)).code, 2);
+  assert.equal((await writ(['frobnicate'], env)).code, 2);
+  assert.equal((await writ(['orgs', 'list'], { WRIT_URL: server.issuer, WRIT_DATA_DIR: join(tmpdir(), 'writ-no-such-dir') })).code, 2, 'no admin token anywhere');
+  assert.equal((await writ(['orgs', 'list'], { WRIT_URL: 'http://127.0.0.1:9', WRIT_ADMIN_TOKEN: server.adminToken })).code, 1);
+  assert.equal((await writ(['orgs', 'list'], { WRIT_URL: server.issuer, WRIT_ADMIN_TOKEN: 'wrong-token' })).code, 4);
+});
+
+test('exchange and execute helpers go through the SDK', async (t) => {
+  const server = await startTestWrit();
+  t.after(() => server.stop());
+  const seeded = await seedOrg(server);
+  const run = await delegate(server, seeded, { authorization_details: [{ type: 'tool_access', tools: ['demo.notes.create'] }] });
+  const env = { WRIT_URL: server.issuer, WRIT_CLIENT_ID: seeded.agent.client_id, WRIT_CLIENT_SECRET: seeded.agent.client_secret, WRIT_SUBJECT_TOKEN: run.tokens!.access_token };
+  const cap = await writ(['exchange', '--tool', 'demo.notes.create', '--format', 'biscuit', '--json'], env);
+  assert.equal(cap.code, 0, cap.stderr);
+  const json = JSON.parse(cap.stdout);
+  assert.equal(json.issuedTokenType, 'urn:writ:params:oauth:token-type:biscuit');
+  const wider = await writ(['exchange', '--tool', 'notion.pages.create'], env);
+  assert.equal(wider.code, 4);
+  assert.match(wider.stderr, /invalid_authorization_details/);
+  assert.ok(!wider.stderr.includes(run.tokens!.access_token));
+  // This server runs without the demo provider, so the executor has no such tool: exit 3, typed.
+  const exec = await writ(['execute', 'demo.notes.create', '--input', '{"title":"t","body":"b"}'], { WRIT_URL: server.issuer, WRIT_CAPABILITY: json.token });
+  assert.equal(exec.code, 3, exec.stderr);
+  assert.match(exec.stderr, /^writ: unknown_tool: /);
+  assert.ok(!exec.stderr.includes(json.token));
+  assert.equal((await writ(['execute', 'demo.notes.create', '--input', '[1]'], { WRIT_URL: server.issuer, WRIT_CAPABILITY: json.token })).code, 2);
+});
+
+test('policy validate: file:line errors and exit 1 for a broken file, 0 for the shipped policies, 2 for a missing dir', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'writ-policies-'));
+  writeFileSync(join(dir, 'good.yaml'), readFileSync(resolve(import.meta.dirname, '../../policies/default.yaml')));
+  writeFileSync(join(dir, 'broken.yaml'), 'version: 1\nrules:\n  - id: x\n    effect: allow\n    match: { tools: [1, 2\n');
+  const bad = await writ(['policy', 'validate', dir]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, new RegExp(`${join(dir, 'broken.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+`));
+  assert.equal((await writ(['policy', 'validate', resolve(import.meta.dirname, '../../policies')])).code, 0);
+  assert.equal((await writ(['policy', 'validate', join(dir, 'nope')])).code, 2);
+});
