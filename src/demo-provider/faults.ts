@@ -9,7 +9,11 @@ export type Fault =
   | { kind: 'hang'; times?: number }
   | { kind: 'close'; times?: number }
   | { kind: 'malformed_json'; times?: number }
-  | { kind: 'echo_token'; times?: number };
+  | { kind: 'echo_token'; times?: number }
+  /** A 200 JSON answer of `bytes` bytes (default 6 MiB): for callers' response size limits. */
+  | { kind: 'huge'; bytes?: number; times?: number }
+  /** A redirect elsewhere: a caller that follows it would carry the credential along. */
+  | { kind: 'redirect'; location: string; status?: 301 | 302 | 303 | 307 | 308; times?: number };
 
 /**
  * Holds the active fault. `times` limits it to the next N API calls (then it clears itself);
@@ -69,6 +73,18 @@ export function applyFault(ctx: OidcContext, fault: Fault): boolean {
       ctx.status = 200;
       ctx.type = 'application/json';
       ctx.body = '{"notes": [{"id": "n_';
+      return true;
+    case 'huge': {
+      const size = fault.bytes ?? 6 * 1024 * 1024;
+      ctx.status = 200;
+      ctx.type = 'application/json';
+      ctx.body = `{"padding":"${'x'.repeat(Math.max(0, size - 14))}"}`;
+      return true;
+    }
+    case 'redirect':
+      ctx.status = fault.status ?? 302;
+      ctx.set('Location', fault.location);
+      ctx.body = '';
       return true;
     case 'echo_token':
       return false;

@@ -50,6 +50,8 @@ export interface DemoProviderStats {
   tokenRequests: number;
   refreshRequests: number;
   apiCalls: number;
+  /** The notes API's last request line as it arrived (path and query, still percent-encoded). */
+  lastApiRequest?: { method: string; target: string };
   lastAuthorization?: AuthorizationRequestSummary;
 }
 
@@ -117,7 +119,7 @@ export async function startDemoProvider(options: DemoProviderOptions): Promise<D
       };
     }
   });
-  provider.use(notesApi({ provider, resource, notes, faults, onCall: () => { stats.apiCalls += 1; } }));
+  provider.use(notesApi({ provider, resource, notes, faults, onCall: (method, target) => { stats.apiCalls += 1; stats.lastApiRequest = { method, target }; } }));
   provider.use(interactionRoutes(provider, config.users));
   server.on('request', provider.callback());
 

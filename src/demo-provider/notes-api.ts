@@ -35,13 +35,14 @@ export interface NotesApiDeps {
   resource: string;
   notes: Map<string, Note>;
   faults: FaultSwitch;
-  onCall(): void;
+  /** Every API request, with its raw request target. */
+  onCall(method: string, target: string): void;
 }
 
 export function notesApi(deps: NotesApiDeps) {
   return async function api(ctx: OidcContext, next: Next): Promise<void> {
     if (ctx.path !== '/api' && !ctx.path.startsWith('/api/')) return next();
-    deps.onCall();
+    deps.onCall(ctx.method, ctx.req.url ?? ctx.originalUrl);
     ctx.set('Cache-Control', 'no-store');
 
     const fault = deps.faults.take();
