@@ -187,7 +187,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
       issuer, executorResource, clock, logger, verifier, capabilities: store.capabilities, grants: store.grants, catalog, vault, refresher, audit,
       connectUrl: (org_id, connector) => newConnectionLink(issuer, org_id, connector),
       reconnectUrl: (org_id, account_id) => connectLink(issuer, org_id, account_id),
-      onOutcome: executionObserver(metrics),
+      onOutcome: executionObserver(metrics), timeoutMs: config.env.WRIT_EXECUTOR_TIMEOUT_MS,
     }),
     interactionRoutes({ provider, directory: store.directory, grantService, audit, signIn, sessions, issuer, secureCookies, refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400) }),
     accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies }),

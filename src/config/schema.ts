@@ -23,6 +23,7 @@ export const environmentSchema = z.object({
   WRIT_CONNECTOR_CLIENTS: z.string().optional().describe('OAuth clients of the shipped connectors, as JSON: `{"github": {"client_id": "…", "client_secret": "…"}}`. Orgs can instead register their own connectors through the admin API.'),
   WRIT_WORKERS: z.string().regex(/^(auto|[1-9][0-9]?)$/).default('1').describe('Worker processes sharing the port (node:cluster), each a full Writ over the shared store; `auto` uses one per core. Needs a fixed `PORT`.'),
   WRIT_CONNECTOR_ENDPOINTS: z.string().optional().describe('Endpoint overrides for shipped connectors (GitHub Enterprise Server, regional hosts), as JSON: `{"github": {"api_base_url": "https://ghe.example/api/v3", "authorization_url": "https://ghe.example/login/oauth/authorize", "token_url": "https://ghe.example/login/oauth/access_token", "revocation_url": "…"}}`; every field is optional. The credential is then sent only to the new API host. URLs must be https, except for hosts listed in `WRIT_ALLOW_PRIVATE_EGRESS`.'),
+  WRIT_EXECUTOR_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000).describe('How long the executor waits for a provider to answer one tool call, in milliseconds; past it the call fails with `upstream_timeout` (504).'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('`production` refuses generated or missing secrets and non-https issuers.'),
 }).strict();
 
