@@ -11,6 +11,7 @@ import { digestSecret, safeEqual } from '../core/secrets.ts';
 import { WritError } from '../errors/index.ts';
 import type { GrantService } from '../grants/service.ts';
 import type { KeyManager } from '../keys/manager.ts';
+import type { Vault } from '../vault/service.ts';
 import type { WritStore } from '../storage/index.ts';
 import type { AgentRecord, OrgRecord } from '../storage/ports/directory.ts';
 import { readJson } from '../web/body.ts';
@@ -27,6 +28,7 @@ export interface AdminDeps {
   clock: Clock;
   policies: () => PolicySet;
   executorResource: string;
+  vault: Vault;
 }
 
 /** The deployment-wide audit chain, for changes that belong to no org (key rotation). */
@@ -209,6 +211,15 @@ export function adminRoutes(deps: AdminDeps): Router {
       audience: body.audience ?? deps.executorResource, tools: body.tools, ...(body.resources ? { resources: body.resources } : {}),
     });
     ctx.body = { ...explanation, ceiling: { ok: outside.length === 0, outside } };
+  });
+
+  // After a new master key version joins WRIT_MASTER_KEY (and the processes restart), re-wrap every
+  // org's data key under it; credentials themselves are untouched, and reads keep working throughout.
+  router.post('/vault/rewrap', async (ctx) => {
+    const progress = await deps.vault.rotateMasterKey();
+    const signing_keys = await deps.keys.reseal();
+    await audit.record(SYSTEM_ORG, { type: 'vault.master_key_rotated', actor: ADMIN_ACTOR, subject: {}, details: { ...progress, signing_keys } });
+    ctx.body = { data_keys: progress, signing_keys };
   });
 
   router.post('/keys/rotate', async (ctx) => {

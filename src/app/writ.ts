@@ -91,8 +91,9 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   const keys = new KeyManager(store.keys, sealer, clock);
   await keys.init();
 
-  const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', ring.key(ring.current)!, Buffer.alloc(0), `writ:${purpose}`, 32));
-  const cookieKeys = [derive('cookies').toString('base64url')];
+  const derive = (purpose: string, version = ring.current) => Buffer.from(hkdfSync('sha256', ring.key(version)!, Buffer.alloc(0), `writ:${purpose}`, 32));
+  // Cookies are signed with the current master version and still verify under the older ones.
+  const cookieKeys = [ring.current, ...ring.versions().filter((v) => v !== ring.current)].map((v) => derive('cookies', v).toString('base64url'));
   const sessions = new SessionCodec(derive('sessions'));
 
   const audit = new AuditLog(store.audit, clock);
@@ -179,7 +180,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   });
 
   for (const router of [
-    adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource }),
+    adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource, vault }),
     revocationRoutes(revocations),
     accountAdminRoutes({ store, vault, catalog, audit, issuer, connectLink: (org_id, account_id) => connectLink(issuer, org_id, account_id) }),
     connectRoutes({ issuer, directory: store.directory, vault, catalog, sessions, audit }),

@@ -105,6 +105,17 @@ export class KeyManager {
     return record;
   }
 
+  /** Seals every stored key anew under the master key's current version (after it rotated). */
+  async reseal(): Promise<number> {
+    let count = 0;
+    for (const record of await this.#store.listKeys()) {
+      const aad = `writ:signing-key:${record.kid}`;
+      await this.#store.updateKey(record.kid, { sealed_private: this.#sealer.seal(this.#sealer.open(record.sealed_private, aad), aad) });
+      count++;
+    }
+    return count;
+  }
+
   /** A new key of every kind takes over signing; the old ones stay published until retired. */
   async rotate(): Promise<{ kids: string[] }> {
     const records = await this.#store.listKeys();

@@ -36,8 +36,9 @@ export class MongoKeyStore implements KeyStore {
     return (await this.#keys.find({}).sort({ created_at: 1, kid: 1 }).toArray()).map(toKey);
   }
 
-  async updateKey(kid: string, patch: Partial<Pick<SigningKeyRecord, 'superseded_at' | 'retire_after'>>) {
-    const $set: Partial<Pick<KeyDoc, 'superseded_at' | 'retire_after'>> = {};
+  async updateKey(kid: string, patch: Partial<Pick<SigningKeyRecord, 'superseded_at' | 'retire_after' | 'sealed_private'>>) {
+    const $set: Partial<Pick<KeyDoc, 'superseded_at' | 'retire_after' | 'sealed_private'>> = {};
+    if (patch.sealed_private !== undefined) $set.sealed_private = patch.sealed_private;
     if (patch.superseded_at !== undefined) $set.superseded_at = patch.superseded_at;
     if (patch.retire_after !== undefined) $set.retire_after = patch.retire_after;
     if (Object.keys($set).length === 0) return;

@@ -15,5 +15,6 @@ export interface SigningKeyRecord {
 export interface KeyStore {
   putKey(key: SigningKeyRecord): Promise<void>;
   listKeys(): Promise<SigningKeyRecord[]>;
-  updateKey(kid: string, patch: Partial<Pick<SigningKeyRecord, 'superseded_at' | 'retire_after'>>): Promise<void>;
+  /** `sealed_private` changes only when the master key rotates (the same key, sealed anew). */
+  updateKey(kid: string, patch: Partial<Pick<SigningKeyRecord, 'superseded_at' | 'retire_after' | 'sealed_private'>>): Promise<void>;
 }

@@ -32,7 +32,8 @@ export class SqliteKeyStore implements KeyStore {
     }));
   }
 
-  async updateKey(kid: string, patch: Partial<Pick<SigningKeyRecord, 'superseded_at' | 'retire_after'>>) {
+  async updateKey(kid: string, patch: Partial<Pick<SigningKeyRecord, 'superseded_at' | 'retire_after' | 'sealed_private'>>) {
+    if (patch.sealed_private !== undefined) this.#db.run('UPDATE signing_keys SET sealed_private = ? WHERE kid = ?', patch.sealed_private, kid);
     if (patch.superseded_at !== undefined) this.#db.run('UPDATE signing_keys SET superseded_at = ? WHERE kid = ?', patch.superseded_at, kid);
     if (patch.retire_after !== undefined) this.#db.run('UPDATE signing_keys SET retire_after = ? WHERE kid = ?', patch.retire_after, kid);
   }

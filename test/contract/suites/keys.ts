@@ -21,6 +21,17 @@ export const keysContract: ContractSuite = (adapter, factory) => {
       assert.equal((await store.keys.listKeys())[0]?.sealed_private, 'sealed-k-a');
     });
 
+    test('updateKey re-seals a key in place (master key rotation)', async (t) => {
+      const { store } = await freshStore(t, factory);
+      await store.keys.putKey(key('k1', isoAt(0)));
+      await store.keys.putKey(key('k2', isoAt(1)));
+      await store.keys.updateKey('k1', { sealed_private: 'sealed-again' });
+      const [k1, k2] = await store.keys.listKeys();
+      assert.equal(k1?.sealed_private, 'sealed-again');
+      assert.equal(k2?.sealed_private, 'sealed-k2');
+      assert.equal(k1?.superseded_at, undefined);
+    });
+
     test('updateKey sets only the fields given, and only on that kid', async (t) => {
       const { store } = await freshStore(t, factory);
       await store.keys.putKey(key('k1', isoAt(0)));
