@@ -210,6 +210,8 @@ const PATHS: Record<string, PathItem> = {
     get: { operationId: 'protectedResourceMetadataAtPath', summary: 'RFC 9728 §3 metadata at the path derived from the executor\'s resource identifier.', tags: ['executor'],
       responses: { 200: ok('Metadata.', obj({ resource: str, authorization_servers: strings }, ['resource'], true)) } },
   },
+  '/connect': { get: { operationId: 'connections', summary: 'The signed-in user\'s connected accounts (`?org=` before sign-in), with a disconnect button each.', tags: ['pages'], parameters: [{ name: 'org', in: 'query', schema: str }], responses: { 200: html('The page or a sign-in form.'), 400: html('No org named.') } } },
+  '/connect/{account_id}/disconnect': { post: { operationId: 'disconnect', summary: 'Disconnect one of the user\'s own accounts (CSRF-protected).', tags: ['pages'], parameters: [pathParam('account_id', 'Account id.')], responses: { 303: { description: 'Back to /connect.' } } } },
   '/connect/new': { get: { operationId: 'connectNew', summary: 'Start connecting a connector for the signed-in user (`org`, `connector` query).', tags: ['pages'], parameters: [{ name: 'org', in: 'query', schema: str }, { name: 'connector', in: 'query', schema: str }], responses: { 302: { description: 'To the account\'s connection link.' } } } },
   '/connect/{account_id}': { get: { operationId: 'connect', summary: 'A connection link: after sign-in as the owner, redirects to the provider\'s consent.', tags: ['pages'], parameters: [pathParam('account_id', 'Account id.'), { name: 'org', in: 'query', schema: str }], responses: { 302: { description: 'To the provider.' }, 200: html('Sign-in page.') } } },
   '/connect/callback': { get: { operationId: 'connectCallback', summary: 'The provider\'s redirect back: the code is exchanged and the tokens go straight into the vault.', tags: ['pages'], parameters: ['code', 'state', 'error'].map((name) => ({ name, in: 'query' as const, schema: str })), responses: { 200: html('Connected.'), 400: html('Not connected.') } } },
@@ -262,6 +264,10 @@ const PATHS: Record<string, PathItem> = {
     get: admin({ operationId: 'queryAudit', summary: 'Audit events, newest first, filtered; page with `cursor` = `next_cursor`.', parameters: [orgParam, ...queryParams(auditQuery)],
       responses: { 200: ok('One page.', obj({ events: { type: 'array', items: ref('AuditEvent') }, next_cursor: { type: ['string', 'null'] } })), ...ADMIN_BAD, ...ORG_404 } }),
   },
+  '/admin/v1/orgs/{org}/audit/export': {
+    get: admin({ operationId: 'exportAudit', summary: 'Every event oldest first, streamed as JSON lines: Writ\'s own events (`jsonl`) or OCSF API Activity records (`ocsf`).', parameters: [orgParam, { name: 'format', in: 'query', schema: { enum: ['jsonl', 'ocsf'] } }],
+      responses: { 200: { description: 'One JSON object per line.', content: { 'application/x-ndjson': { schema: str } } }, ...ADMIN_BAD, ...ORG_404 } }),
+  },
   '/admin/v1/orgs/{org}/audit/verify': {
     post: admin({ operationId: 'verifyAudit', summary: 'Walk the org\'s hash chain and report the first broken link.', parameters: [orgParam], responses: { 200: ok('Result.', ref('AuditVerify')), ...ORG_404 } }),
   },
@@ -293,6 +299,9 @@ const PATHS: Record<string, PathItem> = {
     post: admin({ operationId: 'createResourceServer', summary: 'Register a downstream resource server as a token-exchange audience.', requestBody: body(fromZod(createResourceServerBody)),
       responses: { 201: ok('The resource server.', ref('ResourceServer')), ...ADMIN_BAD, 409: error('Identifier taken.') } }),
     get: admin({ operationId: 'listResourceServers', summary: 'Resource servers, the executor first.', responses: { 200: ok('Resource servers.', obj({ resource_servers: { type: 'array', items: ref('ResourceServer') } })) } }),
+  },
+  '/admin/v1/vault/rewrap': {
+    post: admin({ operationId: 'rewrapVault', summary: 'After adding a master key version: re-wrap every data key and reseal the signing keys under the current version.', responses: { 200: ok('Progress.', obj({ data_keys: { type: 'object' }, signing_keys: {} }, ['data_keys'], true)) } }),
   },
   '/admin/v1/keys/rotate': {
     post: admin({ operationId: 'rotateKeys', summary: 'Rotate signing keys; older keys stay published until their tokens expire.', responses: { 200: ok('New key ids.', obj({ kids: strings })) } }),
