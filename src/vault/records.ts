@@ -34,22 +34,8 @@ export const credentialSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('api_key'), api_key: z.string().min(1) }),
 ]);
 
-export interface SafeAccount {
-  id: string;
-  org_id: string;
-  owner: AccountOwner;
-  connector: string;
-  status: AccountStatus;
-  scopes: string[];
-  expires_at?: string | undefined;
-  created_at: string;
-  updated_at: string;
-  credential_version: number;
-  credential_type?: 'oauth2' | 'api_key' | undefined;
-  api_key_hint?: string | undefined;
-  cooldown_until?: string | undefined;
-  last_error?: string | undefined;
-}
+/** A connected account without its sealed fields: what logs, audit events and responses may hold. */
+export type SafeAccount = Omit<ConnectedAccountRecord, 'sealed_credential' | 'sealed_connect'>;
 
 /** The account without its sealed fields: safe for logs, audit events and API responses. */
 export function safeView(account: ConnectedAccountRecord): SafeAccount {

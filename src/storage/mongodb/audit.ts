@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection, Db, Filter, WithId } from 'mongodb';
 import { WritError } from '../../errors/index.ts';
-import type { AuditQuery, AuditRecord, AuditStore } from '../ports/audit.ts';
+import { auditFacets, type AuditQuery, type AuditRecord, type AuditStore } from '../ports/audit.ts';
 import { isDuplicateKey, json, KeyedQueue, parse, type IndexPlan } from './database.ts';
 
 // The chain per org is kept by one unique index, (org_id, seq): an append reads the head, builds
@@ -39,19 +39,6 @@ export const auditIndexes: IndexPlan[] = [
   },
 ];
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-/** The same facets as the embedded store draws, so both answer a query alike. */
-function facets(e: AuditRecord) {
-  const all = { ...e.details, ...e.subject, ...e.actor } as Record<string, unknown>;
-  return {
-    user_id: str(all.user_id),
-    agent_id: str(all.agent_id) ?? str(all.client_id),
-    tool: str(all.tool),
-    grant_id: str(all.grant_id) ?? str(all.auth_event_id),
-    capability_id: str(all.capability_id) ?? str(all.jti),
-  };
-}
 
 const toRecord = (d: WithId<AuditDoc>): AuditRecord => ({
   id: d.id, org_id: d.org_id, seq: d.seq, at: d.at, type: d.type,
@@ -80,7 +67,7 @@ export class MongoAuditStore implements AuditStore {
         { sort: { seq: -1 }, projection: { _id: 0, seq: 1, hash: 1 }, readConcern: { level: 'local' } },
       );
       const e = build(head ? { seq: head.seq, hash: head.hash } : undefined);
-      const f = facets(e);
+      const f = auditFacets(e);
       try {
         await this.#events.insertOne({
           org_id, seq: e.seq, id: e.id, at: e.at, type: e.type,

@@ -35,3 +35,20 @@ export interface AuditStore {
   /** Oldest first, for verification and export. */
   scanAudit(org_id: string, afterSeq: number, limit: number): Promise<AuditRecord[]>;
 }
+
+/**
+ * The fields every adapter indexes so the common questions ("what did agent A do for user U?")
+ * are index scans. The subject names whom an event is about, so it wins over details and actor.
+ */
+export function auditFacets(e: AuditRecord): { user_id?: string; agent_id?: string; tool?: string; grant_id?: string; capability_id?: string } {
+  const all = { ...e.actor, ...e.details, ...e.subject } as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const facets = {
+    user_id: str(all.user_id),
+    agent_id: str(all.agent_id) ?? str(all.client_id),
+    tool: str(all.tool),
+    grant_id: str(all.grant_id) ?? str(all.auth_event_id),
+    capability_id: str(all.capability_id) ?? str(all.jti),
+  };
+  return Object.fromEntries(Object.entries(facets).filter(([, v]) => v !== undefined));
+}

@@ -1,4 +1,4 @@
-import type { AuditQuery, AuditRecord, AuditStore } from '../ports/audit.ts';
+import { auditFacets, type AuditQuery, type AuditRecord, type AuditStore } from '../ports/audit.ts';
 import { json, parse, type Migration, type SqliteDatabase } from './database.ts';
 
 export const auditMigrations: Migration[] = [
@@ -32,19 +32,6 @@ const toRecord = (r: AuditRow): AuditRecord => ({
   subject: parse(r.subject), details: parse(r.details), prev_hash: r.prev_hash, hash: r.hash,
 });
 
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-
-/** Denormalised columns so the common questions ("what did agent A do for user U?") use an index. */
-function facets(e: AuditRecord) {
-  const all = { ...e.details, ...e.subject, ...e.actor } as Record<string, unknown>;
-  return {
-    user_id: str(all.user_id),
-    agent_id: str(all.agent_id) ?? str(all.client_id),
-    tool: str(all.tool),
-    grant_id: str(all.grant_id) ?? str(all.auth_event_id),
-    capability_id: str(all.capability_id) ?? str(all.jti),
-  };
-}
 
 export class SqliteAuditStore implements AuditStore {
   readonly #db: SqliteDatabase;
@@ -55,12 +42,12 @@ export class SqliteAuditStore implements AuditStore {
       const head = this.#db.get<{ seq: number; hash: string }>(
         'SELECT seq, hash FROM audit_events WHERE org_id = ? ORDER BY seq DESC LIMIT 1', org_id);
       const e = build(head);
-      const f = facets(e);
+      const f = auditFacets(e);
       this.#db.run(
         `INSERT INTO audit_events (org_id, seq, id, at, type, actor, subject, details, prev_hash, hash,
            user_id, agent_id, tool, grant_id, capability_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         org_id, e.seq, e.id, e.at, e.type, json(e.actor), json(e.subject), json(e.details), e.prev_hash, e.hash,
-        f.user_id, f.agent_id, f.tool, f.grant_id, f.capability_id,
+        f.user_id ?? null, f.agent_id ?? null, f.tool ?? null, f.grant_id ?? null, f.capability_id ?? null,
       );
       return e;
     });
