@@ -267,6 +267,10 @@ async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promi
   const { token } = extractCapability(req);
   // Which org's catalog holds the tool: from the verified token, before the request is decided.
   const identity = await identify(deps, token);
+  // From here the token is known good (signature, audience, expiry, revocation), so a refusal
+  // of what it asks for — another tool, a resource or argument outside it, a body that tries to
+  // name someone else — is a denial on the org's record, not only a log line (invariant 8).
+  trail.capability = identity;
   const tool = await findTool(deps, identity.org_id, req.tool);
   const input = validateInput(deps, tool, req.body);
   const cap = await verifyCapability(deps, token, tool, input, req);
