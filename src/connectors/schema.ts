@@ -178,6 +178,11 @@ function crossCheck(c: ConnectorShape, ctx: z.RefinementCtx): void {
   if (c.allowed_hosts && baseHost && !c.allowed_hosts.includes(baseHost)) {
     ctx.addIssue({ code: 'custom', path: ['allowed_hosts'], message: `must include the api_base_url host ${baseHost}` });
   }
+  // The default allowed_hosts is this host, and a stored definition is validated again when read:
+  // a host the list would refuse (an IPv6 literal) must be refused here, not on every later read.
+  if (!c.allowed_hosts && baseHost && !HOST.test(baseHost)) {
+    ctx.addIssue({ code: 'custom', path: ['api_base_url'], message: `the host ${baseHost} is not a host name or IPv4 address (IPv6 literals are not supported)` });
+  }
   if (c.auth.type === 'oauth2') {
     const known = new Set(c.auth.scopes);
     for (const [name, tool] of Object.entries(c.tools)) {
