@@ -25,7 +25,12 @@ export class ToolInputError extends Error {
 const PLACEHOLDER = /\{([^{}]+)\}/g;
 
 function scalar(field: string, value: unknown): string {
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') {
+    // A lone surrogate cannot be percent-encoded (encodeURIComponent throws) and URLSearchParams
+    // would silently turn it into U+FFFD: refuse it instead of calling with another value.
+    if (!value.isWellFormed()) throw new ToolInputError(field, `${field} is not well-formed Unicode`);
+    return value;
+  }
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'boolean') return String(value);
   throw new ToolInputError(field, `${field} must be a string, number or boolean`);
