@@ -98,7 +98,7 @@ export async function startWritWithProviders(options: ProviderOptions): Promise<
 export async function connectAccount(writ: TestWrit, browser: HttpClient, params: {
   org_id: string; connector: string; user_id?: string; providerUser: string; writUser?: { username: string; password: string };
 }): Promise<string> {
-  const created = await writ.admin('POST', `/orgs/${params.org_id}/connected-accounts`, { connector: params.connector, ...(params.user_id ? { user_id: params.user_id } : {}) });
+  const created = await writ.admin('POST', `/orgs/${params.org_id}/connected-accounts`, { connector: params.connector, ...(params.user_id ? { user_id: params.user_id } : { owner: 'org' }) });
   if (created.status !== 201) throw new Error(`connected-accounts answered ${created.status}: ${created.text}`);
   const page = await openConnectLink(browser, created.json.authorization_url, { providerUser: params.providerUser, ...(params.writUser ? { writUser: params.writUser } : {}) });
   if (page.status !== 200 || !/is connected/.test(page.text)) throw new Error(`connecting ${params.connector} ended at ${page.url} (${page.status}): ${page.text.slice(0, 300)}`);
