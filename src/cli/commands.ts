@@ -83,6 +83,12 @@ async function* pagedExport(ctx: RunContext): AsyncGenerator<any> {
 }
 
 export const HANDLERS: Record<string, Handler> = {
+  async demo(ctx) {
+    const { runDemo } = await import('../demo/story.ts');
+    await runDemo({ auto: ctx.values.auto === true, keep: ctx.values.keep === true, write: (line) => process.stdout.write(`${line}\n`) });
+    return EXIT.ok;
+  },
+
   'orgs create': (ctx) => show(ctx, 'POST', '/orgs', { name: ctx.args[0] }, (o) => `created org ${o.id} (${o.name})`),
   'orgs list': (ctx) => show(ctx, 'GET', '/orgs', undefined, (j) => table(j.orgs, ['id', 'name', 'created_at'])),
   'orgs delete': (ctx) => show(ctx, 'DELETE', `/orgs/${seg(ctx.args[0]!)}`, undefined, () => `deleted org ${ctx.args[0]}`),

@@ -106,6 +106,9 @@ export const COMMANDS: CommandSpec[] = [
   { name: ['audit', 'export'], description: 'Export every event oldest first as JSON lines (or OCSF), to --out or stdout. Uses the server\'s export endpoint, or pages through the audit query when the server has none (JSON lines only).', args: [],
     options: { ...org, format: { type: 'string', description: '`jsonl` (default) or `ocsf`.' }, out: { type: 'string', description: 'Output file (default stdout).' } } },
 
+  { name: ['demo'], description: 'The quickstart story, offline: Writ and the bundled notes provider start in this process; an org, a user and an agent are created, John delegates and connects his notes account, the agent exchanges its delegation and creates a note, and the audit trail is shown. Without --auto, prints the links for a person to open.', args: [],
+    options: { auto: { type: 'boolean', description: 'Drive the sign-in, consent and connect pages headlessly.' }, keep: { type: 'boolean', description: 'Keep Writ running at the end.' } } },
+
   { name: ['migrate'], description: 'Copy every record from one store to another and verify counts and the audit chain (`--from sqlite --to mongodb`).', args: [],
     options: { from: { type: 'string', description: '`sqlite`.' }, to: { type: 'string', description: '`mongodb` (MONGODB_URI).' } } },
 ];

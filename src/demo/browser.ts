@@ -1,5 +1,5 @@
-// Helpers for tests that drive server-rendered pages over real HTTP: a client with a cookie jar
-// that never follows redirects by itself, and a small scanner for HTML forms.
+// A small browser for server-rendered pages over real HTTP: a client with a cookie jar that never
+// follows redirects by itself, and a scanner for HTML forms. The demo story and the tests use it.
 
 export interface HttpResponse {
   status: number;
