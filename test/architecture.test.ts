@@ -44,7 +44,7 @@ const KERNEL = new Set(['core', 'errors', 'types']);
 /** room -> rooms it may import (besides the kernel and itself). */
 const DOORS: Record<string, string[]> = {
   app: ['*'],
-  cli: ['app', 'config', 'policy', 'keys', 'storage', 'vault', 'audit', 'capability', 'connectors', 'demo-provider', 'exchange', 'client'],
+  cli: ['app', 'config', 'policy', 'keys', 'storage', 'vault', 'audit', 'capability', 'connectors', 'demo-provider', 'exchange', 'client', 'demo'],
   config: [],
   storage: ['vault', 'connectors', 'capability', 'exchange', 'revocation'],
   audit: ['storage'],
@@ -64,6 +64,8 @@ const DOORS: Record<string, string[]> = {
   executor: ['verifier', 'capability', 'vault', 'connectors', 'storage', 'audit', 'web', 'revocation'],
   connect: ['audit', 'connectors', 'storage', 'vault', 'web'],
   'demo-provider': [],
+  // The quickstart story: a whole Writ and the notes provider, driven as a person and an agent would.
+  demo: ['app', 'config', 'demo-provider', 'client'],
   // The admin console: pages (as's page helpers and sign-in form), grants to revoke, policy to explain.
   console: ['as', 'audit', 'grants', 'policy', 'storage', 'web'],
   // Operations: request schemas for the OpenAPI document, store ports to observe.
