@@ -5,7 +5,7 @@ import type { Logger } from '../core/log.ts';
 import { WritError } from '../errors/index.ts';
 import type { ConnectorCatalog, CatalogTool } from '../connectors/catalog.ts';
 import { credentialHeaders, resourceFor, ToolInputError, type UpstreamRequest } from '../connectors/request.ts';
-import { EgressError } from '../connectors/egress.ts';
+import { EgressError, resolveEgress } from '../connectors/egress.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { GrantStore } from '../storage/ports/grants.ts';
 import type { Vault } from '../vault/service.ts';
@@ -159,15 +159,30 @@ export async function freshCredential(deps: ExecutorDeps, org_id: string, accoun
   }
 }
 
-/** The upstream request, built only from the tool's template; egress checked against the connector. */
+/**
+ * The upstream request, built only from the tool's template; egress checked against the
+ * connector, for the URL as written and for every address its host resolves to right now (a
+ * public-looking name can point at loopback or a metadata address).
+ */
 export async function buildUpstream(deps: ExecutorDeps, org_id: string, tool: CatalogTool, input: Record<string, unknown>): Promise<UpstreamRequest> {
+  const refused = (err: EgressError) => fail('forbidden', 'the connector\'s host is not allowed for outbound calls', { cause: err });
+  let request: UpstreamRequest;
   try {
-    return await deps.catalog.buildRequest(org_id, tool, input);
+    request = await deps.catalog.buildRequest(org_id, tool, input);
   } catch (err) {
     if (err instanceof ToolInputError) throw fail('invalid_input', err.message, { expose: { field: err.field } });
-    if (err instanceof EgressError) throw fail('forbidden', 'the connector\'s host is not allowed for outbound calls', { cause: err });
+    if (err instanceof EgressError) throw refused(err);
     throw err;
   }
+  const connector = (await deps.catalog.getConnector(org_id, tool.connector))!;
+  try {
+    await resolveEgress(new URL(request.url), connector.definition.allowed_hosts, deps.catalog.egress);
+  } catch (err) {
+    if (err instanceof EgressError) throw refused(err);
+    // Fail closed: a name that does not resolve now is not called on a later, different answer.
+    throw fail('upstream_error', 'the provider\'s host could not be resolved', { cause: err, expose: { provider_status: null } });
+  }
+  return request;
 }
 
 interface UpstreamAnswer { status: number; headers: Headers; text: string }
