@@ -279,7 +279,7 @@ export async function execute(deps: ExecutorDeps, req: ExecuteRequest): Promise<
 }
 
 async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promise<ExecuteResult> {
-  const { token } = extractCapability(req);
+  const { token, scheme } = extractCapability(req);
   // Which org's catalog holds the tool: from the verified token, before the request is decided.
   const identity = await identify(deps, token);
   // From here the token is known good (signature, audience, expiry, revocation), so a refusal
@@ -290,6 +290,9 @@ async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promi
   const input = validateInput(deps, tool, req.body);
   const cap = await verifyCapability(deps, token, tool, input, req);
   trail.capability = cap;
+  // RFC 9449 §7.1: the DPoP scheme promises a key binding the proof is checked against; an
+  // unbound capability has none, so its proof would go unchecked.
+  if (scheme === 'DPoP' && !cap.cnf) throw fail('invalid_token', 'this capability is not DPoP-bound; present it with the Bearer scheme', { status: 401, expose: { reason: 'invalid_dpop_proof' } });
   await ensureNotRevoked(deps, cap);
   await spendIfSingleUse(deps, cap);
   const account_id = await resolveAccount(deps, cap, tool);
