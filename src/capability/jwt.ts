@@ -24,6 +24,11 @@ export interface JwtVerifyOptions {
   clock: Clock;
   /** Leeway for exp/nbf/iat, in seconds. Default 0. */
   clockToleranceSec?: number;
+  /**
+   * Leave `exp` to the caller, who checks it right after (the verifier does, so that an expired
+   * but genuine capability can be attributed when it is refused). Default false.
+   */
+  skipExpiry?: boolean;
 }
 
 const invalid = (description: string) => new CapabilityError('invalid_token', description);
@@ -123,7 +128,7 @@ export function verifyJwtCapability(token: string, options: JwtVerifyOptions): C
   // RFC 7519 §4.1.4/§4.1.5: exp and nbf with leeway; a token issued in the future is not valid yet.
   if (claims.nbf !== undefined && claims.nbf > now + leeway) throw invalid('token not valid yet');
   if (claims.iat > now + leeway) throw invalid('token issued in the future');
-  if (claims.exp <= now - leeway) throw new CapabilityError('expired', 'the capability has expired');
+  if (!options.skipExpiry && claims.exp <= now - leeway) throw new CapabilityError('expired', 'the capability has expired');
   const { nbf: _nbf, ...rest } = claims;
   return rest;
 }

@@ -281,7 +281,7 @@ export async function execute(deps: ExecutorDeps, req: ExecuteRequest): Promise<
 async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promise<ExecuteResult> {
   const { token, scheme } = extractCapability(req);
   // Which org's catalog holds the tool: from the verified token, before the request is decided.
-  const identity = await identify(deps, token);
+  const identity = await identify(deps, token, trail);
   // From here the token is known good (signature, audience, expiry, revocation), so a refusal
   // of what it asks for — another tool, a resource or argument outside it, a body that tries to
   // name someone else — is a denial on the org's record, not only a log line (invariant 8).
@@ -311,10 +311,12 @@ async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promi
   return normalise(answer, fresh.credential);
 }
 
-async function identify(deps: ExecutorDeps, token: string): Promise<VerifiedCapability> {
+async function identify(deps: ExecutorDeps, token: string, trail: Trail): Promise<VerifiedCapability> {
   try {
     return await deps.verifier.identify(token);
   } catch (err) {
+    // An expired or revoked capability was still signed by us: its use is a denial on the record.
+    if (err instanceof VerifierError && err.capability) trail.capability = err.capability;
     if (err instanceof VerifierError) throw fail('invalid_token', err.message, { status: 401, expose: { reason: err.code } });
     throw err;
   }

@@ -1,5 +1,6 @@
 import { CapabilityError, type CapabilityErrorCode } from '../capability/errors.ts';
 import type { WritErrorOptions } from '../errors/index.ts';
+import type { VerifiedCapability } from './verifier.ts';
 
 export type VerifierErrorCode = CapabilityErrorCode;
 
@@ -9,10 +10,16 @@ export type VerifierErrorCode = CapabilityErrorCode;
  */
 export class VerifierError extends CapabilityError {
   declare readonly code: CapabilityErrorCode;
+  /**
+   * For `expired` and `revoked` only: whom the capability speaks for. Its signature, issuer and
+   * audience were good, so a resource server can put the refusal on that org's record.
+   */
+  readonly capability: VerifiedCapability | undefined;
 
-  constructor(code: VerifierErrorCode, description: string, options?: WritErrorOptions) {
+  constructor(code: VerifierErrorCode, description: string, options?: WritErrorOptions & { capability?: VerifiedCapability }) {
     super(code, description, options);
     this.name = 'VerifierError';
+    this.capability = options?.capability;
   }
 
   static from(error: CapabilityError): VerifierError {

@@ -147,7 +147,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       feed.isRevoked('auth_event_id', auth_event_id) ||
       entry.revocationIds.some((id) => feed.isRevoked('biscuit_revocation_id', id))
     ) {
-      throw new VerifierError('revoked', 'the capability has been revoked');
+      throw new VerifierError('revoked', 'the capability has been revoked', { capability: entry.result });
     }
   }
 
@@ -160,6 +160,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       keys: (id) => keyring.jwtKey(id),
       clock,
       ...(options.clockToleranceSec !== undefined && { clockToleranceSec: options.clockToleranceSec }),
+      // opened() checks exp next, for cached and new tokens alike, and says whose token expired.
+      skipExpiry: true,
     });
     return {
       revocationIds: [],
@@ -229,7 +231,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     if (entry.result.exp * 1000 <= clock.now() - (options.clockToleranceSec ?? 0) * 1000) {
       cache.delete(token);
-      throw new VerifierError('expired', 'the capability has expired');
+      throw new VerifierError('expired', 'the capability has expired', { capability: entry.result });
     }
     // Revocation is checked on every call, cached or not.
     checkRevocation(entry);
