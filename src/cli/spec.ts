@@ -110,7 +110,7 @@ export const COMMANDS: CommandSpec[] = [
     options: { auto: { type: 'boolean', description: 'Drive the sign-in, consent and connect pages headlessly.' }, keep: { type: 'boolean', description: 'Keep Writ running at the end.' } } },
 
   { name: ['migrate'], description: 'Copy every record from one store to another and verify counts and the audit chain (`--from sqlite --to mongodb`).', args: [],
-    options: { from: { type: 'string', description: '`sqlite`.' }, to: { type: 'string', description: '`mongodb` (MONGODB_URI).' } } },
+    options: { from: { type: 'string', description: '`sqlite` (the store in WRIT_DATA_DIR).' }, to: { type: 'string', description: '`mongodb` (MONGODB_URI), or `sqlite` with --target-dir.' }, 'target-dir': { type: 'string', description: 'Target data dir when --to sqlite.' } } },
 ];
 
 export function usage(spec: CommandSpec): string {
