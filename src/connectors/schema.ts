@@ -165,6 +165,8 @@ function connectorFields(options: SchemaOptions) {
     allowed_hosts: z.array(z.string().toLowerCase().regex(HOST, 'a host name (optionally :port)')).min(1).max(20).optional(),
     /** Sent with every call (e.g. `Notion-Version`). */
     default_headers: headers.optional(),
+    /** A top-level boolean in a 200 answer that is false when the call failed (Slack's `ok`). */
+    success_field: z.string().regex(/^[a-z_]{1,40}$/).optional(),
     tools: keyedRecord(toolSchema, (key) => (TOOL_KEY.test(key) ? undefined : 'tool keys are dotted lowercase segments, e.g. messages.send'))
       .refine((tools) => Object.keys(tools).length > 0, 'a connector needs at least one tool')
       .refine((tools) => Object.keys(tools).length <= 200, 'at most 200 tools'),

@@ -229,7 +229,7 @@ function secretsOf(credential: Credential): string[] {
     .filter((s): s is string => typeof s === 'string' && s.length >= 8);
 }
 
-export function normalise(answer: UpstreamAnswer, credential: Credential): ExecuteResult {
+export function normalise(answer: UpstreamAnswer, credential: Credential, successField?: string): ExecuteResult {
   let text = answer.text;
   for (const secret of secretsOf(credential)) text = text.split(secret).join('[redacted]');
   if (answer.status === 429) {
@@ -242,11 +242,20 @@ export function normalise(answer: UpstreamAnswer, credential: Credential): Execu
     throw fail('upstream_error', `the provider answered ${answer.status}`, { expose: { provider_status: answer.status } });
   }
   if (text.trim() === '') return { status: 200, body: { data: null } };
+  let data: unknown;
   try {
-    return { status: 200, body: { data: JSON.parse(text) } };
+    data = JSON.parse(text);
   } catch {
     throw fail('upstream_error', 'the provider\'s answer is not valid JSON', { expose: { provider_status: answer.status } });
   }
+  // Providers that answer 200 with a failure flag (Slack's `ok: false`) failed all the same.
+  if (successField && data && typeof data === 'object' && (data as Record<string, unknown>)[successField] === false) {
+    const reason = (data as Record<string, unknown>).error;
+    throw fail('upstream_error', 'the provider reported a failure', {
+      expose: { provider_status: answer.status, ...(typeof reason === 'string' && /^[a-z0-9_.-]{1,64}$/i.test(reason) ? { provider_error: reason } : {}) },
+    });
+  }
+  return { status: 200, body: { data } };
 }
 
 // ---- the pipeline -----------------------------------------------------------------------------
@@ -308,7 +317,7 @@ async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promi
     answer = await callProvider(deps, upstream, fresh.credential, connector.definition.auth);
   }
   trail.upstream_status = answer.status;
-  return normalise(answer, fresh.credential);
+  return normalise(answer, fresh.credential, connector.definition.success_field);
 }
 
 async function identify(deps: ExecutorDeps, token: string, trail: Trail): Promise<VerifiedCapability> {

@@ -227,5 +227,7 @@ function toTokenSet(body: Body, now: number): TokenSet {
     set.expires_at = now + expiresIn * 1000;
   }
   if (typeof source.scope === 'string') set.scopes = source.scope.split(/[\s,]+/).filter(Boolean);
+  // Some providers (Linear) answer the granted scopes as a JSON array.
+  else if (Array.isArray(source.scope)) set.scopes = source.scope.filter((x): x is string => typeof x === 'string' && x.length > 0);
   return set;
 }
