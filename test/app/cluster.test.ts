@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startDemoProvider } from '../../src/demo-provider/index.ts';
-import { seedOrg, type TestWrit } from '../support/writ.ts';
+import { remoteWrit, seedOrg } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
 import { DEMO_CLIENT, freePort, openConnectLink } from '../support/connect.ts';
@@ -49,14 +49,7 @@ test('npm start with two workers: one store, one chain, single-use spent once ac
   });
   await waitForHealth(issuer, child, () => output);
 
-  const writ = {
-    issuer, adminToken,
-    async admin(method: string, path: string, body?: unknown) {
-      const res = await fetch(`${issuer}/admin/v1${path}`, { method, headers: { authorization: `Bearer ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : null });
-      const text = await res.text();
-      return { status: res.status, json: text ? JSON.parse(text) : undefined, text };
-    },
-  } as unknown as TestWrit;
+  const writ = remoteWrit(issuer, adminToken);
 
   const seeded = await seedOrg(writ, { tools: ['demo.notes.create'] });
   const run = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools: ['demo.notes.create'] }] });

@@ -72,3 +72,22 @@ export async function seedOrg(writ: TestWrit, opts: { name?: string; username?: 
   })).json;
   return { org, user: { ...user, password }, agent, redirect_uri };
 }
+
+/** The parts of TestWrit the shared helpers use, over a Writ running in another process. */
+export function remoteWrit(issuer: string, adminToken: string): TestWrit {
+  return {
+    issuer,
+    adminToken,
+    async admin(method: string, path: string, body?: unknown) {
+      const res = await fetch(`${issuer}/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let json: any;
+      try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+      return { status: res.status, json, text };
+    },
+  } as unknown as TestWrit;
+}
