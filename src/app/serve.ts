@@ -7,7 +7,6 @@ import { systemClock } from '../core/clock.ts';
 import { KeyManager } from '../keys/manager.ts';
 import { open, parseMasterKeyRing, seal } from '../vault/crypto.ts';
 import { openSqliteStore } from '../storage/sqlite/index.ts';
-import { openMongoStore } from '../storage/mongodb/index.ts';
 
 // `writ serve`: the authorization server and executor. With WRIT_WORKERS=N (or `auto`), a primary
 // prepares the store once (migrations, first signing keys) and forks N workers that share the
@@ -23,7 +22,7 @@ function workerCount(env: Record<string, string | undefined>): number {
 
 /** Migrations and first keys, once, before workers race for them. */
 async function prepare(config: Config): Promise<void> {
-  const store = config.store === 'mongodb' ? await openMongoStore(config.mongodbUri!) : openSqliteStore(config.dataDir);
+  const store = config.store === 'mongodb' ? await (await import('../storage/mongodb/index.ts')).openMongoStore(config.mongodbUri!) : openSqliteStore(config.dataDir);
   try {
     const ring = parseMasterKeyRing(config.masterKey);
     const keys = new KeyManager(store.keys, {

@@ -17,7 +17,6 @@ import { GrantService } from '../grants/service.ts';
 import { KeyManager, type Sealer } from '../keys/manager.ts';
 import type { WritStore } from '../storage/index.ts';
 import { openSqliteStore } from '../storage/sqlite/index.ts';
-import { openMongoStore } from '../storage/mongodb/index.ts';
 import { open, parseMasterKeyRing, seal } from '../vault/crypto.ts';
 import { SessionCodec } from '../web/session.ts';
 import { registerTokenExchange } from '../as/grants/token-exchange.ts';
@@ -66,7 +65,8 @@ export interface RunningWrit {
 }
 
 async function openStore(config: Config): Promise<WritStore> {
-  if (config.store === 'mongodb') return openMongoStore(config.mongodbUri!);
+  // The driver is loaded only when used: it costs tens of megabytes of memory.
+  if (config.store === 'mongodb') return (await import('../storage/mongodb/index.ts')).openMongoStore(config.mongodbUri!);
   return openSqliteStore(config.dataDir);
 }
 
