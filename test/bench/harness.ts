@@ -12,8 +12,9 @@ export interface Sizes {
   loadSec: number;
   /** Milliseconds each in-process loop (crypto, verification) runs for. */
   loopMs: number;
-  /** Distinct tokens minted for the fresh-verification loops. */
+  /** Distinct tokens minted for the fresh-verification loops (JWT; Biscuit minting is slower, and leaks, so fewer). */
   freshTokens: number;
+  freshBiscuits: number;
   /** Biscuit authorisations checked for false denials. */
   biscuitAuthorizations: number;
   revocationSamples: number;
@@ -28,11 +29,11 @@ export interface Sizes {
 
 export const SIZES: Record<Mode, Sizes> = {
   full: {
-    loadSec: 10, loopMs: 2000, freshTokens: 20_000, biscuitAuthorizations: 100_000, revocationSamples: 30,
+    loadSec: 10, loopMs: 2000, freshTokens: 20_000, freshBiscuits: 3_000, biscuitAuthorizations: 100_000, revocationSamples: 30,
     seedGrants: 100_000, seedAuditEvents: 1_000_000, soakSec: 60, startups: 5, profileSec: 10,
   },
   quick: {
-    loadSec: 2, loopMs: 300, freshTokens: 300, biscuitAuthorizations: 1_000, revocationSamples: 5,
+    loadSec: 2, loopMs: 300, freshTokens: 300, freshBiscuits: 300, biscuitAuthorizations: 1_000, revocationSamples: 5,
     seedGrants: 5_000, seedAuditEvents: 20_000, soakSec: 4, startups: 2, profileSec: 0,
   },
 };

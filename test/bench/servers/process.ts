@@ -61,7 +61,12 @@ export async function spawnServer(options: SpawnOptions): Promise<ServerProcess>
   });
   closeSync(log);
   let exitedEarly = false;
-  child.once('exit', () => { exitedEarly = true; });
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    exitedEarly = true;
+    // A server that dies under load says how, in its log and on the orchestrator's stderr.
+    if (!stopping) process.stderr.write(`[bench] ${options.script} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal} (log: ${options.logFile})\n`);
+  });
   const deadline = started + (options.timeoutMs ?? 30_000);
   let startupMs = NaN;
   while (performance.now() < deadline) {
@@ -84,6 +89,7 @@ export async function spawnServer(options: SpawnOptions): Promise<ServerProcess>
     startupMs,
     rssMb: () => rssMbOf(child.pid!),
     async stop() {
+      stopping = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
