@@ -10,7 +10,9 @@ test('SIGKILL at random moments loses nothing acknowledged and leaves a sound st
   t.diagnostic(`seed ${seed}: ${JSON.stringify(summary.acknowledged)}`);
   assert.deepEqual(summary.problems, []);
   assert.equal(summary.lost, 0);
+  assert.equal(summary.spentTwice, 0, 'no single-use capability was spent twice');
   assert.equal(summary.crashesSurvived, 3);
   assert.equal(summary.integrity, 'ok');
   assert.ok(summary.acknowledged.grants + summary.acknowledged.exchanges > 0, 'operations were acknowledged between kills');
+  assert.ok(summary.acknowledged.executions > 0, 'tool executions were acknowledged between kills');
 });
