@@ -31,8 +31,22 @@ function encodeRandom(bytes: Buffer): string {
 export type IdPrefix =
   | 'org' | 'usr' | 'agt' | 'grt' | 'cap' | 'evt' | 'key' | 'acct' | 'rs' | 'req' | 'conn';
 
+// Random bytes are drawn from the OS in blocks: one syscall serves hundreds of ids.
+const POOL_SIZE = 4096;
+let pool = randomBytes(POOL_SIZE);
+let offset = 0;
+function random10(): Buffer {
+  if (offset + 10 > POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    offset = 0;
+  }
+  const out = pool.subarray(offset, offset + 10);
+  offset += 10;
+  return out;
+}
+
 export function newId(prefix: IdPrefix, now = Date.now()): string {
-  return `${prefix}_${encodeTime(now)}${encodeRandom(randomBytes(10))}`;
+  return `${prefix}_${encodeTime(now)}${encodeRandom(random10())}`;
 }
 
 /** A random secret, base64url, of `bytes` bytes of entropy. */

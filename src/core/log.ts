@@ -45,9 +45,24 @@ export interface Logger {
 
 export type LogSink = (line: string) => void;
 
+// stdout to a pipe or file is a synchronous write per call on Linux; lines written in one turn
+// of the event loop leave together, and whatever is pending is written out before exit.
+let pending: string[] = [];
+function flushStdout(): void {
+  if (pending.length === 0) return;
+  const chunk = pending.join('');
+  pending = [];
+  process.stdout.write(chunk);
+}
+process.once('exit', flushStdout);
+const stdoutSink: LogSink = (line) => {
+  if (pending.length === 0) setImmediate(flushStdout);
+  pending.push(line + '\n');
+};
+
 export function createLogger(options: { level?: LogLevel; sink?: LogSink; base?: Record<string, unknown> } = {}): Logger {
   const min = LEVELS[options.level ?? 'info'];
-  const sink = options.sink ?? ((line) => process.stdout.write(line + '\n'));
+  const sink = options.sink ?? stdoutSink;
   const base = options.base ?? {};
   const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LEVELS[level] < min) return;

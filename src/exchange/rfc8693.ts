@@ -103,7 +103,9 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
   trail.actor = actor.client_id;
   mayPresent(subject, req.client.client_id, actor.client_id);
   const chain = subject.chain[0] === actor.client_id ? subject.chain : [actor.client_id, ...subject.chain];
+  // Every agent in the chain must still exist (the acting one was just read).
   for (const link of new Set(chain)) {
+    if (link === actor.client_id) continue;
     if (!(await deps.directory.getAgent(subject.org_id, link))) throw deny('invalid_grant', 'an agent in the delegation chain no longer exists');
   }
 

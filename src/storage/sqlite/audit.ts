@@ -38,7 +38,7 @@ export class SqliteAuditStore implements AuditStore {
   constructor(db: SqliteDatabase) { this.#db = db; }
 
   async appendAudit(org_id: string, build: (head: { seq: number; hash: string } | undefined) => AuditRecord) {
-    return this.#db.transaction(() => {
+    return this.#db.write(() => {
       const head = this.#db.get<{ seq: number; hash: string }>(
         'SELECT seq, hash FROM audit_events WHERE org_id = ? ORDER BY seq DESC LIMIT 1', org_id);
       const e = build(head);

@@ -39,12 +39,12 @@ export class SqliteCapabilityStore implements CapabilityStore {
   constructor(db: SqliteDatabase) { this.#db = db; }
 
   async recordCapability(org_id: string, c: CapabilityRecord) {
-    this.#db.run(
+    await this.#db.write(() => this.#db.run(
       `INSERT INTO capabilities (org_id, jti, auth_event_id, parent_jti, client_id, format, revocation_ids, single_use, exp, created_at, spent_at, revoked_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       org_id, c.jti, c.auth_event_id, optional(c.parent_jti), c.client_id, c.format, json(c.revocation_ids),
       c.single_use ? 1 : 0, c.exp, c.created_at, optional(c.spent_at), optional(c.revoked_at),
-    );
+    ));
   }
 
   async getCapability(org_id: string, jti: string) {
@@ -54,10 +54,10 @@ export class SqliteCapabilityStore implements CapabilityStore {
 
   async spendCapability(org_id: string, jti: string, at: string) {
     // One conditional UPDATE: the row changes for exactly one caller.
-    return this.#db.run(
+    return this.#db.write(() => this.#db.run(
       'UPDATE capabilities SET spent_at = ? WHERE org_id = ? AND jti = ? AND spent_at IS NULL AND revoked_at IS NULL',
       at, org_id, jti,
-    ).changes === 1;
+    ).changes === 1);
   }
 
   async revokeCapabilitiesOfGrants(org_id: string, grant_ids: string[], at: string) {

@@ -20,6 +20,8 @@ export class SqliteDatabase {
   readonly db: DatabaseSync;
   #statements = new Map<string, ReturnType<DatabaseSync['prepare']>>();
   #depth = 0;
+  #queue: Array<{ fn: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }> = [];
+  #flushScheduled = false;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -90,6 +92,59 @@ export class SqliteDatabase {
     }
   }
 
+  /**
+   * Group commit for the hot path: writes queued in one turn of the event loop share one
+   * transaction (one WAL commit), each in its own savepoint so one failing write undoes only
+   * itself. The promise settles after COMMIT, so nobody answers before their write is durable.
+   */
+  write<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#queue.splice(0);
+    if (batch.length === 0) return;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.#depth++;
+      try {
+        for (const item of batch) {
+          this.db.exec('SAVEPOINT queued_write');
+          try {
+            outcomes.push({ ok: true, value: item.fn() });
+            this.db.exec('RELEASE queued_write');
+          } catch (error) {
+            this.db.exec('ROLLBACK TO queued_write');
+            this.db.exec('RELEASE queued_write');
+            outcomes.push({ ok: false, error });
+          }
+        }
+        this.db.exec('COMMIT');
+      } catch (err) {
+        if (this.db.isTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      } finally {
+        this.#depth--;
+      }
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
+    });
+  }
+
   /** `PRAGMA integrity_check` — 'ok' when the file is sound. */
   integrityCheck(): string {
     const row = this.db.prepare('PRAGMA integrity_check').get() as { integrity_check: string };
@@ -97,6 +152,8 @@ export class SqliteDatabase {
   }
 
   close(): void {
+    // Queued writes still get their commit before the handle closes.
+    if (this.#queue.length) this.#flush();
     if (this.db.isOpen) this.db.close();
   }
 }
