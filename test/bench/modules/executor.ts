@@ -1,14 +1,75 @@
-// The executor's figures (POST /v1/tools/:tool/execute against the demo provider, compared with
-// calling the upstream directly) arrive with the executor. Until then: nulls and why.
-import type { BenchModule, Figures } from '../harness.ts';
+// The executor's cost: POST /v1/tools/demo.notes.list/execute with a capability, against calling
+// the same provider's API directly with a token of its own. Both hit one demo provider instance
+// (in this process, idle but for the calls), from the same autocannon, in the same module run.
+import { startDemoProvider } from '../../../src/demo-provider/index.ts';
+import { runLoad } from '../load/index.ts';
+import { requireClean, round, type BenchModule, type Figures } from '../harness.ts';
+import { spawnWrit } from '../servers/writ.ts';
+import { freePort } from '../servers/process.ts';
+import { seedOrg, type TestWrit } from '../../support/writ.ts';
+import { delegate } from '../../support/delegation.ts';
+import { exchange, details, ACCESS_TOKEN } from '../../support/exchange.ts';
+import { DEMO_CLIENT, openConnectLink } from '../../support/connect.ts';
+import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, obtainTokens } from '../../demo-provider/flow.ts';
 
 export const executor: BenchModule = {
   id: 'executor',
   name: 'executor overhead over a direct upstream call',
-  async run(): Promise<Figures> {
-    return {
-      writ: { execute_rps: null, execute_p50_ms: null, execute_p99_ms: null, pending: 'executor' },
-      notes: ['Executor figures are pending: the executor is not built yet. This module is where they go.'],
-    };
+  async run(ctx): Promise<Figures> {
+    const port = await freePort();
+    const demo = await startDemoProvider({
+      clients: [
+        { ...DEMO_CLIENT, redirect_uris: [`http://127.0.0.1:${port}/connect/callback`] },
+        { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT_URI] },
+      ],
+    });
+    const profileDir = process.env.WRIT_BENCH_PROFILE_DIR;
+    const server = await spawnWrit({
+      port,
+      ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+      env: {
+        WRIT_DEMO_PROVIDER_URL: demo.url, WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1',
+        WRIT_CONNECTOR_CLIENTS: JSON.stringify({ demo: DEMO_CLIENT }), WRIT_LOG_LEVEL: 'warn',
+      },
+    });
+    try {
+      // John delegates, connects his notes account through Writ, and the agent takes one capability.
+      const writ = server as unknown as TestWrit;
+      const seeded = await seedOrg(writ, { tools: ['demo.notes.list'] });
+      const run = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools: ['demo.notes.list'] }] });
+      if (!run.tokens) throw new Error('delegation did not complete');
+      const link = (await server.admin('POST', `/orgs/${seeded.org.id}/connected-accounts`, { connector: 'demo', user_id: seeded.user.id })).json.authorization_url;
+      const connected = await openConnectLink(run.browser, link);
+      if (!/is connected/.test(connected.text)) throw new Error(`connect failed: ${connected.status}`);
+      const cap = await exchange(writ, seeded.agent, { subject_token: run.tokens.access_token, subject_token_type: ACCESS_TOKEN, authorization_details: details(['demo.notes.list']) });
+      if (cap.status !== 200) throw new Error(`exchange failed: ${JSON.stringify(cap.json)}`);
+
+      const direct = await obtainTokens(demo);
+      const directSpec = { url: `${demo.url}/api/notes`, headers: { authorization: `Bearer ${direct.access_token}` } };
+      const executeSpec = {
+        url: `${server.url}/v1/tools/demo.notes.list/execute`, method: 'POST' as const, body: '{"input":{}}',
+        headers: { authorization: `Bearer ${cap.json.access_token}`, 'content-type': 'application/json' },
+      };
+      // Warm both paths (JIT, statement caches, the verifier's token cache), then measure.
+      await runLoad({ ...directSpec, amount: 300 });
+      await runLoad({ ...executeSpec, amount: 300 });
+      const baseline = requireClean('direct upstream', await runLoad({ ...directSpec, durationSec: ctx.sizes.loadSec }));
+      const executed = requireClean('execute', await runLoad({ ...executeSpec, durationSec: ctx.sizes.loadSec }));
+      return {
+        baselines: {
+          direct_upstream_rps: round(baseline.rps), direct_upstream_p50_ms: baseline.latency.p50 ?? null, direct_upstream_p99_ms: baseline.latency.p99 ?? null,
+        },
+        writ: {
+          execute_rps: round(executed.rps), execute_p50_ms: executed.latency.p50 ?? null, execute_p99_ms: executed.latency.p99 ?? null,
+          execute_overhead_p50_ms: executed.latency.p50 !== undefined && baseline.latency.p50 !== undefined ? round(executed.latency.p50 - baseline.latency.p50) : null,
+          execute_overhead_p99_ms: executed.latency.p99 !== undefined && baseline.latency.p99 !== undefined ? round(executed.latency.p99 - baseline.latency.p99) : null,
+        },
+        latency: { 'upstream direct, same provider (GET /api/notes)': baseline.latency, 'writ execute demo.notes.list': executed.latency },
+        notes: ['The executor module measures its own direct baseline against the same provider instance it calls, so the two are compared like for like; it replaces the upstream module\'s baseline in this run.'],
+      };
+    } finally {
+      await server.stop();
+      await demo.close();
+    }
   },
 };

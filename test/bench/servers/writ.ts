@@ -25,6 +25,8 @@ export interface WritSpawnOptions {
   issuer?: string;
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** A port chosen beforehand, when another server must know Writ's address first. */
+  port?: number;
 }
 
 export function newDataDir(): string {
@@ -33,7 +35,7 @@ export function newDataDir(): string {
 
 export async function spawnWrit(options: WritSpawnOptions = {}): Promise<WritProcess> {
   const dataDir = options.dataDir ?? newDataDir();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const adminToken = options.adminToken ?? `bench-admin-${randomBytes(24).toString('base64url')}`;
   const masterKey = options.masterKey ?? `v1:${randomBytes(32).toString('base64url')}`;
   const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
