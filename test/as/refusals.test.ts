@@ -83,3 +83,25 @@ test('repeated failed sign-ins lock the username for a while', async (t) => {
   const locked = (await writ.admin('GET', `/orgs/${seeded.org.id}/audit?type=signin.locked`)).json.events;
   assert.equal(locked.length, 1);
 });
+
+test('PKCE is required: an authorization request without a code challenge is refused before any page', async (t) => {
+  const writ = await startTestWrit();
+  t.after(() => writ.stop());
+  const seeded = await seedOrg(writ);
+  const url = new URL(`${writ.issuer}/authorize`);
+  url.search = new URLSearchParams({
+    response_type: 'code', client_id: seeded.agent.client_id, redirect_uri: seeded.redirect_uri, state: 's1',
+    authorization_details: JSON.stringify(NOTES),
+  }).toString();
+  const res = await fetch(url, { redirect: 'manual' });
+  assert.equal(res.status, 303);
+  const back = new URL(res.headers.get('location')!);
+  assert.equal(back.origin + back.pathname, seeded.redirect_uri);
+  assert.equal(back.searchParams.get('error'), 'invalid_request');
+  assert.match(back.searchParams.get('error_description') ?? '', /PKCE/);
+  // The plain method is refused too.
+  url.searchParams.set('code_challenge', 'x'.repeat(43));
+  url.searchParams.set('code_challenge_method', 'plain');
+  const plain = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location')!);
+  assert.equal(plain.searchParams.get('error'), 'invalid_request');
+});
