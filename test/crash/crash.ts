@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
-import { seedOrg, type TestWrit } from '../support/writ.ts';
+import { remoteWrit, seedOrg, type TestWrit } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN, BISCUIT, JWT } from '../support/exchange.ts';
 import { DEMO_CLIENT, openConnectLink } from '../support/connect.ts';
@@ -80,24 +80,6 @@ function kill(child: Child): Promise<void> {
   });
 }
 
-/** The parts of TestWrit the shared helpers use, over a child process. */
-function remote(issuer: string, adminToken: string): TestWrit {
-  return {
-    issuer,
-    adminToken,
-    async admin(method: string, path: string, body?: unknown) {
-      const res = await fetch(`${issuer}/admin/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? null : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let json: any;
-      try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-      return { status: res.status, json, text };
-    },
-  } as unknown as TestWrit;
-}
 
 export async function runCrashTest(options: { kills?: number; seed?: number; log?: (line: string) => void } = {}): Promise<CrashSummary> {
   const kills = options.kills ?? 20;
@@ -125,7 +107,7 @@ export async function runCrashTest(options: { kills?: number; seed?: number; log
   let crashesSurvived = 0;
   let child = await startChild(env);
   try {
-    let writ = remote(child.issuer, adminToken);
+    let writ = remoteWrit(child.issuer, adminToken);
     const tools = ['demo.notes.create', 'demo.notes.read', 'demo.notes.list'];
     const seeded = await seedOrg(writ, { tools });
     const run = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools }] });
@@ -193,7 +175,7 @@ export async function runCrashTest(options: { kills?: number; seed?: number; log
       stop = true;
       await Promise.all(workers);
       child = await startChild(env);
-      writ = remote(child.issuer, adminToken);
+      writ = remoteWrit(child.issuer, adminToken);
       crashesSurvived++;
       log(`kill ${k + 1}/${kills}: acknowledged ${acked.grants.size} grants, ${acked.revocations.size} revocations, ${acked.exchanges.size} exchanges, ${executed.singleUse.size + executed.multiUse} executions`);
     }
