@@ -6,7 +6,7 @@ import type { OrgConnectorRecord, VaultStore } from '../storage/ports/vault.ts';
 import type { OAuthProviderConfig } from '../vault/oauth-client.ts';
 import type { Vault } from '../vault/service.ts';
 import { DEMO_CONNECTOR, demoConnectorDefinition } from './catalog/demo.ts';
-import type { EgressOptions } from './egress.ts';
+import { checkEgress, EgressError, resolveEgress, type EgressOptions } from './egress.ts';
 import { applyEndpoints, EndpointOverrideError, type ConnectorEndpoints } from './endpoints.ts';
 import { buildRequest, ToolInputError, type UpstreamRequest } from './request.ts';
 import {
@@ -214,6 +214,17 @@ export class ConnectorCatalog {
       }
     }
     if (client_id === undefined) return undefined;
+    if (connector.origin === 'org') {
+      // Checked again at use, with DNS: a name may have come to point somewhere private.
+      for (const url of this.#serverSideOAuthUrls(connector.definition)) {
+        try {
+          await resolveEgress(url, [url.host], this.#egress);
+        } catch (err) {
+          if (err instanceof EgressError) throw new WritError('forbidden', 'the connector\'s OAuth endpoint is not allowed for outbound calls', { cause: err });
+          // A name that does not resolve is not a private address: the call itself will fail.
+        }
+      }
+    }
     return {
       authorization_url: auth.authorization_url, token_url: auth.token_url, revocation_url: auth.revocation_url,
       client_id, client_secret, token_endpoint_auth_method: auth.token_endpoint_auth_method,
@@ -238,6 +249,16 @@ export class ConnectorCatalog {
     const checked = connectorDefinitionSchema().safeParse(definitionInput);
     if (!checked.success) throw new WritError('invalid_request', `invalid connector: ${describeIssues(checked.error)}`);
     for (const tool of Object.values(checked.data.tools)) this.#validator(tool);
+    // Writ itself calls the token and revocation endpoints, with the client secret, codes and
+    // refresh tokens: they get the same egress rules as API calls.
+    for (const url of this.#serverSideOAuthUrls(checked.data)) {
+      try {
+        checkEgress(url, [url.host], this.#egress);
+      } catch (err) {
+        if (err instanceof EgressError) throw new WritError('invalid_request', `invalid connector: ${err.message}`);
+        throw err;
+      }
+    }
 
     const now = new Date(this.#clock.now()).toISOString();
     const existing = await vault.store.getOrgConnector(org_id, chosen);
@@ -257,6 +278,11 @@ export class ConnectorCatalog {
   async deleteOrgConnector(org_id: string, name: string): Promise<boolean> {
     this.#orgCache.delete(`${org_id}\u0000${name}`);
     return this.#requireVault().store.deleteOrgConnector(org_id, name);
+  }
+
+  #serverSideOAuthUrls(d: ConnectorDefinition): URL[] {
+    if (d.auth.type !== 'oauth2') return [];
+    return [d.auth.token_url, d.auth.revocation_url].filter((u): u is string => typeof u === 'string').map((u) => new URL(u));
   }
 
   #requireVault(): Vault {
