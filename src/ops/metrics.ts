@@ -1,5 +1,6 @@
 // Prometheus metrics in the text exposition format (version 0.0.4), written by hand: a handful
 // of counters and one histogram family need no client library. Every series is prefixed `writ_`.
+import { readdirSync } from 'node:fs';
 // Label values come from bounded sets (tool names, outcome codes, route classes, policy
 // versions); never put an id, a token or a user-supplied string in a label.
 
@@ -129,9 +130,25 @@ export function createMetrics(): Metrics {
         '# HELP writ_process_start_time_seconds Start time of this process in seconds since the Unix epoch.',
         '# TYPE writ_process_start_time_seconds gauge',
         `writ_process_start_time_seconds ${started}`,
+        ...processGauges(),
       ];
       for (const family of [exchanges, executions, executionSeconds, refreshes, revocations, contention, http]) lines.push(...family.render());
       return lines.join('\n') + '\n';
     },
   };
+}
+
+/** Memory and descriptors of this process, read at scrape time. */
+function processGauges(): string[] {
+  const m = process.memoryUsage();
+  const gauge = (name: string, help: string, value: number) => [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`];
+  let fds: number | undefined;
+  try { fds = readdirSync('/proc/self/fd').length; } catch { fds = undefined; }
+  return [
+    ...gauge('writ_process_resident_memory_bytes', 'Resident set size.', m.rss),
+    ...gauge('writ_process_heap_used_bytes', 'V8 heap in use.', m.heapUsed),
+    ...gauge('writ_process_heap_total_bytes', 'V8 heap reserved.', m.heapTotal),
+    ...gauge('writ_process_external_memory_bytes', 'Memory outside the V8 heap held by JavaScript objects (wasm memory, buffers).', m.external),
+    ...(fds === undefined ? [] : gauge('writ_process_open_fds', 'Open file descriptors.', fds)),
+  ];
 }

@@ -14,6 +14,7 @@ import { remoteWrit, seedOrg } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
 import { DEMO_CLIENT, freePort, openConnectLink } from '../support/connect.ts';
+import { START_NODE_ARGS } from '../bench/servers/writ.ts';
 
 export interface SoakSummary {
   seconds: number;
@@ -21,6 +22,8 @@ export interface SoakSummary {
   unexpected_errors: number;
   errors: string[];
   rss_mb: { first: number; last: number; max: number; growth_pct: number };
+  /** V8 heap in use, from the process's own /metrics. */
+  heap_used_mb: { first: number; last: number; max: number };
   fds: { first: number; last: number; max: number };
   refreshes: number;
 }
@@ -51,7 +54,8 @@ export async function runSoak(options: { seconds?: number; log?: (line: string) 
   // Provider access tokens of 62 s: the refresher (60 s skew) refreshes them all the time.
   const demo = await startDemoProvider({ clients: [{ ...DEMO_CLIENT, redirect_uris: [`${issuer}/connect/callback`] }], accessTokenTtlSeconds: 62 });
   const adminToken = `soak-${randomBytes(24).toString('hex')}`;
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'serve'], {
+  // Started as `npm start` starts it (same Node flags); WRIT_SOAK_NODE_ARGS adds more (profiling).
+  const child = spawn(process.execPath, [...START_NODE_ARGS, ...(process.env.WRIT_SOAK_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'src/cli/main.ts', 'serve'], {
     cwd: ROOT, stdio: 'ignore',
     env: {
       PATH: process.env.PATH, PORT: String(port), WRIT_DATA_DIR: dataDir, WRIT_ADMIN_TOKEN: adminToken,
@@ -73,7 +77,15 @@ export async function runSoak(options: { seconds?: number; log?: (line: string) 
 
     const deadline = Date.now() + seconds * 1000;
     const warm = Date.now() + Math.min(20, seconds / 5) * 1000; // memory is compared after warm-up
-    const sampler = setInterval(() => { if (Date.now() > warm) samples.push(sample(child.pid!)); }, 1000);
+    const heap: number[] = [];
+    const sampler = setInterval(() => {
+      if (Date.now() <= warm) return;
+      samples.push(sample(child.pid!));
+      void fetch(`${issuer}/metrics`).then((r) => r.text()).then((text) => {
+        const used = /^writ_process_heap_used_bytes (\d+)/m.exec(text)?.[1];
+        if (used) heap.push(Math.round(Number(used) / 1e5) / 10);
+      }).catch(() => {});
+    }, 1000);
     const unexpected = (what: string, detail: unknown) => { if (errors.length < 20) errors.push(`${what}: ${String(detail).slice(0, 200)}`); };
 
     // Four workers, each a loop of one kind of operation.
@@ -124,6 +136,7 @@ export async function runSoak(options: { seconds?: number; log?: (line: string) 
       seconds, operations, unexpected_errors: errors.length, errors,
       rss_mb: { first: rss[0]!, last: rss.at(-1)!, max: Math.max(...rss), growth_pct: Math.round(((avg(tail) - avg(head)) / avg(head)) * 1000) / 10 },
       fds: { first: fds[0]!, last: fds.at(-1)!, max: Math.max(...fds) },
+      heap_used_mb: { first: heap[0] ?? 0, last: heap.at(-1) ?? 0, max: heap.length ? Math.max(...heap) : 0 },
       refreshes: demo.stats.refreshRequests - refreshesAtStart,
     };
   } finally {

@@ -1,12 +1,18 @@
 // Writ started exactly as `npm start` starts it (src/cli/main.ts serve), in a child process.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnServer, type ServerProcess } from './process.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
+
+/** The Node flags `npm start` passes (heap sizing), read from package.json so the two never drift. */
+export const START_NODE_ARGS: string[] = (() => {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { scripts: { start: string } };
+  return pkg.scripts.start.split(/\s+/).filter((arg) => arg.startsWith('--'));
+})();
 
 export interface WritProcess extends ServerProcess {
   readonly issuer: string;
@@ -42,7 +48,7 @@ export async function spawnWrit(options: WritSpawnOptions = {}): Promise<WritPro
   const server = await spawnServer({
     script: MAIN,
     args: ['serve'],
-    nodeArgs: ['--disable-warning=ExperimentalWarning', ...(options.nodeArgs ?? [])],
+    nodeArgs: [...START_NODE_ARGS, ...(options.nodeArgs ?? [])],
     env: {
       PORT: String(port), HOST: '127.0.0.1', WRIT_ISSUER: issuer, WRIT_DATA_DIR: dataDir,
       WRIT_ADMIN_TOKEN: adminToken, WRIT_MASTER_KEY: masterKey, NODE_ENV: 'development', ...options.env,
