@@ -213,6 +213,21 @@ export function adminRoutes(deps: AdminDeps): Router {
     ctx.body = { ...explanation, ceiling: { ok: outside.length === 0, outside } };
   });
 
+  // Offboarding: every grant revoked (and everything derived from it), every agent removed, and the
+  // org's vault crypto-shredded — its data key destroyed first, so no copy of a credential, in a
+  // backup or anywhere, can be opened again. The org, its users and its audit chain remain: the
+  // record of what happened is kept.
+  router.post('/orgs/:org/offboard', async (ctx) => {
+    const { id: org_id } = await org(ctx);
+    const revoked = await deps.grantService.revoke(org_id, { all: true }, ADMIN_ACTOR, 'org offboarded');
+    const agents = await store.directory.listAgents(org_id);
+    for (const a of agents) await store.directory.deleteAgent(org_id, a.client_id);
+    const accounts = (await deps.vault.listAccounts(org_id)).length;
+    await deps.vault.destroyOrg(org_id);
+    await audit.record(org_id, { type: 'org.offboarded', actor: ADMIN_ACTOR, subject: { org_id }, details: { grants_revoked: revoked.length, agents_removed: agents.length, accounts_shredded: accounts } });
+    ctx.body = { grants_revoked: revoked.length, agents_removed: agents.length, accounts_shredded: accounts };
+  });
+
   // After a new master key version joins WRIT_MASTER_KEY (and the processes restart), re-wrap every
   // org's data key under it; credentials themselves are untouched, and reads keep working throughout.
   router.post('/vault/rewrap', async (ctx) => {

@@ -2,6 +2,7 @@
 
 export const AUDIT_EVENTS = {
   'org.created': 'An organisation was created through the admin API.',
+  'org.offboarded': 'An organisation was offboarded: grants revoked, agents removed, its vault crypto-shredded.',
   'user.created': 'A user was added to an organisation.',
   'agent.created': 'An agent (OAuth client) was registered, with its tool ceiling.',
   'agent.deleted': 'An agent was deleted; every grant it held was revoked with it.',

@@ -268,6 +268,10 @@ const PATHS: Record<string, PathItem> = {
     get: admin({ operationId: 'exportAudit', summary: 'Every event oldest first, streamed as JSON lines: Writ\'s own events (`jsonl`) or OCSF API Activity records (`ocsf`).', parameters: [orgParam, { name: 'format', in: 'query', schema: { enum: ['jsonl', 'ocsf'] } }],
       responses: { 200: { description: 'One JSON object per line.', content: { 'application/x-ndjson': { schema: str } } }, ...ADMIN_BAD, ...ORG_404 } }),
   },
+  '/admin/v1/orgs/{org}/offboard': {
+    post: admin({ operationId: 'offboardOrg', summary: 'Revoke every grant, remove every agent and crypto-shred the org\'s vault; the org, its users and its audit chain remain.', parameters: [orgParam],
+      responses: { 200: ok('What was revoked, removed and shredded.', obj({ grants_revoked: { type: 'integer' }, agents_removed: { type: 'integer' }, accounts_shredded: { type: 'integer' } })), ...ORG_404 } }),
+  },
   '/admin/v1/orgs/{org}/audit/verify': {
     post: admin({ operationId: 'verifyAudit', summary: 'Walk the org\'s hash chain and report the first broken link.', parameters: [orgParam], responses: { 200: ok('Result.', ref('AuditVerify')), ...ORG_404 } }),
   },
