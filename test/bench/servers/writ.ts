@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnServer, type ServerProcess } from './process.ts';
+import { remoteWrit } from '../../support/writ.ts';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 
@@ -66,16 +67,7 @@ export async function spawnWrit(options: WritSpawnOptions = {}): Promise<WritPro
     dataDir,
     adminToken,
     masterKey,
-    async admin(method, path, body) {
-      const res = await fetch(`${server.url}/admin/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? null : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let json: any;
-      try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
-      return { status: res.status, json, text };
-    },
+    // The admin API at the process's own address (the issuer name may differ from where it listens).
+    admin: remoteWrit(server.url, adminToken).admin,
   };
 }
