@@ -1,7 +1,7 @@
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Configuration } from 'oidc-provider';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import { detailsFromScope, toolsOf, whyNotWithin, type ToolAccessDetail } from '../core/rights.ts';
+import { detailsFromScope, whyNotWithin, type ToolAccessDetail } from '../core/rights.ts';
 import { parseToolAccess } from '../core/rights-schema.ts';
 import type { DirectoryStore } from '../storage/ports/directory.ts';
 import type { GrantRecord, GrantStore } from '../storage/ports/grants.ts';
@@ -187,5 +187,3 @@ export function requestedDetails(params: Record<string, unknown>): ToolAccessDet
   return [...rar, ...detailsFromScope(typeof params.scope === 'string' ? params.scope : undefined, TOOL_SCOPE_PREFIX)];
 }
 
-export { toolsOf };
-export type { KoaContextWithOIDC };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TOOL_ACCESS, type ToolAccessDetail } from '../core/rights.ts';
+import { argumentConstraintSchema } from '../core/rights-schema.ts';
 
 /** RFC 8693 §4.1: the acting party, and recursively whoever it acts for. */
 export interface ActorClaim {
@@ -51,16 +52,8 @@ export function actorFromChain(chain: string[]): ActorClaim | undefined {
   return act;
 }
 
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
-export const argumentConstraintSchema = z.strictObject({
-  eq: scalar.optional(),
-  one_of: z.array(z.union([z.string(), z.number()])).max(64).optional(),
-  starts_with: z.string().optional(),
-  ends_with: z.string().optional(),
-  max: z.number().optional(),
-  min: z.number().optional(),
-});
-
+// Read back leniently from a token (unknown fields dropped); the constraint shape is the one
+// every edge validates with.
 export const toolAccessDetailSchema = z.object({
   type: z.literal(TOOL_ACCESS),
   tools: z.array(z.string().min(1)).min(1).max(64),
