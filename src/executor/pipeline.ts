@@ -3,8 +3,8 @@ import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import { WritError } from '../errors/index.ts';
-import type { ConnectorCatalog, CatalogTool } from '../connectors/catalog.ts';
-import { credentialHeaders, resourceFor, ToolInputError, type UpstreamRequest } from '../connectors/request.ts';
+import type { CatalogConnector, ConnectorCatalog, CatalogTool } from '../connectors/catalog.ts';
+import { buildRequest, credentialHeaders, resourceFor, ToolInputError, type UpstreamRequest } from '../connectors/request.ts';
 import { EgressError, resolveEgress } from '../connectors/egress.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { GrantStore } from '../storage/ports/grants.ts';
@@ -164,17 +164,16 @@ export async function freshCredential(deps: ExecutorDeps, org_id: string, accoun
  * connector, for the URL as written and for every address its host resolves to right now (a
  * public-looking name can point at loopback or a metadata address).
  */
-export async function buildUpstream(deps: ExecutorDeps, org_id: string, tool: CatalogTool, input: Record<string, unknown>): Promise<UpstreamRequest> {
+export async function buildUpstream(deps: ExecutorDeps, connector: CatalogConnector, tool: CatalogTool, input: Record<string, unknown>): Promise<UpstreamRequest> {
   const refused = (err: EgressError) => fail('forbidden', 'the connector\'s host is not allowed for outbound calls', { cause: err });
   let request: UpstreamRequest;
   try {
-    request = await deps.catalog.buildRequest(org_id, tool, input);
+    request = buildRequest(connector.definition, tool.definition, input, deps.catalog.egress);
   } catch (err) {
     if (err instanceof ToolInputError) throw fail('invalid_input', err.message, { expose: { field: err.field } });
     if (err instanceof EgressError) throw refused(err);
     throw err;
   }
-  const connector = (await deps.catalog.getConnector(org_id, tool.connector))!;
   try {
     await resolveEgress(new URL(request.url), connector.definition.allowed_hosts, deps.catalog.egress);
   } catch (err) {
@@ -307,9 +306,11 @@ async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promi
   const account_id = await resolveAccount(deps, cap, tool);
   trail.account_id = account_id;
   let fresh = await freshCredential(deps, cap.org_id, account_id);
-  const upstream = await buildUpstream(deps, cap.org_id, tool, input);
+  // One catalog read per call: the tool's connector, for the request and the credential's header.
+  const connector = await deps.catalog.getConnector(cap.org_id, tool.connector);
+  if (!connector) throw fail('unknown_tool', `no tool named ${tool.name}`);
+  const upstream = await buildUpstream(deps, connector, tool, input);
   trail.request_hash = createHash('sha256').update(`${upstream.method} ${upstream.url}\n${upstream.body ?? ''}`).digest('hex');
-  const connector = (await deps.catalog.getConnector(cap.org_id, tool.connector))!;
   let answer = await callProvider(deps, upstream, fresh.credential, connector.definition.auth);
   if (answer.status === 401 && fresh.credential.type === 'oauth2') {
     // The provider refused a token we thought fresh: refresh once (single-flight) and retry.
