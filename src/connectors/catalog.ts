@@ -9,6 +9,7 @@ import { DEMO_CONNECTOR, demoConnectorDefinition } from './catalog/demo.ts';
 import { checkEgress, EgressError, resolveEgress, type EgressOptions } from './egress.ts';
 import { applyEndpoints, EndpointOverrideError, type ConnectorEndpoints } from './endpoints.ts';
 import { buildRequest, ToolInputError, type UpstreamRequest } from './request.ts';
+import { withClosedResourcePaths } from './resource-path.ts';
 import {
   connectorDefinitionSchema, describeIssues, orgConnectorRegistrationSchema,
   type ConnectorDefinition, type ToolDefinition,
@@ -303,8 +304,9 @@ export class ConnectorCatalog {
     const cached = this.#orgCache.get(key);
     if (cached && cached.updated_at === record.updated_at) return cached.definition;
     // Stored definitions were validated on the way in; validating again on the way out means
-    // a row edited behind Writ's back cannot smuggle in a host or a header.
-    const parsed = connectorDefinitionSchema().safeParse(record.definition);
+    // a row edited behind Writ's back cannot smuggle in a host or a header. A row stored before
+    // resource paths had to be closed is closed here rather than refused.
+    const parsed = connectorDefinitionSchema().safeParse(withClosedResourcePaths(record.definition));
     if (!parsed.success) throw new CatalogLoadError(`${record.org_id}/${record.name}`, describeIssues(parsed.error));
     this.#orgCache.set(key, { updated_at: record.updated_at, definition: parsed.data });
     return parsed.data;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resourcePathProblems } from './resource-path.ts';
 
 // A connector is data: a provider's auth endpoints and quirks, the hosts its credential may be
 // sent to, and tools — each one HTTP call with a path template, the minimum provider scopes it
@@ -94,6 +95,10 @@ export const toolSchema = z.strictObject({
     if (!m[1]!.split('.').every((part) => FIELD.test(part)) || !(head! in fields)) {
       ctx.addIssue({ code: 'custom', path: ['resource'], message: `resource placeholder {${m[1]}} must name an input field` });
     }
+  }
+  // What names the resource must be all that the provider can read there (resource-path.ts).
+  for (const problem of resourcePathProblems(tool.input_schema, tool.resource)) {
+    ctx.addIssue({ code: 'custom', path: ['input_schema', ...problem.at.flatMap((key) => ['properties', key])], message: problem.message });
   }
 });
 
