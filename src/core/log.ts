@@ -1,39 +1,10 @@
-// Structured JSON logs. Redaction happens here, at the sink, so no caller can forget it.
+// Structured JSON logs. Redaction (redact.ts) happens here, at the sink, so no caller can forget it.
+import { redact } from './redact.ts';
+
+export { redact, REDACTED } from './redact.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-// Any field whose name matches is replaced wholesale, at any depth.
-const SECRET_KEY = /authorization|cookie|password|passwd|secret|token|assertion|api[_-]?key|code_verifier|^code$|private|master[_-]?key|credential|dpop|^key$|ciphertext|subject_token|actor_token/i;
-// Values that look like bearer material are masked wherever they appear in a string.
-const SECRET_VALUE = [
-  /\b(Bearer|DPoP|Basic)\s+[A-Za-z0-9._~+/=-]+/g, // auth headers
-  /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, // JWS compact
-  /\bE[A-Za-z0-9_-]{40,}={0,2}/g, // biscuit base64url blobs start with 'E'
-];
-
-export const REDACTED = '[redacted]';
-
-export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 8) return '[depth]';
-  if (typeof value === 'string') {
-    let out = value;
-    for (const re of SECRET_VALUE) out = out.replace(re, REDACTED);
-    return out;
-  }
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  if (value instanceof Error) {
-    return { name: value.name, message: redact(value.message, depth + 1), code: (value as { code?: unknown }).code };
-  }
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      out[k] = SECRET_KEY.test(k) && v !== undefined && typeof v !== 'boolean' && typeof v !== 'number' ? REDACTED : redact(v, depth + 1);
-    }
-    return out;
-  }
-  return value;
-}
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
