@@ -136,10 +136,12 @@ export class MongoCapabilityStore implements CapabilityStore {
   }
 
   async listRevocations(cursor: number, limit: number) {
+    // The cursor is the last entry handed out, never the head: the head is read apart from the
+    // page (and with read concern local), so an entry at or below it may not be visible to this
+    // majority read yet, and a cursor moved to the head would pass it for good.
     const docs = limit <= 0 ? [] : await this.#revocations.find({ position: { $gt: cursor } }).sort({ position: 1 }).limit(limit).toArray();
     const last = docs.at(-1);
-    // Never hand back a cursor below the head, or a follower would re-read purged gaps.
-    if (!last) return { entries: [], cursor: Math.max(cursor, await this.#head()) };
+    if (!last) return { entries: [], cursor };
     return {
       entries: docs.map((d): RevocationEntry => ({ id: d.id, type: d.type, at: d.at, expires: d.expires })),
       cursor: last.position,

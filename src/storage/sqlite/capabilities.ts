@@ -80,15 +80,21 @@ export class SqliteCapabilityStore implements CapabilityStore {
   }
 
   async listRevocations(cursor: number, limit: number) {
-    const rows = this.#db.all<RevocationEntry & { position: number }>(
-      'SELECT position, id, type, at, expires FROM revocations WHERE position > ? ORDER BY position LIMIT ?', cursor, limit);
+    if (limit <= 0) return { entries: [], cursor };
+    // One statement, so one snapshot: the head it reports and the rows it returns are the same
+    // moment of the file. Read in two statements, a writer in another process could commit between
+    // them, and an empty page would hand back a head past entries this follower never saw.
+    // The head comes from sqlite_sequence too, so purging the newest entries never lowers it.
+    const rows = this.#db.all<{ head: number; position: number | null; id: string; type: RevocationEntry['type']; at: string; expires: number }>(
+      `WITH head AS (SELECT MAX(COALESCE((SELECT MAX(position) FROM revocations), 0),
+                                COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'revocations'), 0)) AS head)
+       SELECT head.head, page.position, page.id, page.type, page.at, page.expires
+       FROM head LEFT JOIN (SELECT * FROM revocations WHERE position > ? ORDER BY position LIMIT ?) AS page
+       ORDER BY page.position`, cursor, limit);
+    const entries = rows.filter((r) => r.position !== null).map(({ id, type, at, expires }): RevocationEntry => ({ id, type, at, expires }));
     const last = rows.at(-1);
-    if (!last) {
-      // Never hand back a cursor below the current head, or a follower would re-read purged gaps.
-      const head = this.#db.get<{ head: number | null }>('SELECT MAX(position) AS head FROM revocations');
-      return { entries: [], cursor: Math.max(cursor, head?.head ?? 0) };
-    }
-    return { entries: rows.map(({ position: _p, ...e }) => e), cursor: last.position };
+    if (entries.length === 0) return { entries, cursor: Math.max(cursor, last?.head ?? 0) };
+    return { entries, cursor: last!.position! };
   }
 
   async purgeRevocations(nowSeconds: number) {

@@ -79,6 +79,41 @@ export const capabilitiesContract: ContractSuite = (adapter, factory) => {
       assert.ok(next.cursor > page2.cursor);
     });
 
+    test('a follower polling while two handles append never passes an entry it has not seen', async (t) => {
+      const opened = await freshStore(t, factory);
+      const writers = [opened.store, opened.openPeer ? await opened.openPeer() : opened.store];
+      let writing = true;
+      const appended: string[] = [];
+      const appends = writers.map(async (store, w) => {
+        for (let i = 0; i < 60; i++) {
+          await store.capabilities.appendRevocations([entry(`w${w}-${i}`)]);
+          appended.push(`w${w}-${i}`);
+        }
+      });
+      const followers = Array.from({ length: 3 }, async (_, f) => {
+        const reader = writers[f % writers.length]!;
+        const seen = new Set<string>();
+        let cursor = 0;
+        const drain = async () => {
+          for (;;) {
+            const page = await reader.capabilities.listRevocations(cursor, 5);
+            assert.ok(page.cursor >= cursor, 'the cursor never moves back');
+            cursor = page.cursor;
+            for (const e of page.entries) seen.add(e.id);
+            if (page.entries.length === 0) return;
+          }
+        };
+        while (writing) { await drain(); await new Promise((r) => setImmediate(r)); }
+        await drain();
+        return seen;
+      });
+      await Promise.all(appends);
+      writing = false;
+      for (const seen of await Promise.all(followers)) {
+        assert.deepEqual(appended.filter((id) => !seen.has(id)), [], 'every appended entry reaches every follower');
+      }
+    });
+
     test('concurrent feed appends lose nothing and keep positions distinct', async (t) => {
       const { store } = await freshStore(t, factory);
       await Promise.all(Array.from({ length: 20 }, (_, i) => store.capabilities.appendRevocations([entry(`r${i}`), entry(`s${i}`)])));

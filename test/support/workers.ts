@@ -1,0 +1,49 @@
+// Starts `node src/cli/main.ts serve` as a child process (WRIT_WORKERS and the rest from `env`)
+// on a free port with a fresh data dir, and stops it (SIGTERM) and removes the data dir at the end.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { freePort } from './connect.ts';
+
+export interface ServedWrit {
+  issuer: string;
+  adminToken: string;
+  dataDir: string;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function serveWrit(env: Record<string, string> = {}): Promise<ServedWrit> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'writ-served-'));
+  const port = await freePort();
+  const issuer = `http://localhost:${port}`;
+  const adminToken = `served-admin-${randomBytes(24).toString('hex')}`;
+  let output = '';
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'serve'], {
+    cwd: join(import.meta.dirname, '../..'),
+    env: {
+      PATH: process.env.PATH, PORT: String(port), WRIT_DATA_DIR: dataDir, WRIT_ADMIN_TOKEN: adminToken,
+      WRIT_MASTER_KEY: `v1:${randomBytes(32).toString('base64url')}`, WRIT_LOG_LEVEL: 'warn', ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => { output += d; });
+  child.stderr!.on('data', (d) => { output += d; });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) { await stop(); throw new Error(`writ exited: ${output}`); }
+    try { if ((await fetch(`${issuer}/healthz`)).ok) return { issuer, adminToken, dataDir, child, output: () => output, stop }; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await stop();
+  throw new Error(`writ never became healthy: ${output}`);
+}
