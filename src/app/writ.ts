@@ -20,6 +20,7 @@ import { openSqliteStore } from '../storage/sqlite/index.ts';
 import { open, parseMasterKeyRing, seal } from '../vault/crypto.ts';
 import { SessionCodec } from '../web/session.ts';
 import { registerTokenExchange } from '../as/grants/token-exchange.ts';
+import { acceptedAudiences } from '../exchange/audiences.ts';
 import { capabilityIntrospection } from '../as/introspection.ts';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.ts';
 import { LocalKeyProvider } from '../vault/crypto.ts';
@@ -116,6 +117,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
 
   // The executor's resource identifier (RFC 8707/9728): the default audience of capabilities.
   const executorResource = `${issuer}/executor`;
+  const audiences = acceptedAudiences(store.directory, executorResource);
   const provider = createProvider({
     issuer, executorResource, directory: store.directory, grants: store.grants, oidc: store.oidc, jwks: keys.providerJwks, cookieKeys,
     accessTokenTtl: config.env.WRIT_ACCESS_TOKEN_TTL, refreshTokenTtl: config.env.WRIT_REFRESH_TOKEN_TTL, clock, logger,
@@ -125,11 +127,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     issuer, clock, directory: store.directory, grants: store.grants, capabilities: store.capabilities, audit, keys,
     policies: () => policies.current(),
     defaultAudience: executorResource,
-    async isAudience(org_id, audience) {
-      if (audience === executorResource) return true;
-      const rs = await store.directory.getResourceServer(audience);
-      return rs !== undefined && (rs.org_id === undefined || rs.org_id === org_id);
-    },
+    isAudience: audiences,
   });
 
   // The vault, the connector catalog and the executor (DESIGN flows 5–7).
@@ -213,7 +211,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     ctx.type = 'application/jwk-set+json; charset=utf-8';
     ctx.body = { keys: published };
   });
-  app.use(capabilityIntrospection({ issuer, clock, keys, capabilities: store.capabilities, grants: store.grants }));
+  app.use(capabilityIntrospection({ issuer, clock, keys, capabilities: store.capabilities, grants: store.grants, isAudience: audiences }));
   // oidc-provider is itself a Koa app: run its middleware inside ours for everything else.
   app.use(compose((provider as unknown as { middleware: Koa.Middleware[] }).middleware));
 

@@ -10,7 +10,7 @@ import type { GrantService } from '../grants/service.ts';
 import { readForm } from '../web/body.ts';
 import { SESSION_COOKIE, type SessionCodec } from '../web/session.ts';
 import { consentPage, send, signInPage } from './pages.ts';
-import { requestedDetails } from './provider.ts';
+import { consentedRights, requestedDetails } from './grants/rights.ts';
 import { TOOL_SCOPE_PREFIX } from './constants.ts';
 import type { SignIn } from './signin.ts';
 
@@ -105,7 +105,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       await deps.audit.record(client.org_id, { type: 'consent.denied', actor: { kind: 'user', user_id: user.id }, subject: { agent_id: client.clientId, user_id: user.id } });
       result = { error: 'access_denied', error_description: 'the user denied the request' };
     } else {
-      const detailsRequested: ToolAccessDetail[] = requestedDetails(details.params);
+      // The one rights function: the request within the agent's ceiling, or a refusal.
+      const detailsRequested: ToolAccessDetail[] = consentedRights(details.params, client, Date.now());
       const grantId = newId('grt');
       const grant = new provider.Grant({ accountId: user.id, clientId: client.clientId });
       (grant as unknown as { jti: string }).jti = grantId;
@@ -114,9 +115,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
       const toolScopes = scopes.filter((s) => s.startsWith(TOOL_SCOPE_PREFIX));
       if (toolScopes.length) grant.addResourceScope(deps.issuer, toolScopes.join(' '));
-      const rar = typeof details.params.authorization_details === 'string' ? (JSON.parse(details.params.authorization_details) as ToolAccessDetail[]) : [];
       // Scope-only requests still get tool_access details so every token carries its rights one way.
-      for (const d of rar.length ? rar : detailsRequested) (grant as unknown as { addRar(d: unknown): void }).addRar(d);
+      for (const d of detailsRequested) (grant as unknown as { addRar(d: unknown): void }).addRar(d);
       await deps.grantService.create(client.org_id, { id: grantId, user_id: user.id, agent_id: client.clientId, authorization_details: detailsRequested }, { kind: 'user', user_id: user.id });
       await grant.save();
       result = { consent: { grantId } };

@@ -1,7 +1,7 @@
 import Provider, { errors, type Configuration } from 'oidc-provider';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import { detailsFromScope, whyNotWithin, type ToolAccessDetail } from '../core/rights.ts';
+import { detailsFromScope, grantableRights, type ToolAccessDetail } from '../core/rights.ts';
 import { parseToolAccess } from '../core/rights-schema.ts';
 import type { DirectoryStore } from '../storage/ports/directory.ts';
 import type { GrantRecord, GrantStore } from '../storage/ports/grants.ts';
@@ -11,6 +11,7 @@ import { createAdapterClass } from './adapter.ts';
 import { TOKEN_EXCHANGE_GRANT, TOOL_SCOPE_PREFIX } from './constants.ts';
 import { safeEqual, digestSecret } from '../core/secrets.ts';
 import { registerClientCredentials } from './grants/client-credentials.ts';
+import { ceilingOf, rightsError, tokenEndpointRights } from './grants/rights.ts';
 
 export interface ProviderDeps {
   issuer: string;
@@ -57,6 +58,16 @@ export function createProvider(deps: ProviderDeps): Provider {
     scopes: ['openid', 'offline_access'],
     claims: { openid: ['sub'], profile: ['preferred_username', 'org_id'], email: ['email'] },
     extraClientMetadata: { properties: ['org_id', 'tools'] },
+    // The ceiling is known at /authorize: `tool:` scopes outside it, or not naming a tool
+    // (`tool:*`), are refused here, before any page (RFC 6749 §4.1.2.1 invalid_scope).
+    extraParams: {
+      async scope(_ctx, value, client) {
+        const requested = detailsFromScope(typeof value === 'string' ? value : undefined, TOOL_SCOPE_PREFIX);
+        if (!requested.length) return;
+        const answer = grantableRights({ requested, held: undefined, ceilings: [ceilingOf(client)], nowMs: now() });
+        if (!answer.ok) throw rightsError(answer, true);
+      },
+    },
     routes: {
       authorization: '/authorize',
       token: '/token',
@@ -139,23 +150,17 @@ export function createProvider(deps: ProviderDeps): Provider {
               if (!parsed.ok) throw new errors.InvalidAuthorizationDetails(parsed.reason);
               // Token exchange judges rights itself (and records the refusal on the tenant's log).
               if ((ctx.oidc.params as Record<string, unknown> | undefined)?.grant_type === TOKEN_EXCHANGE_GRANT) return;
-              const ceiling = (client as unknown as ClientWithOrg).tools;
-              const outside = parsed.detail.tools.filter((t) => !ceiling.includes(t));
-              if (outside.length) throw new errors.InvalidAuthorizationDetails(`tools outside the agent's ceiling: ${outside.join(', ')}`);
+              const answer = grantableRights({ requested: [parsed.detail], held: undefined, ceilings: [ceilingOf(client)], nowMs: now() });
+              if (!answer.ok) throw rightsError(answer, false);
             },
           },
         },
         authorizationDetailsForGrantSource: async (ctx) => ctx.oidc.grant?.rar ?? [],
         async authorizationDetailsForAccessToken(ctx, _token, source, grantType) {
-          const granted = grantType === 'client_credentials'
+          const held = grantType === 'client_credentials'
             ? (ctx.oidc as unknown as { orgGrant?: GrantRecord }).orgGrant?.authorization_details ?? []
             : ((source as { rar?: ToolAccessDetail[] } | undefined)?.rar ?? []);
-          const asked = ctx.oidc.params?.authorization_details;
-          if (asked === undefined) return granted as never;
-          const requested = JSON.parse(String(asked)) as ToolAccessDetail[];
-          const why = whyNotWithin(requested, granted, now());
-          if (why) throw new errors.InvalidAuthorizationDetails(why);
-          return requested as never;
+          return tokenEndpointRights(ctx.oidc.params as Record<string, unknown> | undefined, held, ctx.oidc.client, now()) as never;
         },
         authorizationDetailsForIntrospection: async (_ctx, token) => ((token as unknown as { rar?: unknown[] }).rar ?? []) as never,
       },
@@ -175,15 +180,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     return typeof this.clientSecret === 'string' && safeEqual(this.clientSecret, digestSecret(actual));
   };
 
-  registerClientCredentials(provider, grants);
+  registerClientCredentials(provider, grants, now);
 
   provider.on('server_error', (_ctx, err) => deps.logger.error('authorization server error', { err }));
   return provider;
 }
-
-/** Details a consent covers: `authorization_details`, plus `tool:<name>` scopes for clients without RAR. */
-export function requestedDetails(params: Record<string, unknown>): ToolAccessDetail[] {
-  const rar = typeof params.authorization_details === 'string' ? (JSON.parse(params.authorization_details) as ToolAccessDetail[]) : [];
-  return [...rar, ...detailsFromScope(typeof params.scope === 'string' ? params.scope : undefined, TOOL_SCOPE_PREFIX)];
-}
-

@@ -1,8 +1,8 @@
-import { actorFromChain, openBiscuit, parseCompactJws, verifyJwtCapability } from '../capability/index.ts';
+import { actorFromChain, openBiscuit } from '../capability/index.ts';
 import type { Clock } from '../core/clock.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { GrantStore } from '../storage/ports/grants.ts';
-import type { CapabilityKeys } from './subject.ts';
+import { checkBiscuitAudience, verifyCapabilityJwt, type AudienceCheck, type CapabilityKeys } from './subject.ts';
 
 export interface CapabilityIntrospectionDeps {
   issuer: string;
@@ -10,6 +10,8 @@ export interface CapabilityIntrospectionDeps {
   keys: CapabilityKeys;
   capabilities: CapabilityStore;
   grants: GrantStore;
+  /** The audiences this server issues capabilities to (see exchange/subject.ts). */
+  isAudience: AudienceCheck;
 }
 
 /**
@@ -22,16 +24,14 @@ export async function introspectCapability(deps: CapabilityIntrospectionDeps, to
   let claims: { org_id: string; jti: string; auth_event_id: string; exp: number } & Record<string, unknown>;
   try {
     if (token.includes('.')) {
-      const { payloadSegment } = parseCompactJws(token);
-      const aud = (JSON.parse(Buffer.from(payloadSegment, 'base64url').toString('utf8')) as { aud?: unknown }).aud;
-      if (typeof aud !== 'string') return undefined;
-      const c = verifyJwtCapability(token, { issuer: deps.issuer, audience: aud, keys: (kid) => deps.keys.jwtVerificationKey(kid), clock: deps.clock });
+      const c = await verifyCapabilityJwt(token, deps);
       claims = { ...c, token_type: 'Bearer', format: 'jwt' } as typeof claims;
     } else {
       const opened = openBiscuit(token, (kid) => deps.keys.biscuitRootKeyById(kid)?.publicKey);
       const f = opened.facts;
       opened.biscuit.free();
       if (f.exp * 1000 <= now) return undefined;
+      await checkBiscuitAudience(f, deps);
       const act = actorFromChain(f.actor_chain);
       claims = {
         iss: f.iss, aud: f.aud, sub: f.sub, principal: f.principal, org_id: f.org_id, client_id: f.client_id,

@@ -4,14 +4,14 @@ import { actorFromChain, mintBiscuitCapability, mintJwtCapability, scopeFor, typ
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
-import { patternWithin, toolsOf, whyNotWithin, type ToolAccessDetail, type ArgumentConstraint } from '../core/rights.ts';
+import { grantableRights, patternWithin, toolsOf, type Ceiling, type ToolAccessDetail, type ArgumentConstraint } from '../core/rights.ts';
 import { WritError, type ErrorCode } from '../errors/index.ts';
 import { decide, mergeConstraint, type Decision, type PolicySet } from '../policy/index.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { AgentRecord, DirectoryStore } from '../storage/ports/directory.ts';
 import type { GrantStore } from '../storage/ports/grants.ts';
 import { TOKEN_TYPE, type ExchangeParams } from './params.ts';
-import { capabilitySubject, type CapabilityKeys, type Subject } from './subject.ts';
+import { capabilitySubject, type AudienceCheck, type CapabilityKeys, type Subject } from './subject.ts';
 
 // RFC 8693 token exchange, as plain data in and data out: the grant handler in as/ reads the
 // HTTP request and writes the response; everything that decides is here, step by named step.
@@ -26,7 +26,7 @@ export interface ExchangeDeps {
   keys: CapabilityKeys;
   policies: () => PolicySet;
   /** Is this identifier a registered resource server (the executor, or one registered by an admin)? */
-  isAudience: (org_id: string, audience: string) => Promise<boolean>;
+  isAudience: AudienceCheck;
   defaultAudience: string;
   /** Writ's delegated and org-level access tokens, resolved by the authorization server. */
   resolveAccessToken: (token: string) => Promise<Subject | undefined>;
@@ -103,10 +103,14 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
   trail.actor = actor.client_id;
   mayPresent(subject, req.client.client_id, actor.client_id);
   const chain = subject.chain[0] === actor.client_id ? subject.chain : [actor.client_id, ...subject.chain];
-  // Every agent in the chain must still exist (the acting one was just read).
-  for (const link of new Set(chain)) {
+  // Every agent that takes part must still exist, and each one's ceiling bounds the new token:
+  // the presenting client (it receives the token), the actor, and every link of the chain.
+  const ceilings: Ceiling[] = [{ agent: actor.client_id, tools: actor.tools }];
+  for (const link of new Set([req.client.client_id, ...chain])) {
     if (link === actor.client_id) continue;
-    if (!(await deps.directory.getAgent(subject.org_id, link))) throw deny('invalid_grant', 'an agent in the delegation chain no longer exists');
+    const agent = await deps.directory.getAgent(subject.org_id, link);
+    if (!agent) throw deny('invalid_grant', 'an agent in the delegation chain no longer exists');
+    ceilings.push({ agent: link, tools: agent.tools });
   }
 
   // 4. The audience must be a registered resource server, named exactly (RFC 8693 §2.2.2).
@@ -114,13 +118,16 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
   trail.audience = audience;
   if (!(await deps.isAudience(subject.org_id, audience))) throw deny('invalid_target', 'the audience is not a registered resource server');
 
-  // 5. Only narrowing: requested ⊆ subject ∩ acting agent's ceiling. Refused, never trimmed.
-  const requested = params.requested ?? subject.rights;
+  // 5. Only narrowing (DESIGN invariant 2), by the one rights function: requested ∩ subject ∩
+  // every ceiling. A named request is refused, never trimmed; no request asks for all the subject
+  // holds within the ceilings (RFC 8693 §2.1: the server picks when scope is absent).
   const errorCode: ErrorCode = params.viaScope ? 'invalid_scope' : 'invalid_authorization_details';
-  const wider = whyNotWithin(requested, subject.rights, now);
-  if (wider) { trail.reasons.push(wider); throw deny(errorCode, `the request is wider than the subject token: ${wider}`); }
-  const outside = toolsOf(requested).filter((t) => !actor.tools.includes(t));
-  if (outside.length) { trail.reasons.push(`outside the ceiling of ${actor.client_id}`); throw deny(errorCode, `tools outside the acting agent's ceiling: ${outside.join(', ')}`); }
+  const answer = grantableRights({ requested: params.requested, held: subject.rights, ceilings, nowMs: now });
+  if (!answer.ok) {
+    trail.reasons.push(answer.reason);
+    throw deny(errorCode, answer.why === 'not_held' ? `the request is wider than the subject token: ${answer.reason}` : answer.reason);
+  }
+  const requested = answer.rights;
 
   // 6. Policy decides, with reasons and constraints.
   const decision = decide(deps.policies(), {

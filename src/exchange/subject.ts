@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   openBiscuit, parseCompactJws, verifyJwtCapability, isCapabilityError, actorChain,
-  type BiscuitRootKey, type JwtSigningKey,
+  type BiscuitRootKey, type CapabilityClaims, type JwtSigningKey,
 } from '../capability/index.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ToolAccessDetail } from '../core/rights.ts';
@@ -43,29 +43,48 @@ export function tokenReference(prefix: string, token: string): string {
   return `${prefix}_${createHash('sha256').update(token).digest('base64url').slice(0, 22)}`;
 }
 
-/** Reads `aud` before verification only to choose what to verify against; nothing else is trusted. */
-function unverifiedAudience(token: string): unknown {
-  try {
-    const { payloadSegment } = parseCompactJws(token);
-    return (JSON.parse(Buffer.from(payloadSegment, 'base64url').toString('utf8')) as { aud?: unknown }).aud;
-  } catch {
-    return undefined;
-  }
+/**
+ * Is this an audience the server issues capabilities to, for this org? The executor, and resource
+ * servers an admin registered (for every org, or for this one). Nothing else: not the issuer, not
+ * a value a token brings with it.
+ */
+export type AudienceCheck = (org_id: string, audience: string) => Promise<boolean>;
+
+export interface CapabilityCheckDeps { issuer: string; clock: Clock; keys: CapabilityKeys; isAudience: AudienceCheck }
+
+class NotOurAudience extends Error {}
+
+/**
+ * Verifies a JWT capability whose audience is one this server issues to (RFC 7519 §4.1.3: a token
+ * not for an audience the recipient accepts is rejected). The verifier checks one audience, and
+ * the accepted set depends on the verified org; so the signature, issuer and times are verified
+ * first, then the signed `aud` must be in that set. The claim is never its own reference.
+ */
+export async function verifyCapabilityJwt(token: string, deps: CapabilityCheckDeps): Promise<CapabilityClaims> {
+  const { payloadSegment } = parseCompactJws(token);
+  const named = (JSON.parse(Buffer.from(payloadSegment, 'base64url').toString('utf8')) as { aud?: unknown }).aud;
+  if (typeof named !== 'string') throw new NotOurAudience('it names no audience');
+  const claims = verifyJwtCapability(token, {
+    issuer: deps.issuer, audience: named, keys: (kid) => deps.keys.jwtVerificationKey(kid), clock: deps.clock,
+  });
+  if (!(await deps.isAudience(claims.org_id, claims.aud))) throw new NotOurAudience('it is not for an audience this server issues to');
+  return claims;
+}
+
+/** The same rule for a Biscuit: its signed `intended_audience` must be one the server issues to. */
+export async function checkBiscuitAudience(facts: { org_id: string; aud: string }, deps: CapabilityCheckDeps): Promise<void> {
+  if (!(await deps.isAudience(facts.org_id, facts.aud))) throw new NotOurAudience('it is not for an audience this server issues to');
 }
 
 const notValid = (why: string, cause?: unknown) => new WritError('invalid_grant', `the subject token is not valid: ${why}`, { cause });
 
 /** Verifies one of Writ's own capabilities presented as a subject (sub-agent chains). */
-export function capabilitySubject(token: string, format: 'jwt' | 'biscuit', deps: { issuer: string; clock: Clock; keys: CapabilityKeys }): Subject {
+export async function capabilitySubject(token: string, format: 'jwt' | 'biscuit', deps: CapabilityCheckDeps): Promise<Subject> {
   try {
     if (format === 'jwt') {
-      // The holder may re-delegate a capability minted for any audience: verify it against the
-      // audience it names; where it may be spent is decided again for the new token.
-      const aud = unverifiedAudience(token);
-      if (typeof aud !== 'string') throw notValid('it names no audience');
-      const claims = verifyJwtCapability(token, {
-        issuer: deps.issuer, audience: aud, keys: (kid) => deps.keys.jwtVerificationKey(kid), clock: deps.clock,
-      });
+      // A holder may re-delegate a capability minted for any audience the server issues to; where
+      // the new token may be spent is decided again for it.
+      const claims = await verifyCapabilityJwt(token, deps);
       return {
         kind: 'capability', format, org_id: claims.org_id, principal: claims.principal, sub: claims.sub,
         chain: actorChain(claims.act), auth_event_id: claims.auth_event_id, rights: claims.authorization_details,
@@ -82,6 +101,7 @@ export function capabilitySubject(token: string, format: 'jwt' | 'biscuit', deps
       throw notValid('an attenuated Biscuit can be presented where it is accepted, not exchanged for another token');
     }
     if (facts.exp * 1000 <= deps.clock.now()) throw notValid('it has expired');
+    await checkBiscuitAudience(facts, deps);
     return {
       kind: 'capability', format, org_id: facts.org_id, principal: facts.principal, sub: facts.sub, chain: facts.actor_chain,
       auth_event_id: facts.auth_event_id, rights: facts.authorization_details, exp: facts.exp, ref: facts.jti,
@@ -89,6 +109,7 @@ export function capabilitySubject(token: string, format: 'jwt' | 'biscuit', deps
     };
   } catch (err) {
     if (err instanceof WritError && err.code === 'invalid_grant') throw err;
+    if (err instanceof NotOurAudience) throw notValid(err.message);
     if (isCapabilityError(err)) throw notValid(err.code === 'expired' ? 'it has expired' : err.description, err);
     throw notValid('it could not be verified', err);
   }
