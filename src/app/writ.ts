@@ -36,6 +36,7 @@ import { adminGuard } from '../admin/guard.ts';
 import { RevocationFeed } from '../revocation/feed.ts';
 import { revocationRoutes } from '../revocation/routes.ts';
 import { errorBoundary, requestLog, securityHeaders } from '../web/middleware.ts';
+import { refuseCrossSite } from '../web/cross-site.ts';
 import { createMetrics, type Metrics } from '../ops/metrics.ts';
 import { executionObserver, observeStore } from '../ops/observe.ts';
 import { openApiDocument } from '../ops/openapi.ts';
@@ -177,23 +178,29 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     }
   });
 
-  for (const router of [
-    adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource, vault }),
-    revocationRoutes(revocations),
-    accountAdminRoutes({ store, vault, catalog, audit, issuer, connectLink: (org_id, account_id) => connectLink(issuer, org_id, account_id) }),
-    connectRoutes({ issuer, directory: store.directory, vault, catalog, sessions, audit }),
-    executorRoutes({
-      issuer, executorResource, clock, logger, verifier, capabilities: store.capabilities, grants: store.grants, catalog, vault, refresher, audit,
-      connectUrl: (org_id, connector) => newConnectionLink(issuer, org_id, connector),
-      reconnectUrl: (org_id, account_id) => connectLink(issuer, org_id, account_id),
-      onOutcome: executionObserver(metrics), timeoutMs: config.env.WRIT_EXECUTOR_TIMEOUT_MS,
-    }),
+  // The pages people use, behind one check that refuses a state-changing request from another
+  // site (DESIGN invariant 10); the protocol and API endpoints are for programs and stay outside it.
+  const pages = [
+    connectRoutes({ issuer, directory: store.directory, vault, catalog, sessions, audit, secureCookies }),
     interactionRoutes({ provider, directory: store.directory, grantService, audit, signIn, sessions, issuer, secureCookies, refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400) }),
     accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies }),
     consoleRoutes({
       directory: store.directory, grants: store.grants, vault: store.vault, grantService, audit, sessions, policies: () => policies.current(), executorResource,
       reconnectUrl: (account) => connectLink(issuer, account.org_id, account.id),
     }),
+  ];
+  app.use(refuseCrossSite(issuer, pages.map((router) => router.opts.prefix ?? '/')));
+  for (const router of [
+    adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource, vault }),
+    revocationRoutes(revocations),
+    accountAdminRoutes({ store, vault, catalog, audit, issuer, connectLink: (org_id, account_id) => connectLink(issuer, org_id, account_id) }),
+    executorRoutes({
+      issuer, executorResource, clock, logger, verifier, capabilities: store.capabilities, grants: store.grants, catalog, vault, refresher, audit,
+      connectUrl: (org_id, connector) => newConnectionLink(issuer, org_id, connector),
+      reconnectUrl: (org_id, account_id) => connectLink(issuer, org_id, account_id),
+      onOutcome: executionObserver(metrics), timeoutMs: config.env.WRIT_EXECUTOR_TIMEOUT_MS,
+    }),
+    ...pages,
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods());

@@ -7,6 +7,7 @@ import { WritError } from '../errors/index.ts';
 import { readForm } from '../web/body.ts';
 import { html } from '../web/html.ts';
 import { SESSION_COOKIE, type SessionCodec, type UserSession } from '../web/session.ts';
+import { clearCookie, endPreSession, preSession, readPreSession, setCookie } from '../web/cookies.ts';
 import { describeDetail, send, signInPage } from './pages.ts';
 import type { SignIn } from './signin.ts';
 
@@ -32,12 +33,17 @@ export function accountRoutes(deps: AccountDeps): Router {
     return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : undefined;
   };
 
+  // The sign-in form's token is bound to this browser's pre-session cookie and to the org: a
+  // token served to one browser (an attacker's) is worthless with another browser's cookie.
+  const signInBinding = (pre: string, org_id: string) => `${pre}.${org_id}`;
+
   async function showSignIn(ctx: Context, org_id: string, error?: string, status = 200) {
     const org = await directory.getOrg(org_id);
     if (!org) throw new WritError('not_found', 'no such organisation');
     const next = nextOf(ctx);
     const action = next ? `/account/signin?next=${encodeURIComponent(next)}` : '/account/signin';
-    send(ctx, 'Sign in', signInPage({ action, csrf: sessions.csrf('account-signin', org.id), orgName: org.name, orgField: org.id, error }), status);
+    const csrf = sessions.csrf('account-signin', signInBinding(preSession(ctx, deps.secureCookies), org.id));
+    send(ctx, 'Sign in', signInPage({ action, csrf, orgName: org.name, orgField: org.id, error }), status);
   }
 
   router.get('/', async (ctx) => {
@@ -75,7 +81,10 @@ export function accountRoutes(deps: AccountDeps): Router {
   router.post('/signin', async (ctx) => {
     const form = await readForm(ctx.req);
     const org_id = form.get('org') ?? '';
-    if (!sessions.checkCsrf('account-signin', org_id, form.get('csrf'))) throw new WritError('forbidden', 'missing or invalid CSRF token');
+    const pre = readPreSession(ctx, deps.secureCookies);
+    if (!pre || !sessions.checkCsrf('account-signin', signInBinding(pre, org_id), form.get('csrf'))) {
+      throw new WritError('forbidden', 'missing or invalid CSRF token; open the sign-in page again');
+    }
     const username = (form.get('username') ?? '').slice(0, 128);
     const result = await deps.signIn.attempt(org_id, username, (form.get('password') ?? '').slice(0, 1024), { ip: ctx.ip });
     if (!result.ok) {
@@ -83,7 +92,8 @@ export function accountRoutes(deps: AccountDeps): Router {
       return;
     }
     const { value } = sessions.issue(result.user.org_id, result.user.id);
-    ctx.cookies.set(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: sessions.ttlSeconds * 1000, overwrite: true });
+    setCookie(ctx, SESSION_COOKIE, value, { secure: deps.secureCookies, maxAgeSeconds: sessions.ttlSeconds });
+    endPreSession(ctx, deps.secureCookies);
     ctx.status = 303;
     ctx.redirect(nextOf(ctx) ?? '/account');
   });
@@ -105,7 +115,7 @@ export function accountRoutes(deps: AccountDeps): Router {
     const session = current(ctx);
     const form = await readForm(ctx.req);
     if (session && !sessions.checkCsrf('account', session.sid, form.get('csrf'))) throw new WritError('forbidden', 'missing or invalid CSRF token');
-    ctx.cookies.set(SESSION_COOKIE, '', { maxAge: 0, overwrite: true });
+    clearCookie(ctx, SESSION_COOKIE, deps.secureCookies);
     ctx.status = 303;
     ctx.redirect(session ? `/account?org=${encodeURIComponent(session.org_id)}` : '/');
   });

@@ -9,6 +9,7 @@ import type { AuditLog } from '../audit/log.ts';
 import type { GrantService } from '../grants/service.ts';
 import { readForm } from '../web/body.ts';
 import { SESSION_COOKIE, type SessionCodec } from '../web/session.ts';
+import { setCookie } from '../web/cookies.ts';
 import { consentPage, send, signInPage } from './pages.ts';
 import { consentedRights, requestedDetails } from './grants/rights.ts';
 import { TOOL_SCOPE_PREFIX } from './constants.ts';
@@ -84,7 +85,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }
     // Signing in here also signs in to Writ's own pages (account, connect links).
     const { value } = sessions.issue(result.user.org_id, result.user.id);
-    ctx.cookies.set(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, maxAge: sessions.ttlSeconds * 1000, overwrite: true });
+    setCookie(ctx, SESSION_COOKIE, value, { secure: deps.secureCookies, maxAgeSeconds: sessions.ttlSeconds });
     const redirectTo = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: result.user.id } }, { mergeWithLastSubmission: false });
     ctx.status = 303;
     ctx.redirect(redirectTo);

@@ -8,6 +8,7 @@ import type { GrantRecord, GrantStore } from '../storage/ports/grants.ts';
 import type { OidcStore } from '../storage/ports/oidc.ts';
 import { renderErrorPage } from './pages.ts';
 import { createAdapterClass } from './adapter.ts';
+import { loginPolicy } from './login-policy.ts';
 import { TOKEN_EXCHANGE_GRANT, TOOL_SCOPE_PREFIX } from './constants.ts';
 import { safeEqual, digestSecret } from '../core/secrets.ts';
 import { registerClientCredentials } from './grants/client-credentials.ts';
@@ -92,7 +93,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     expiresWithSession: async () => false,
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: loginPolicy(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(ctx, sub) {
       const client = ctx.oidc.client;
       if (!client) return undefined;

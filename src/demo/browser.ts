@@ -18,6 +18,12 @@ export interface RequestOptions extends Omit<RequestInit, 'body' | 'redirect'> {
   form?: Record<string, string>;
   /** Sent as application/json. */
   json?: unknown;
+  /**
+   * The page the request comes from, sent as `Origin` on anything but GET and HEAD the way a
+   * browser does. Default: the target's own origin (a form posted from the site's own page);
+   * null sends none. An `origin` in `headers` wins.
+   */
+  origin?: string | null;
 }
 
 interface StoredCookie {
@@ -103,7 +109,7 @@ export function httpClient(): HttpClient {
 
   async function request(target: string | URL, init: RequestOptions = {}): Promise<HttpResponse> {
     const url = new URL(target);
-    const { form, json, ...rest } = init;
+    const { form, json, origin, ...rest } = init;
     const headers = new Headers(rest.headers);
     let body = rest.body;
     if (form) {
@@ -116,6 +122,7 @@ export function httpClient(): HttpClient {
     const cookie = jar.headerFor(url);
     if (cookie && !headers.has('cookie')) headers.set('cookie', cookie);
     const method = rest.method ?? (body === undefined ? 'GET' : 'POST');
+    if (method !== 'GET' && method !== 'HEAD' && origin !== null && !headers.has('origin')) headers.set('origin', origin ?? url.origin);
 
     const response = await fetch(url, { ...rest, method, headers, body: body ?? null, redirect: 'manual' });
     jar.store(url, response.headers.getSetCookie());

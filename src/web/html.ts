@@ -56,7 +56,10 @@ export function renderPage(page: Page): { body: string; headers: Record<string, 
       'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'`,
       'x-frame-options': 'DENY',
       'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
+      // Not no-referrer: under it browsers send `Origin: null` on a form post, and the site
+      // check then cannot tell the page's own forms from another site's. Other sites still get
+      // no Referer (query strings can carry codes).
+      'referrer-policy': 'same-origin',
       'cache-control': 'no-store',
     },
   };
