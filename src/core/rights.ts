@@ -124,7 +124,8 @@ export function whyNotWithin(requested: readonly ToolAccessDetail[], held: reado
     const asked = requested.filter((d) => d.tools.includes(tool));
     const holding = standing.filter((d) => d.tools.includes(tool));
     if (!holding.length) return `tool ${tool} is not granted`;
-    const anywhere = holding.some((d) => d.resources === undefined);
+    // `*` alone is "any resource" to verifiers, a request naming none included (capability/access.ts).
+    const anywhere = holding.some((d) => d.resources === undefined || d.resources.includes('*'));
     const covered = anywhere || asked.every((d) => d.resources !== undefined
       && d.resources.every((r) => holding.some((h) => h.resources!.some((p) => patternWithin(r, p)))));
     if (!covered) return `tool ${tool} is granted only on narrower resources`;

@@ -161,3 +161,21 @@ test('refresh computes its rights with the same function: scope narrows, and a c
   const ex = await exchange(writ, seeded.agent, { subject_token: refreshed.access_token, subject_token_type: ACCESS_TOKEN, scope: 'tool:demo.notes.create' });
   assert.equal(ex.json.error, 'invalid_scope');
 });
+
+test('a constraint on one detail of a tool binds every request for that tool, as verifiers read it', async (t) => {
+  const writ = await startTestWrit();
+  t.after(() => writ.stop());
+  const seeded = await seedOrg(writ, { tools: ['demo.notes.create'] });
+  const sub = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents`, { name: 'Sub-agent', tools: ['demo.notes.create'] })).json;
+  const run = await delegate(writ, seeded, { authorization_details: [
+    { type: 'tool_access', tools: ['demo.notes.create'], resources: ['demo:notebook:a'] },
+    { type: 'tool_access', tools: ['demo.notes.create'], resources: ['demo:notebook:b'], constraints: { size: { max: 50 } } },
+  ] });
+  // The parent capability holds both details: a verifier allows size ≤ 50 only, on either notebook.
+  const parent = await exchange(writ, seeded.agent, { subject_token: run.tokens!.access_token, subject_token_type: ACCESS_TOKEN });
+  assert.equal(parent.status, 200, JSON.stringify(parent.json));
+  const dropped = await exchange(writ, sub, { subject_token: parent.json.access_token, subject_token_type: JWT, authorization_details: details(['demo.notes.create'], { resources: ['demo:notebook:a'] }) });
+  assert.equal(dropped.json.error, 'invalid_authorization_details', 'the child may not drop the size limit');
+  const kept = await exchange(writ, sub, { subject_token: parent.json.access_token, subject_token_type: JWT, authorization_details: details(['demo.notes.create'], { resources: ['demo:notebook:a'], constraints: { size: { max: 50 } } }) });
+  assert.equal(kept.status, 200, JSON.stringify(kept.json));
+});
