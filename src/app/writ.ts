@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hkdfSync } from 'node:crypto';
+import { createHash, hkdfSync } from 'node:crypto';
 import Koa from 'koa';
 import compose from 'koa-compose';
 import { accountRoutes } from '../as/account.ts';
@@ -123,6 +123,11 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     issuer, executorResource, directory: store.directory, grants: store.grants, oidc: store.oidc, jwks: keys.providerJwks, cookieKeys,
     accessTokenTtl: config.env.WRIT_ACCESS_TOKEN_TTL, refreshTokenTtl: config.env.WRIT_REFRESH_TOKEN_TTL, clock, logger,
   });
+  // RFC 9449 §11.1 at /token: oidc-provider asks its ReplayDetection model whether a DPoP proof (or
+  // client assertion) id is new with a find, then a save, which two workers can both pass. Make it
+  // one atomic claim in the store every process shares.
+  provider.ReplayDetection.unique = (iss, jti, exp) =>
+    store.replay.claimOnce(`oidc:${createHash('sha256').update(`${iss}\0${jti}`).digest('base64url')}`, new Date(exp * 1000));
 
   registerTokenExchange(provider, {
     issuer, clock, directory: store.directory, grants: store.grants, capabilities: store.capabilities, audit, keys,
@@ -152,6 +157,8 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
       issuer, publicJwks: () => keys.publicJwks, biscuitPublicKeys: () => keys.biscuitPublicKeys,
       feedPage: (since, wait, signal) => revocations.page(since, wait, signal),
     }),
+    // DPoP proof ids are claimed in the store, so a proof is accepted once across every worker.
+    replayStore: store.replay,
     onError: (err) => logger.warn('executor verifier', { err }),
   });
 

@@ -11,10 +11,12 @@ import {
   type Authorizer,
 } from '@biscuit-auth/biscuit-wasm';
 import { systemClock, type Clock } from '../core/clock.ts';
-import { TOOL_ACCESS, type ArgumentConstraint, type ToolAccessDetail } from '../core/rights.ts';
+import { globMatch, TOOL_ACCESS, type ArgumentConstraint, type ToolAccessDetail } from '../core/rights.ts';
 import { requestedResource, constrainableInput, ANY_RESOURCE } from './access.ts';
 import { actorChain, capabilityClaimsSchema, type CapabilityClaims } from './claims.ts';
 import { addTo, datalog, join, type Datalog, type Term } from './datalog.ts';
+import { BoundedMap } from './bounded-map.ts';
+import { DEFAULT_BISCUIT_LIMITS, readBiscuitEnvelope, type BiscuitLimits } from './envelope.ts';
 import { CapabilityError, type CapabilityErrorCode } from './errors.ts';
 import type { BiscuitRootKey } from './keys.ts';
 
@@ -23,9 +25,6 @@ import type { BiscuitRootKey } from './keys.ts';
 // whole vocabulary is documented in docs/capability-tokens.md; keep the two in step.
 
 export const BISCUIT_TOKEN_TYPE = 'urn:writ:params:oauth:token-type:biscuit';
-
-const MAX_TOKEN_LENGTH = 64 * 1024;
-const BASE64URL = /^[A-Za-z0-9_-]+=*$/;
 
 // biscuit-wasm 0.6.0 ignores the limits given to authorizeWithLimits and always applies its
 // defaults (1 ms, 1,000 facts, 100 iterations). A GC pause or a cold call can push a valid token past
@@ -96,15 +95,20 @@ export type RootKeyResolver = (kid: number | undefined) => string | undefined;
  * A resource pattern with one `*` split into the literal text before and after it. Biscuit's
  * regular expressions are not used: in biscuit-wasm 0.6.0 each `.matches()` evaluation costs over a
  * millisecond and leaks wasm memory. Patterns with more than one `*` have no exact prefix/suffix
- * form, and an inexact one could widen, so Biscuit capabilities refuse them.
+ * form: the verifier matches those itself (see `verifierCode`).
  */
 export function globParts(pattern: string): { prefix: string; suffix: string } {
   const star = pattern.indexOf('*');
   if (star < 0 || pattern.indexOf('*', star + 1) >= 0) {
-    throw new TypeError('a Biscuit resource pattern has exactly one "*" (or is "*" alone)');
+    throw new TypeError('a Biscuit resource pattern in an attenuation has exactly one "*" (or is "*" alone)');
   }
   return { prefix: pattern.slice(0, star), suffix: pattern.slice(star + 1) };
 }
+
+const starCount = (pattern: string): number => pattern.split('*').length - 1;
+
+/** A pattern with two or more `*`: Datalog cannot match it exactly, so the verifier does. */
+const isMultiStar = (pattern: string): boolean => starCount(pattern) >= 2;
 
 /** Conditions on `$r` that hold exactly when it matches a one-star pattern. */
 function globConditions(pattern: string): Datalog {
@@ -189,7 +193,7 @@ export function authorityBlock(claims: CapabilityClaims): Datalog {
     for (const tool of detail.tools) {
       for (const pattern of detail.resources ?? [ANY_RESOURCE]) {
         parts.push(datalog`right(${tool}, ${pattern});`);
-        if (pattern !== ANY_RESOURCE && pattern.includes('*')) patterns.add(pattern);
+        if (pattern !== ANY_RESOURCE && starCount(pattern) === 1) patterns.add(pattern);
       }
       for (const [key, c] of Object.entries(detail.constraints ?? {})) parts.push(...constraintFacts(tool, key, c));
     }
@@ -301,7 +305,10 @@ const one = <T>(rows: unknown[][], read: (row: unknown[]) => T): T => {
 const optional = <T>(rows: unknown[][], read: (row: unknown[]) => T): T | undefined =>
   rows.length === 0 ? undefined : one(rows, read);
 
-function readFacts(biscuit: Biscuit, rootKeyId: number | undefined): BiscuitFacts {
+/** The facts that depend on the authority block alone (everything but the per-block revocation ids). */
+type AuthorityFacts = Omit<BiscuitFacts, 'revocation_ids'>;
+
+function readFacts(biscuit: Biscuit, rootKeyId: number | undefined): AuthorityFacts {
   const builder = new AuthorizerBuilder();
   const authorizer = builder.buildAuthenticated(biscuit);
   try {
@@ -349,7 +356,6 @@ function readFacts(biscuit: Biscuit, rootKeyId: number | undefined): BiscuitFact
       ...(singleUse && { single_use: true }),
       rights,
       authorization_details: [...byTool.values()],
-      revocation_ids: biscuit.getRevocationIdentifiers().map(String),
       root_key_id: rootKeyId,
     };
   } finally {
@@ -357,12 +363,35 @@ function readFacts(biscuit: Biscuit, rootKeyId: number | undefined): BiscuitFact
   }
 }
 
-/** Check a token's signatures against the root key its id names, and read its authority facts. */
-export function openBiscuit(token: string, rootKey: RootKeyResolver): OpenedBiscuit {
-  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !BASE64URL.test(token)) {
-    throw invalid('malformed token');
-  }
+// Attenuated variants of one token share its authority block: its facts are read once and kept,
+// keyed by the root key that verified it and the authority block's signature (its revocation id),
+// so each new variant pays only for its signatures and its own authorisation. The cache holds
+// plain objects (no wasm memory) and is bounded in bytes.
+const authorityFacts = new BoundedMap<string, AuthorityFacts>({
+  maxEntries: 10_000,
+  maxBytes: 8 * 1024 * 1024,
+  weigh: (key, facts) => 2 * (key.length + JSON.stringify(facts).length),
+});
+let authorityFactsReads = 0;
+
+/** How often authority facts were read from wasm rather than from the cache (for tests and metrics). */
+export function authorityFactsStats(): { reads: number; cached: number; bytes: number } {
+  return { reads: authorityFactsReads, cached: authorityFacts.size, bytes: authorityFacts.bytes };
+}
+
+export interface OpenOptions {
+  /** Defaults to DEFAULT_BISCUIT_LIMITS. */
+  limits?: BiscuitLimits;
+}
+
+/**
+ * Check a token against the size limits (before any parsing), then its signatures against the
+ * root key its id names, and read its authority facts.
+ */
+export function openBiscuit(token: string, rootKey: RootKeyResolver, options: OpenOptions = {}): OpenedBiscuit {
+  readBiscuitEnvelope(token, options.limits ?? DEFAULT_BISCUIT_LIMITS);
   let rootKeyId: number | undefined;
+  let rootKeyHex = UNKNOWN_ROOT_KEY;
   let known = true;
   let biscuit: Biscuit;
   try {
@@ -378,6 +407,7 @@ export function openBiscuit(token: string, rootKey: RootKeyResolver): OpenedBisc
         known = false;
         hex = UNKNOWN_ROOT_KEY;
       }
+      rootKeyHex = hex;
       return publicKeyFromHex(hex);
     });
   } catch (error) {
@@ -389,7 +419,17 @@ export function openBiscuit(token: string, rootKey: RootKeyResolver): OpenedBisc
     throw new UnknownRootKeyError(rootKeyId);
   }
   try {
-    return { biscuit, facts: readFacts(biscuit, rootKeyId) };
+    const revocationIds = biscuit.getRevocationIdentifiers().map(String);
+    // The whole chain is verified: the authority signature now names exactly one authority block.
+    const key = `${rootKeyId ?? '-'}:${rootKeyHex}:${revocationIds[0]}`;
+    let authority = authorityFacts.get(key);
+    if (authority === undefined) {
+      authorityFactsReads++;
+      authority = readFacts(biscuit, rootKeyId);
+      authorityFacts.set(key, authority);
+    }
+    // Callers own what they are given; the cached copy stays as read.
+    return { biscuit, facts: { ...structuredClone(authority), revocation_ids: revocationIds } };
   } catch (error) {
     biscuit.free();
     if (error instanceof CapabilityError) throw error;
@@ -414,24 +454,37 @@ export interface BiscuitRequest {
   dpopJkt?: string;
 }
 
-/** The ambient facts, derivation rules and allow policy a verifier adds. */
-export function verifierCode(request: BiscuitRequest): Datalog {
+/**
+ * The ambient facts, derivation rules and allow policy a verifier adds. `patterns` are the resource
+ * patterns of the authority block's rights (`BiscuitFacts.rights`): for those with two or more
+ * `*`, which Datalog cannot match exactly, the verifier states which ones the resource matches.
+ */
+export function verifierCode(request: BiscuitRequest, patterns: readonly string[] = []): Datalog {
   const nowMs = request.now instanceof Date ? request.now.getTime() : request.now;
+  const resource = requestedResource(request.resource);
   const parts: Datalog[] = [
     datalog`time(${new Date(nowMs)});`,
     datalog`tool(${request.tool});`,
-    datalog`resource(${requestedResource(request.resource)});`,
+    datalog`resource(${resource});`,
     datalog`audience(${request.audience});`,
   ];
   for (const [key, value] of constrainableInput(request.input)) parts.push(datalog`input(${key}, ${value});`);
   if (request.dpopJkt !== undefined) parts.push(datalog`dpop_jkt(${request.dpopJkt});`);
+  // The same glob match the JWT path uses, so both formats decide alike. A true statement about
+  // two strings: it grants nothing unless the authority block holds `right($t, $p)` for the pattern.
+  for (const pattern of new Set(patterns)) {
+    if (isMultiStar(pattern) && globMatch(pattern, resource)) parts.push(datalog`resource_matches(${resource}, ${pattern});`);
+  }
   parts.push(
     // `right(tool, "*")` covers any resource; a one-star pattern covers what starts with its
-    // prefix and ends with its suffix, without the two overlapping.
+    // prefix and ends with its suffix, without the two overlapping; a many-star pattern covers
+    // what the verifier found it matches.
     // These rules and the policy run in the authorizer's scope (authority block + authorizer), so a
-    // `right` or `resource_pattern` fact stated by an appended block can never satisfy them.
+    // `right`, `resource_pattern` or `resource_matches` fact stated by an appended block can never
+    // satisfy them.
     datalog`right($t, $r) <- tool($t), resource($r), right($t, "*");`,
     datalog`right($t, $r) <- tool($t), resource($r), right($t, $p), resource_pattern($p, $prefix, $suffix), $r.starts_with($prefix), $r.ends_with($suffix), $r.length() >= $p.length() - 1;`,
+    datalog`right($t, $r) <- tool($t), resource($r), right($t, $p), resource_matches($r, $p);`,
     datalog`allow if tool($t), resource($r), right($t, $r);`,
   );
   return join(parts, 'statement');
@@ -480,7 +533,7 @@ export function classifyAuthorizationError(error: unknown, request: Pick<Biscuit
 
 /** Authorise one request against an opened token. Throws a CapabilityError on refusal. */
 export function authorizeOpenedBiscuit(opened: OpenedBiscuit, request: BiscuitRequest): void {
-  const code = verifierCode(request);
+  const code = verifierCode(request, opened.facts.rights.map((r) => r.resource));
   try {
     withTimeoutRetry(() => {
       const builder = new AuthorizerBuilder();
@@ -499,13 +552,13 @@ export function authorizeOpenedBiscuit(opened: OpenedBiscuit, request: BiscuitRe
   }
 }
 
-export interface BiscuitAuthorizeOptions extends BiscuitRequest {
+export interface BiscuitAuthorizeOptions extends BiscuitRequest, OpenOptions {
   rootKey: RootKeyResolver;
 }
 
 /** Open, authorise and describe a Biscuit capability in one call. */
 export function authorizeBiscuit(token: string, options: BiscuitAuthorizeOptions): BiscuitFacts {
-  const opened = openBiscuit(token, options.rootKey);
+  const opened = openBiscuit(token, options.rootKey, options);
   try {
     authorizeOpenedBiscuit(opened, options);
     return opened.facts;
@@ -527,6 +580,8 @@ export interface Attenuation {
   /** Argument constraints on every request made with the attenuated token. */
   constraints?: Record<string, ArgumentConstraint>;
   clock?: Clock;
+  /** The token and the attenuated token must both be within them (default DEFAULT_BISCUIT_LIMITS). */
+  limits?: BiscuitLimits;
 }
 
 /** The block an attenuation appends: checks only, never facts or rules. */
@@ -563,16 +618,24 @@ export function attenuationBlock(attenuation: Attenuation): Datalog {
 export function attenuateBiscuit(token: string, rootPublicKey: string | RootKeyResolver, attenuation: Attenuation): string {
   const resolver: RootKeyResolver = typeof rootPublicKey === 'function' ? rootPublicKey : () => rootPublicKey;
   const code = attenuationBlock(attenuation);
-  const opened = openBiscuit(token, resolver);
+  const limits = attenuation.limits ?? DEFAULT_BISCUIT_LIMITS;
+  const opened = openBiscuit(token, resolver, { limits });
   try {
+    // A token nobody would accept is refused here, where the holder can still act on it.
+    if (opened.facts.revocation_ids.length >= limits.maxBlocks) {
+      throw new CapabilityError('invalid_token', `an attenuated token would have more than ${limits.maxBlocks} blocks`);
+    }
     const block = new BlockBuilder();
     addTo(block, code);
     const attenuated = opened.biscuit.appendBlock(block);
+    let extended: string;
     try {
-      return attenuated.toBase64();
+      extended = attenuated.toBase64();
     } finally {
       attenuated.free();
     }
+    if (extended.length > limits.maxBytes) throw new CapabilityError('invalid_token', `an attenuated token would be larger than ${limits.maxBytes} bytes`);
+    return extended;
   } catch (error) {
     if (error instanceof CapabilityError || error instanceof TypeError) throw error;
     throw invalid('token could not be attenuated', describeWasmError(error));

@@ -4,6 +4,8 @@ export * from './errors.ts';
 export * from './access.ts';
 export * from './jwt.ts';
 export * from './keys.ts';
+export { BoundedMap, type BoundedMapOptions } from './bounded-map.ts';
+export { DEFAULT_BISCUIT_LIMITS, readBiscuitEnvelope, type BiscuitEnvelope, type BiscuitLimits } from './envelope.ts';
 export {
   BISCUIT_TOKEN_TYPE,
   attenuateBiscuit,
@@ -11,6 +13,7 @@ export {
   authorityBlock,
   authorizeBiscuit,
   authorizeOpenedBiscuit,
+  authorityFactsStats,
   globParts,
   mintBiscuitCapability,
   openBiscuit,
@@ -22,5 +25,6 @@ export {
   type BiscuitRequest,
   type MintedBiscuit,
   type OpenedBiscuit,
+  type OpenOptions,
   type RootKeyResolver,
 } from './biscuit.ts';

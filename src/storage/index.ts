@@ -4,6 +4,7 @@ import type { DirectoryStore } from './ports/directory.ts';
 import type { GrantStore } from './ports/grants.ts';
 import type { KeyStore } from './ports/keys.ts';
 import type { OidcStore } from './ports/oidc.ts';
+import type { ReplayStore } from './ports/replay.ts';
 import type { VaultStore } from './ports/vault.ts';
 
 // The store as the rest of Writ sees it: one port per aggregate. Only the composition root
@@ -17,6 +18,8 @@ export interface WritStore {
   keys: KeyStore;
   vault: VaultStore;
   capabilities: CapabilityStore;
+  /** Once-only claims that expire (DPoP proof ids), shared by every process. */
+  replay: ReplayStore;
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -28,4 +31,5 @@ export type * from './ports/directory.ts';
 export type * from './ports/grants.ts';
 export type * from './ports/keys.ts';
 export type * from './ports/oidc.ts';
+export type * from './ports/replay.ts';
 export type * from './ports/vault.ts';

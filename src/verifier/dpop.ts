@@ -2,7 +2,7 @@ import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject } 
 import type { Clock } from '../core/clock.ts';
 import { parseCompactJws } from '../capability/jwt.ts';
 import { VerifierError } from './errors.ts';
-import { BoundedMap } from './cache.ts';
+import type { ReplayStore } from './replay.ts';
 
 // RFC 9449 DPoP proofs: a JWT signed by the holder's key over the request's method and URL, bound
 // to the access token by `ath`, checked against the token's `cnf.jkt`.
@@ -58,14 +58,15 @@ function normalisedUrl(value: string): string {
 export class DpopChecker {
   readonly #clock: Clock;
   /** Seen proof `jti`s until their iat window closes (RFC 9449 §11.1). */
-  readonly #seen = new BoundedMap<string, number>(100_000);
+  readonly #replay: ReplayStore;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, replay: ReplayStore) {
     this.#clock = clock;
+    this.#replay = replay;
   }
 
   /** Check a proof presented with `accessToken`; returns the proof key's thumbprint. */
-  check(presentation: DpopPresentation, accessToken: string): string {
+  async check(presentation: DpopPresentation, accessToken: string): Promise<string> {
     let jws;
     try {
       jws = parseCompactJws(presentation.proof);
@@ -100,11 +101,10 @@ export class DpopChecker {
     if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) throw bad('proof has no jti');
 
     const thumbprint = jwkThumbprint(jwk);
-    // §11.1: a proof is good once. Key the replay cache by key too, so holders cannot collide.
-    const replayKey = `${thumbprint}:${claims.jti}`;
-    const seenUntil = this.#seen.get(replayKey);
-    if (seenUntil !== undefined && seenUntil > now) throw bad('proof has been used before');
-    this.#seen.set(replayKey, claims.iat + IAT_WINDOW_SEC);
+    // §11.1: a proof is good once, claimed only after everything else about it checked out. Key the
+    // claim by key too, so holders cannot collide; keep it while the proof could still be fresh.
+    const replayKey = `dpop:${thumbprint}:${claims.jti}`;
+    if (!(await this.#replay.claimOnce(replayKey, new Date((claims.iat + IAT_WINDOW_SEC) * 1000)))) throw bad('proof has been used before');
     return thumbprint;
   }
 }

@@ -5,5 +5,7 @@ export { createVerifier, type Verifier, type VerifierOptions, type VerifyRequest
 export { VerifierError, type VerifierErrorCode } from './errors.ts';
 export { requireCapability, type CapabilityContext, type RequireCapabilityOptions } from './koa.ts';
 export { jwkThumbprint, type DpopPresentation } from './dpop.ts';
+export { MemoryReplayStore, type ReplayStore } from './replay.ts';
+export { DEFAULT_BISCUIT_LIMITS, type BiscuitLimits } from '../capability/envelope.ts';
 export { attenuateBiscuit, type Attenuation } from '../capability/biscuit.ts';
 export type { ToolAccessDetail, ArgumentConstraint } from '../core/rights.ts';

@@ -12,8 +12,11 @@ import {
 import { actorChain } from '../capability/claims.ts';
 import { CapabilityError } from '../capability/errors.ts';
 import { jwtKeyId, verifyJwtCapability } from '../capability/jwt.ts';
-import { BoundedMap } from './cache.ts';
+import { BoundedMap } from '../capability/bounded-map.ts';
+import { DEFAULT_BISCUIT_LIMITS, type BiscuitLimits } from '../capability/envelope.ts';
+import { tokenCache } from './cache.ts';
 import { DpopChecker, type DpopPresentation } from './dpop.ts';
+import { MemoryReplayStore, type ReplayStore } from './replay.ts';
 import { VerifierError } from './errors.ts';
 import { RevocationFeed } from './feed.ts';
 import { Keyring } from './keyring.ts';
@@ -37,6 +40,12 @@ export interface VerifierOptions {
   clockToleranceSec?: number;
   /** Verified tokens remembered (default 10,000). */
   cacheSize?: number;
+  /** Memory the cache of verified tokens may hold, opened Biscuits' wasm memory included (default 64 MiB). */
+  cacheBytes?: number;
+  /** Largest Biscuit accepted, checked before it is parsed (default 16 KiB and 8 blocks). */
+  biscuitLimits?: Partial<BiscuitLimits>;
+  /** Where DPoP proof ids are claimed once; share one between processes (default: this process's memory). */
+  replayStore?: ReplayStore;
   onError?: (error: unknown) => void;
 }
 
@@ -85,7 +94,7 @@ interface CacheEntry {
   decisions?: BoundedMap<string, number>;
 }
 
-const MAX_TOKEN_LENGTH = 64 * 1024;
+const MAX_JWT_LENGTH = 64 * 1024;
 
 /** Cached results are shared between calls, so nobody may change them. */
 function deepFreeze<T>(value: T): T {
@@ -124,8 +133,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
     wait: options.feed?.wait ?? 25,
     ...(options.onError && { onError: options.onError }),
   });
-  const dpop = new DpopChecker(clock);
-  const cache = new BoundedMap<string, CacheEntry>(options.cacheSize ?? 10_000, (entry) => entry.opened?.biscuit.free());
+  const dpop = new DpopChecker(clock, options.replayStore ?? new MemoryReplayStore({ now: () => clock.now() }));
+  const biscuitLimits: BiscuitLimits = { ...DEFAULT_BISCUIT_LIMITS, ...options.biscuitLimits };
+  const cache = tokenCache<CacheEntry>({
+    ...(options.cacheSize !== undefined && { maxEntries: options.cacheSize }),
+    ...(options.cacheBytes !== undefined && { maxBytes: options.cacheBytes }),
+  });
   let keysLoaded: Promise<void> | undefined;
 
   async function ready(): Promise<void> {
@@ -185,10 +198,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   async function openBiscuitEntry(token: string): Promise<CacheEntry> {
     let opened: OpenedBiscuit;
     try {
-      opened = openBiscuit(token, (kid) => keyring.biscuitKey(kid));
+      opened = openBiscuit(token, (kid) => keyring.biscuitKey(kid), { limits: biscuitLimits });
     } catch (error) {
       if (!(error instanceof UnknownRootKeyError) || !(await keyring.refreshForUnknownKey())) throw error;
-      opened = openBiscuit(token, (kid) => keyring.biscuitKey(kid));
+      opened = openBiscuit(token, (kid) => keyring.biscuitKey(kid), { limits: biscuitLimits });
     }
     const f = opened.facts;
     if (f.iss !== issuer) {
@@ -198,7 +211,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return {
       opened,
       revocationIds: f.revocation_ids,
-      decisions: new BoundedMap(64),
+      decisions: new BoundedMap({ maxEntries: 64 }),
       result: {
         format: 'biscuit',
         org_id: f.org_id,
@@ -218,14 +231,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   /** Signature, issuer, audience, expiry and revocation: everything but the request itself. */
   async function opened(token: string): Promise<CacheEntry> {
-    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-      throw new VerifierError('invalid_token', 'malformed token');
-    }
+    if (typeof token !== 'string' || token.length === 0) throw new VerifierError('invalid_token', 'malformed token');
+    // Compact JWS has two dots; a Biscuit is one base64url string. Size is refused before any work.
+    const isJwt = token.includes('.');
+    const maxLength = isJwt ? MAX_JWT_LENGTH : biscuitLimits.maxBytes;
+    if (token.length > maxLength) throw new VerifierError('invalid_token', `the token is larger than ${maxLength} bytes`);
     await ready();
     let entry = cache.get(token);
     if (!entry) {
-      // Compact JWS has two dots; a Biscuit is one base64url string.
-      entry = token.includes('.') ? await openJwt(token) : await openBiscuitEntry(token);
+      entry = isJwt ? await openJwt(token) : await openBiscuitEntry(token);
       deepFreeze(entry.result);
       cache.set(token, entry);
     }
@@ -257,7 +271,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (result.cnf) {
         // RFC 9449 §7.1: a bound token needs a proof from the bound key.
         if (!request.dpop) throw new VerifierError('dpop_required', 'the capability is bound to a DPoP key');
-        dpopJkt = dpop.check(request.dpop, token);
+        dpopJkt = await dpop.check(request.dpop, token);
         if (dpopJkt !== result.cnf.jkt) throw new VerifierError('invalid_dpop_proof', 'the DPoP proof is not from the bound key');
       }
 
@@ -292,10 +306,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
       await ready();
       try {
         try {
-          return attenuateBiscuit(biscuit, (kid) => keyring.biscuitKey(kid), { clock, ...attenuation });
+          return attenuateBiscuit(biscuit, (kid) => keyring.biscuitKey(kid), { clock, limits: biscuitLimits, ...attenuation });
         } catch (error) {
           if (!(error instanceof UnknownRootKeyError) || !(await keyring.refreshForUnknownKey())) throw error;
-          return attenuateBiscuit(biscuit, (kid) => keyring.biscuitKey(kid), { clock, ...attenuation });
+          return attenuateBiscuit(biscuit, (kid) => keyring.biscuitKey(kid), { clock, limits: biscuitLimits, ...attenuation });
         }
       } catch (error) {
         refuse(error);

@@ -91,7 +91,12 @@ test('tools, resource patterns and unrestricted rights', () => {
   assert.equal(codeOf(exact, { tool: 'github.issues.create', resource: 'github:repo:acme/billing-web' }), 'insufficient_scope');
   assert.equal(codeOf(exact, { tool: 'github.issues.create', resource: 'github:repo:xzy' }), 'insufficient_scope');
   assert.deepEqual(globParts('a.b*(c)'), { prefix: 'a.b', suffix: '(c)' });
-  assert.throws(() => mintBiscuitCapability(claims({ authorization_details: [{ type: 'tool_access', tools: ['a.b'], resources: ['x*y*z'] }] }), root), TypeError);
+  // Many-star patterns are matched by the verifier, exactly as the JWT path's glob does.
+  const manyStars = mintBiscuitCapability(claims({ authorization_details: [{ type: 'tool_access', tools: ['a.b'], resources: ['x*y*z'] }] }), root).token;
+  for (const resource of ['xyz', 'xayaz', 'xyyz', 'xqyqz']) assert.equal(codeOf(manyStars, { tool: 'a.b', resource, input: {} }), 'allowed', resource);
+  for (const resource of ['xzy', 'xaz', 'yxz', 'xyza']) assert.equal(codeOf(manyStars, { tool: 'a.b', resource, input: {} }), 'insufficient_scope', resource);
+  assert.equal(codeOf(manyStars, { tool: 'a.b', resource: undefined, input: {} }), 'insufficient_scope');
+  assert.throws(() => attenuateBiscuit(token, root.publicKey, { resources: ['x*y*z'] }), TypeError, 'attenuations take one-star patterns');
   const overlap = mintBiscuitCapability(claims({ authorization_details: [{ type: 'tool_access', tools: ['a.b'], resources: ['ab*ba'] }] }), root).token;
   assert.equal(codeOf(overlap, { tool: 'a.b', resource: 'aba' }), 'insufficient_scope');
   assert.equal(codeOf(overlap, { tool: 'a.b', resource: 'abba' }), 'allowed');

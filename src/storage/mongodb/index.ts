@@ -7,6 +7,7 @@ import { directoryIndexes, MongoDirectoryStore } from './directory.ts';
 import { grantIndexes, MongoGrantStore } from './grants.ts';
 import { keyIndexes, MongoKeyStore } from './keys.ts';
 import { MongoOidcStore, oidcIndexes } from './oidc.ts';
+import { MongoReplayStore, replayIndexes } from './replay.ts';
 import { MongoVaultStore, vaultIndexes } from './vault.ts';
 
 const indexPlans: IndexPlan[] = [
@@ -17,6 +18,7 @@ const indexPlans: IndexPlan[] = [
   ...keyIndexes,
   ...vaultIndexes,
   ...capabilityIndexes,
+  ...replayIndexes,
 ];
 
 export interface MongoStore extends WritStore {
@@ -73,6 +75,7 @@ export async function openMongoStore(uri: string, options: MongoStoreOptions = {
     keys: new MongoKeyStore(db),
     vault: new MongoVaultStore(db),
     capabilities: new MongoCapabilityStore(db),
+    replay: new MongoReplayStore(db, options.now),
     async ping() { await db.command({ ping: 1 }); },
     async close() { await client.close(); },
   };

@@ -7,6 +7,7 @@ import { directoryMigrations, SqliteDirectoryStore } from './directory.ts';
 import { grantMigrations, SqliteGrantStore } from './grants.ts';
 import { keyMigrations, SqliteKeyStore } from './keys.ts';
 import { oidcMigrations, SqliteOidcStore } from './oidc.ts';
+import { replayMigrations, SqliteReplayStore } from './replay.ts';
 import { SqliteVaultStore, vaultMigrations } from './vault.ts';
 
 const migrations: Migration[] = [
@@ -17,6 +18,7 @@ const migrations: Migration[] = [
   ...keyMigrations,
   ...vaultMigrations,
   ...capabilityMigrations,
+  ...replayMigrations,
 ];
 
 export interface SqliteStore extends WritStore {
@@ -29,7 +31,8 @@ export function openSqliteStore(dataDirOrMemory: string, options: { now?: () => 
   const database = new SqliteDatabase(path);
   database.migrate(migrations);
   const oidc = new SqliteOidcStore(database, options.now);
-  const purge = setInterval(() => oidc.purgeExpired(), 60_000);
+  const replay = new SqliteReplayStore(database, options.now);
+  const purge = setInterval(() => { oidc.purgeExpired(); replay.purgeExpired(); }, 60_000);
   purge.unref();
   return {
     kind: 'sqlite',
@@ -41,6 +44,7 @@ export function openSqliteStore(dataDirOrMemory: string, options: { now?: () => 
     keys: new SqliteKeyStore(database),
     vault: new SqliteVaultStore(database),
     capabilities: new SqliteCapabilityStore(database),
+    replay,
     async ping() { database.get('SELECT 1'); },
     async close() { clearInterval(purge); database.close(); },
   };

@@ -5,6 +5,7 @@ import { grantsContract } from './grants.ts';
 import { keysContract } from './keys.ts';
 import { oidcContract } from './oidc.ts';
 import { peersContract } from './peers.ts';
+import { replayContract } from './replay.ts';
 import { vaultContract } from './vault.ts';
 import type { ContractSuite, StoreFactory } from '../support/harness.ts';
 
@@ -18,6 +19,7 @@ export const contractSuites: ContractSuite[] = [
   vaultContract,
   capabilitiesContract,
   peersContract,
+  replayContract,
 ];
 
 export function runContract(adapter: string, factory: StoreFactory): void {
