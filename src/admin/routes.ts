@@ -122,7 +122,8 @@ export function adminRoutes(deps: AdminDeps): Router {
     const { id: org_id } = await org(ctx);
     const client_id = String(ctx.params.client_id);
     if (!(await store.directory.getAgent(org_id, client_id))) throw new WritError('not_found', 'no such agent in this org');
-    await deps.grantService.revoke(org_id, { agent_id: client_id }, ADMIN_ACTOR, 'agent deleted');
+    // Its grants, and every capability it holds or that was delegated through it, whatever the grant.
+    await deps.grantService.end(org_id, { grants: { agent_id: client_id }, agent: client_id }, ADMIN_ACTOR, 'agent deleted');
     await store.directory.deleteAgent(org_id, client_id);
     await audit.record(org_id, { type: 'agent.deleted', actor: ADMIN_ACTOR, subject: { agent_id: client_id } });
     ctx.status = 204;

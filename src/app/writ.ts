@@ -20,6 +20,7 @@ import { openSqliteStore } from '../storage/sqlite/index.ts';
 import { open, parseMasterKeyRing, seal } from '../vault/crypto.ts';
 import { SessionCodec } from '../web/session.ts';
 import { registerTokenExchange } from '../as/grants/token-exchange.ts';
+import { endGrantsWithRefreshTokens } from '../as/refresh-revocation.ts';
 import { acceptedAudiences } from '../exchange/audiences.ts';
 import { capabilityIntrospection } from '../as/introspection.ts';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.ts';
@@ -101,7 +102,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   const audit = new AuditLog(store.audit, clock);
   const grantService = new GrantService(store.grants, store.oidc, audit, clock);
   const revocations = new RevocationFeed(store.capabilities, clock);
-  grantService.onRevoked((org_id, grants, at) => revocations.grantsRevoked(org_id, grants, at));
+  grantService.publishOn(revocations);
   const policies: PolicyWatcher = await watchPolicies(config.policiesDir, { logger });
   const signIn = new SignIn(store.directory, audit, clock);
 
@@ -129,6 +130,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   provider.ReplayDetection.unique = (iss, jti, exp) =>
     store.replay.claimOnce(`oidc:${createHash('sha256').update(`${iss}\0${jti}`).digest('base64url')}`, new Date(exp * 1000));
 
+  endGrantsWithRefreshTokens(provider, grantService);
   registerTokenExchange(provider, {
     issuer, clock, directory: store.directory, grants: store.grants, capabilities: store.capabilities, audit, keys,
     policies: () => policies.current(),

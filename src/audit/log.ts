@@ -31,18 +31,26 @@ export class AuditLog {
   }
 
   async record(org_id: string, entry: AuditEntry): Promise<AuditRecord> {
+    return this.#store.appendAudit(org_id, this.builder(org_id, entry));
+  }
+
+  /**
+   * The event as a function of the chain head, for a store step that appends it together with
+   * other writes (a revocation commits with its audit events).
+   */
+  builder(org_id: string, entry: AuditEntry): (head: { seq: number; hash: string } | undefined) => AuditRecord {
     const at = new Date(this.#clock.now()).toISOString();
     // Redaction here is a second line of defence: callers pass ids, never secrets.
     const actor = redact(entry.actor) as Record<string, unknown>;
     const subject = redact(entry.subject ?? {}) as Record<string, unknown>;
     const details = redact(entry.details ?? {}) as Record<string, unknown>;
-    return this.#store.appendAudit(org_id, (head) => {
+    return (head) => {
       const base = {
         id: newId('evt'), org_id, seq: (head?.seq ?? 0) + 1, at, type: entry.type,
         actor, subject, details, prev_hash: head?.hash ?? GENESIS_HASH,
       };
       return { ...base, hash: hashEvent(base) };
-    });
+    };
   }
 
   query(org_id: string, query: AuditQuery): Promise<AuditRecord[]> {

@@ -1,7 +1,9 @@
 import { actorFromChain, openBiscuit } from '../capability/index.ts';
 import type { Clock } from '../core/clock.ts';
+import type { ToolAccessDetail } from '../core/rights.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { GrantStore } from '../storage/ports/grants.ts';
+import { grantStandsFor } from '../revocation/standing.ts';
 import { checkBiscuitAudience, verifyCapabilityJwt, type AudienceCheck, type CapabilityKeys } from './subject.ts';
 
 export interface CapabilityIntrospectionDeps {
@@ -47,6 +49,6 @@ export async function introspectCapability(deps: CapabilityIntrospectionDeps, to
   const record = await deps.capabilities.getCapability(claims.org_id, claims.jti);
   if (!record || record.revoked_at || (record.single_use && record.spent_at)) return undefined;
   const grant = await deps.grants.getGrant(claims.org_id, claims.auth_event_id);
-  if (!grant || grant.revoked_at) return undefined;
+  if (!grantStandsFor(grant, claims.authorization_details as ToolAccessDetail[], now)) return undefined;
   return { active: true, ...claims };
 }

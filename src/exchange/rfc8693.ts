@@ -10,6 +10,7 @@ import { decide, mergeConstraint, type Decision, type PolicySet } from '../polic
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { AgentRecord, DirectoryStore } from '../storage/ports/directory.ts';
 import type { GrantStore } from '../storage/ports/grants.ts';
+import { grantStandsFor } from '../revocation/standing.ts';
 import { TOKEN_TYPE, type ExchangeParams } from './params.ts';
 import { capabilitySubject, type AudienceCheck, type CapabilityKeys, type Subject } from './subject.ts';
 
@@ -89,6 +90,7 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
   const grant = await deps.grants.getGrant(subject.org_id, subject.auth_event_id);
   if (!grant || grant.revoked_at) throw deny('invalid_grant', 'the grant behind the subject token has been revoked');
   if (grant.expires_at && Date.parse(grant.expires_at) <= now) throw deny('invalid_grant', 'the grant behind the subject token has expired');
+  if (!grantStandsFor(grant, subject.rights, now)) throw deny('invalid_grant', 'the grant no longer covers the subject token: a detail it came from has expired');
   if (subject.kind === 'capability') {
     const record = await deps.capabilities.getCapability(subject.org_id, subject.ref);
     if (!record || record.revoked_at) throw deny('invalid_grant', 'the subject token has been revoked');

@@ -11,6 +11,7 @@ import type { GrantStore } from '../storage/ports/grants.ts';
 import type { Vault } from '../vault/service.ts';
 import { CredentialUnavailableError, type CredentialRefresher, type FreshCredential } from '../vault/refresh.ts';
 import type { Credential } from '../vault/records.ts';
+import { grantStandsFor } from '../revocation/standing.ts';
 import type { Verifier, VerifiedCapability } from '../verifier/index.ts';
 import { VerifierError } from '../verifier/index.ts';
 
@@ -124,7 +125,7 @@ export async function verifyCapability(deps: ExecutorDeps, token: string, tool: 
 export async function ensureNotRevoked(deps: ExecutorDeps, cap: VerifiedCapability): Promise<void> {
   const record = await deps.capabilities.getCapability(cap.org_id, cap.jti);
   const grant = await deps.grants.getGrant(cap.org_id, cap.auth_event_id);
-  if (!record || record.revoked_at || !grant || grant.revoked_at) {
+  if (!record || record.revoked_at || !grantStandsFor(grant, cap.rights, deps.clock.now())) {
     throw fail('invalid_token', 'the capability has been revoked', { status: 401, expose: { reason: 'revoked' } });
   }
 }

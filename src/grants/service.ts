@@ -1,10 +1,16 @@
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ToolAccessDetail } from '../core/rights.ts';
-import type { GrantRecord, GrantStore } from '../storage/ports/grants.ts';
+import type { RevocationEntry } from '../storage/ports/capabilities.ts';
+import type { AuthorityTarget, EndedAuthority, GrantRecord, GrantSelector, GrantStore } from '../storage/ports/grants.ts';
 import type { OidcStore } from '../storage/ports/oidc.ts';
+import { crashPoint } from './crash-point.ts';
 
-export type RevokedListener = (org_id: string, grants: GrantRecord[], at: string) => Promise<void>;
+/** The revocation feed as the grants see it: the entries to publish, and a wake-up once committed. */
+export interface RevocationPublisher {
+  entriesFor(ended: EndedAuthority, at: string): RevocationEntry[];
+  announce(): void;
+}
 
 export interface Actor {
   kind: 'user' | 'admin' | 'agent' | 'system';
@@ -13,15 +19,16 @@ export interface Actor {
 
 /**
  * Grants are authorization events. Creating one records it and audits it; revoking one (or all
- * of a user's, an agent's) kills every token derived from it: oidc-provider's tokens by grant
- * id here, capabilities and the revocation feed through the listeners.
+ * of a user's, an agent's) kills every token derived from it: oidc-provider's tokens by grant id,
+ * and, in one atomic store step, the grant, its capabilities, their feed entries and the audit
+ * events.
  */
 export class GrantService {
   readonly #grants: GrantStore;
   readonly #oidc: OidcStore;
   readonly #audit: AuditLog;
   readonly #clock: Clock;
-  readonly #listeners: RevokedListener[] = [];
+  #publisher: RevocationPublisher | undefined;
 
   constructor(grants: GrantStore, oidc: OidcStore, audit: AuditLog, clock: Clock) {
     this.#grants = grants;
@@ -30,8 +37,8 @@ export class GrantService {
     this.#clock = clock;
   }
 
-  onRevoked(listener: RevokedListener): void {
-    this.#listeners.push(listener);
+  publishOn(publisher: RevocationPublisher): void {
+    this.#publisher = publisher;
   }
 
   async create(org_id: string, input: { id: string; user_id?: string | undefined; agent_id: string; authorization_details: ToolAccessDetail[] }, actor: Actor): Promise<GrantRecord> {
@@ -48,21 +55,57 @@ export class GrantService {
     return grant;
   }
 
-  async revoke(org_id: string, select: { id?: string; user_id?: string; agent_id?: string; all?: true }, actor: Actor, reason: string): Promise<GrantRecord[]> {
+  /** Revokes grants and everything derived from them; returns the grants this call revoked. */
+  async revoke(org_id: string, select: GrantSelector, actor: Actor, reason: string): Promise<GrantRecord[]> {
+    const ended = await this.end(org_id, { grants: select }, actor, reason);
+    return ended.retry ? [] : ended.grants;
+  }
+
+  /**
+   * Ends authority: the grants selected and, with `agent`, every capability that agent holds or
+   * that was delegated through it. A retry of a revocation by id publishes its entries again.
+   */
+  async end(org_id: string, target: AuthorityTarget, actor: Actor, reason: string): Promise<EndedAuthority> {
     const at = new Date(this.#clock.now()).toISOString();
-    const revoked = await this.#grants.revokeGrants(org_id, select, at);
-    for (const g of revoked) {
-      await this.#oidc.revokeByGrantId(g.id);
-    }
-    for (const listener of this.#listeners) await listener(org_id, revoked, at);
-    for (const g of revoked) {
-      await this.#audit.record(org_id, {
+    // oidc-provider's tokens go first (deleting them twice is harmless): a crash after the commit
+    // must not leave a refresh token of a revoked grant behind.
+    const named = await this.#grantsNamed(org_id, target.grants);
+    for (const id of named) await this.#oidc.revokeByGrantId(id);
+    const ended = await this.#grants.endAuthority(org_id, target, at, (e) => {
+      crashPoint('revocation');
+      return {
+        feed: this.#publisher?.entriesFor(e, at) ?? [],
+        audit: e.retry ? [] : this.#auditEvents(org_id, e, actor, reason),
+      };
+    });
+    for (const g of ended.grants) if (!named.includes(g.id)) await this.#oidc.revokeByGrantId(g.id);
+    this.#publisher?.announce();
+    return ended;
+  }
+
+  async #grantsNamed(org_id: string, select: GrantSelector | undefined): Promise<string[]> {
+    if (!select) return [];
+    if (select.id !== undefined) return [select.id];
+    const filter = { ...(select.user_id !== undefined ? { user_id: select.user_id } : {}), ...(select.agent_id !== undefined ? { agent_id: select.agent_id } : {}) };
+    return (await this.#grants.listGrants(org_id, filter)).map((g) => g.id);
+  }
+
+  #auditEvents(org_id: string, ended: EndedAuthority, actor: Actor, reason: string) {
+    const grantIds = new Set(ended.grants.map((g) => g.id));
+    return [
+      ...ended.grants.map((g) => this.#audit.builder(org_id, {
         type: 'grant.revoked',
         actor,
         subject: { grant_id: g.id, agent_id: g.agent_id, ...(g.user_id ? { user_id: g.user_id } : { principal: 'org' }) },
+        details: { reason, capabilities_revoked: ended.capabilities.filter((c) => c.auth_event_id === g.id).length },
+      })),
+      // Capabilities ended apart from their grant (their holder, or an agent in their chain, is gone).
+      ...ended.capabilities.filter((c) => !grantIds.has(c.auth_event_id)).map((c) => this.#audit.builder(org_id, {
+        type: 'capability.revoked',
+        actor,
+        subject: { capability_id: c.jti, grant_id: c.auth_event_id, agent_id: c.client_id },
         details: { reason },
-      });
-    }
-    return revoked;
+      })),
+    ];
   }
 }

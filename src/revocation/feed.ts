@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../core/clock.ts';
 import type { GrantRecord } from '../storage/ports/grants.ts';
-import type { CapabilityStore, RevocationEntry } from '../storage/ports/capabilities.ts';
+import type { CapabilityRecord, CapabilityStore, RevocationEntry } from '../storage/ports/capabilities.ts';
 
 // Capabilities live at most as long as the delegated token they came from (≤ 10 minutes); a feed
 // entry outlives everything it names by a margin for clock skew.
@@ -15,8 +15,8 @@ export interface FeedPage {
 }
 
 /**
- * Revocation cascades from grants to capabilities, and the public feed that remote verifiers
- * follow. Long polls wake at once for revocations in this process and poll the store for those
+ * The public feed that remote verifiers follow, and the entries a revocation publishes on it.
+ * Long polls wake at once for revocations in this process and poll the store for those
  * made by other processes.
  */
 export class RevocationFeed {
@@ -35,19 +35,26 @@ export class RevocationFeed {
 
   #nowSeconds() { return Math.floor(this.#clock.now() / 1000); }
 
-  /** Revokes every capability derived from these grants and publishes them all. */
-  async grantsRevoked(org_id: string, grants: GrantRecord[], at: string): Promise<void> {
-    if (grants.length === 0) return;
-    const capabilities = await this.#store.revokeCapabilitiesOfGrants(org_id, grants.map((g) => g.id), at);
-    const expires = this.#nowSeconds() + ENTRY_LIFETIME_SECONDS;
-    const entries: RevocationEntry[] = [
-      ...grants.map((g) => ({ id: g.id, type: 'auth_event_id' as const, at, expires })),
-      ...capabilities.flatMap((c) => [
-        { id: c.jti, type: 'jti' as const, at, expires: Math.max(c.exp + 60, this.#nowSeconds()) },
-        ...c.revocation_ids.map((id) => ({ id, type: 'biscuit_revocation_id' as const, at, expires: Math.max(c.exp + 60, this.#nowSeconds()) })),
-      ]),
+  /**
+   * The feed entries for authority that ended: each grant's id, and each capability's jti and
+   * Biscuit revocation ids. Written by the store in the same step as the revocation itself.
+   */
+  entriesFor(ended: { grants: GrantRecord[]; capabilities: CapabilityRecord[] }, at: string): RevocationEntry[] {
+    const now = this.#nowSeconds();
+    return [
+      ...ended.grants.map((g) => ({ id: g.id, type: 'auth_event_id' as const, at, expires: now + ENTRY_LIFETIME_SECONDS })),
+      ...ended.capabilities.flatMap((c) => {
+        const expires = Math.max(c.exp + 60, now);
+        return [
+          { id: c.jti, type: 'jti' as const, at, expires },
+          ...c.revocation_ids.map((id) => ({ id, type: 'biscuit_revocation_id' as const, at, expires })),
+        ];
+      }),
     ];
-    await this.#store.appendRevocations(entries);
+  }
+
+  /** Wakes this process's long polls: something was just committed to the feed. */
+  announce(): void {
     this.#events.emit('revoked');
   }
 

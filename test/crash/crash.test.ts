@@ -6,12 +6,13 @@ import { runCrashTest } from './crash.ts';
 
 test('SIGKILL at random moments loses nothing acknowledged and leaves a sound store', { timeout: 240_000 }, async (t) => {
   const seed = Date.now() % 2 ** 31;
-  const summary = await runCrashTest({ kills: 3, seed, log: (line) => t.diagnostic(line) });
+  const summary = await runCrashTest({ kills: 3, seed, revocationKillChance: 0.3, log: (line) => t.diagnostic(line) });
   t.diagnostic(`seed ${seed}: ${JSON.stringify(summary.acknowledged)}`);
   assert.deepEqual(summary.problems, []);
   assert.equal(summary.lost, 0);
   assert.equal(summary.spentTwice, 0, 'no single-use capability was spent twice');
   assert.equal(summary.crashesSurvived, 3);
+  assert.ok(summary.killedInRevocation > 0, 'the process was killed inside a revocation at least once');
   assert.equal(summary.integrity, 'ok');
   assert.ok(summary.acknowledged.grants + summary.acknowledged.exchanges > 0, 'operations were acknowledged between kills');
   assert.ok(summary.acknowledged.executions > 0, 'tool executions were acknowledged between kills');

@@ -28,6 +28,10 @@ export interface CrashSummary {
   kills: number;
   crashesSurvived: number;
   acknowledged: { grants: number; revocations: number; exchanges: number; executions: number; singleUse: number };
+  /** Kills the process gave itself inside a revocation, between the store update and its commit. */
+  killedInRevocation: number;
+  /** Revocations whose answer died with the process, retried after the last restart. */
+  retried: number;
   lost: number;
   /** Single-use capabilities that created more than one note or have more than one tool.executed event. */
   spentTwice: number;
@@ -81,7 +85,7 @@ function kill(child: Child): Promise<void> {
 }
 
 
-export async function runCrashTest(options: { kills?: number; seed?: number; log?: (line: string) => void } = {}): Promise<CrashSummary> {
+export async function runCrashTest(options: { kills?: number; seed?: number; log?: (line: string) => void; revocationKillChance?: number } = {}): Promise<CrashSummary> {
   const kills = options.kills ?? 20;
   const rand = random(options.seed ?? Date.now());
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -100,12 +104,18 @@ export async function runCrashTest(options: { kills?: number; seed?: number; log
     WRIT_MASTER_KEY: `v1:${randomBytes(32).toString('base64url')}`, WRIT_LOG_LEVEL: 'error', NODE_ENV: 'test',
     WRIT_DEMO_PROVIDER_URL: demo.url, WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1', WRIT_CONNECTOR_CLIENTS: JSON.stringify({ demo: DEMO_CLIENT }),
   };
+  // Between the random kills, the process also kills itself inside some revocations (src/grants/crash-point.ts).
+  const crashing = { ...env, WRIT_CRASH_POINTS: `revocation:${options.revocationKillChance ?? 0.15}` };
 
   const acked = { grants: new Set<string>(), revocations: new Set<string>(), exchanges: new Set<string>() };
+  /** Revocations asked for whose answer never came (the process died): retried at the end. */
+  const unanswered = new Set<string>();
+  let killedInRevocation = 0;
+  let retried = 0;
   /** Executions answered 200, by capability id; single-use ones must never reach 2. */
   const executed = { singleUse: new Map<string, number>(), multiUse: 0 };
   let crashesSurvived = 0;
-  let child = await startChild(env);
+  let child = await startChild(crashing);
   try {
     let writ = remoteWrit(child.issuer, adminToken);
     const tools = ['demo.notes.create', 'demo.notes.read', 'demo.notes.list'];
@@ -138,10 +148,12 @@ export async function runCrashTest(options: { kills?: number; seed?: number; log
         const res = await writ.admin('POST', `/orgs/${org}/agents/${agent}/org-grants`, { authorization_details: [{ type: 'tool_access', tools: ['demo.notes.read'] }] });
         if (res.status === 201 || res.status === 200) acked.grants.add(res.json.id ?? res.json.grant?.id);
       } else if (pick < 0.55 && acked.grants.size > acked.revocations.size) {
-        const open = [...acked.grants].filter((g) => !acked.revocations.has(g));
+        const open = [...acked.grants].filter((g) => !acked.revocations.has(g) && !unanswered.has(g));
+        if (open.length === 0) return;
         const id = open[Math.floor(rand() * open.length)]!;
+        unanswered.add(id);
         const res = await writ.admin('DELETE', `/orgs/${org}/grants/${id}`);
-        if (res.status >= 200 && res.status < 300) acked.revocations.add(id);
+        if (res.status >= 200 && res.status < 300) { acked.revocations.add(id); unanswered.delete(id); }
       } else if (pick < 0.7) {
         const res = await exchange(writ, seeded.agent, { subject_token: subject, subject_token_type: ACCESS_TOKEN, requested_token_type: rand() < 0.5 ? JWT : BISCUIT });
         if (res.status === 200) acked.exchanges.add(res.json.access_token);
@@ -171,17 +183,40 @@ export async function runCrashTest(options: { kills?: number; seed?: number; log
         }
       });
       await new Promise((r) => setTimeout(r, 50 + Math.floor(rand() * 400)));
+      if (child.process.signalCode === 'SIGKILL') killedInRevocation++;
       await kill(child);
       stop = true;
       await Promise.all(workers);
-      child = await startChild(env);
+      // The last restart stays up for the checks: no more kills from inside.
+      child = await startChild(k === kills - 1 ? env : crashing);
       writ = remoteWrit(child.issuer, adminToken);
       crashesSurvived++;
       log(`kill ${k + 1}/${kills}: acknowledged ${acked.grants.size} grants, ${acked.revocations.size} revocations, ${acked.exchanges.size} exchanges, ${executed.singleUse.size + executed.multiUse} executions`);
     }
 
+    // A revocation whose answer died with the process is asked for again: the retry must succeed,
+    // and whatever the first attempt committed or not, the grant's entries must be on the feed.
+    for (const id of unanswered) {
+      const res = await writ.admin('DELETE', `/orgs/${org}/grants/${id}`);
+      if (res.status === 204) { acked.revocations.add(id); retried++; }
+    }
+
     // Checks, against the restarted server.
     const problems: string[] = [];
+    for (const id of unanswered) if (!acked.revocations.has(id)) problems.push(`retrying the revocation of ${id} failed`);
+    const onFeed = new Set<string>();
+    for (let cursor = '0'; ;) {
+      const page = await (await fetch(`${writ.issuer}/v1/revocations?since=${cursor}`)).json() as { revoked: Array<{ id: string }>; cursor: string };
+      for (const e of page.revoked) onFeed.add(e.id);
+      if (page.revoked.length === 0) break;
+      cursor = page.cursor;
+    }
+    for (const id of acked.revocations) if (!onFeed.has(id)) problems.push(`acknowledged revocation of ${id} is not on the feed`);
+    const revokedEvents = ((await writ.admin('GET', `/orgs/${org}/audit?type=grant.revoked&limit=1000`)).json.events as any[]).map((e) => e.subject.grant_id as string);
+    for (const id of acked.revocations) {
+      const n = revokedEvents.filter((g) => g === id).length;
+      if (n !== 1) problems.push(`acknowledged revocation of ${id} has ${n} grant.revoked events`);
+    }
     const grants = new Map<string, any>(((await writ.admin('GET', `/orgs/${org}/grants?limit=1000`)).json.grants as any[]).map((g) => [g.id, g]));
     for (const id of acked.grants) if (!grants.has(id)) problems.push(`acknowledged grant ${id} is missing`);
     for (const id of acked.revocations) if (!grants.get(id)?.revoked_at) problems.push(`acknowledged revocation of ${id} is not in force`);
@@ -224,10 +259,10 @@ export async function runCrashTest(options: { kills?: number; seed?: number; log
     const integrity = String((db.prepare('PRAGMA integrity_check').get() as Record<string, unknown>).integrity_check);
     db.close();
     if (integrity !== 'ok') problems.push(`integrity_check: ${integrity}`);
-    const lost = problems.filter((p) => /missing|not in force|no token\.exchanged|no tool\.executed|on the record/.test(p)).length;
+    const lost = problems.filter((p) => /missing|not in force|not on the feed|no token\.exchanged|no tool\.executed|on the record/.test(p)).length;
     log(`checked ${jwtAcked} JWT capabilities by id and ${acked.exchanges.size} exchanges by count; ${notesPerCap.size} single-use capabilities created notes, ${demo.notes.length} notes in all`);
     return {
-      kills, crashesSurvived,
+      kills, crashesSurvived, killedInRevocation, retried,
       acknowledged: {
         grants: acked.grants.size, revocations: acked.revocations.size, exchanges: acked.exchanges.size,
         executions: [...executed.singleUse.values()].reduce((a, b) => a + b, 0) + executed.multiUse, singleUse: executed.singleUse.size,
@@ -249,7 +284,7 @@ if (import.meta.main) {
   process.stdout.write(
     `seed ${seed}\n` +
     `operations acknowledged: ${summary.acknowledged.grants} grant creations, ${summary.acknowledged.revocations} revocations, ${summary.acknowledged.exchanges} exchanges, ${summary.acknowledged.executions} executions (${summary.acknowledged.singleUse} single-use capabilities)\n` +
-    `crashes survived: ${summary.crashesSurvived}/${summary.kills}\n` +
+    `crashes survived: ${summary.crashesSurvived}/${summary.kills} (${summary.killedInRevocation} inside a revocation; ${summary.retried} unanswered revocations retried)\n` +
     `sqlite integrity_check: ${summary.integrity}\n` +
     `lost: ${summary.lost}\n` +
     `single-use capabilities spent twice: ${summary.spentTwice}\n` +

@@ -9,7 +9,7 @@ import { isDuplicateKey, json, KeyedQueue, parse, type IndexPlan } from './datab
 // E11000 on that index, and the append starts again from the new head. Appends from this process
 // are queued per org first, so the retry loop only ever races other processes.
 
-interface AuditDoc {
+export interface AuditDoc {
   org_id: string; seq: number; id: string; at: string; type: string;
   /** JSON text, byte for byte what was hashed: the chain must verify after a round trip. */
   actor: string; subject: string; details: string;
@@ -48,6 +48,17 @@ const toRecord = (d: WithId<AuditDoc>): AuditRecord => ({
 
 type Head = { seq: number; hash: string } | undefined;
 
+/** The stored form of an event: JSON text for the hashed maps, facets beside them. */
+export function toAuditDoc(e: AuditRecord): AuditDoc {
+  const f = auditFacets(e);
+  return {
+    org_id: e.org_id, seq: e.seq, id: e.id, at: e.at, type: e.type,
+    actor: json(e.actor), subject: json(e.subject), details: json(e.details),
+    prev_hash: e.prev_hash, hash: e.hash,
+    user_id: f.user_id, agent_id: f.agent_id, tool: f.tool, grant_id: f.grant_id, capability_id: f.capability_id,
+  };
+}
+
 export class MongoAuditStore implements AuditStore {
   readonly #events: Collection<AuditDoc>;
   readonly #queue = new KeyedQueue();
@@ -67,14 +78,8 @@ export class MongoAuditStore implements AuditStore {
         { sort: { seq: -1 }, projection: { _id: 0, seq: 1, hash: 1 }, readConcern: { level: 'local' } },
       );
       const e = build(head ? { seq: head.seq, hash: head.hash } : undefined);
-      const f = auditFacets(e);
       try {
-        await this.#events.insertOne({
-          org_id, seq: e.seq, id: e.id, at: e.at, type: e.type,
-          actor: json(e.actor), subject: json(e.subject), details: json(e.details),
-          prev_hash: e.prev_hash, hash: e.hash,
-          user_id: f.user_id, agent_id: f.agent_id, tool: f.tool, grant_id: f.grant_id, capability_id: f.capability_id,
-        });
+        await this.#events.insertOne(toAuditDoc(e));
         return e;
       } catch (err) {
         if (!isDuplicateKey(err, SEQ_INDEX)) throw err;

@@ -12,18 +12,18 @@ import { isDuplicateKey, KeyedQueue, rethrowAsConflict, type IndexPlan } from '.
 // retry, and position order is commit order. A floor document remembers the highest position
 // ever used, so purging the newest entries never lets a position be handed out twice.
 
-interface CapabilityDoc {
+export interface CapabilityDoc {
   org_id: string; jti: string; auth_event_id: string; parent_jti?: string; client_id: string;
   format: CapabilityRecord['format']; revocation_ids: string[]; single_use: boolean; exp: number;
   created_at: string; spent_at?: string; revoked_at?: string;
 }
 
-interface RevocationDoc extends RevocationEntry { position: number }
+export interface RevocationDoc extends RevocationEntry { position: number }
 
-interface FeedFloorDoc { _id: string; position: number }
+export interface FeedFloorDoc { _id: string; position: number }
 
 const FEED_POSITION_INDEX = 'revocations_position';
-const FEED_FLOOR_ID = 'revocations';
+export const FEED_FLOOR_ID = 'revocations';
 const MAX_APPEND_ATTEMPTS = 64;
 
 export const capabilityIndexes: IndexPlan[] = [
@@ -33,6 +33,9 @@ export const capabilityIndexes: IndexPlan[] = [
       { key: { org_id: 1, jti: 1 }, name: 'capabilities_org_jti', unique: true },
       // Revoking a grant revokes every capability derived from it.
       { key: { org_id: 1, auth_event_id: 1 }, name: 'capabilities_org_grant' },
+      // Deleting an agent revokes what it holds and everything delegated through it.
+      { key: { org_id: 1, client_id: 1 }, name: 'capabilities_org_holder' },
+      { key: { org_id: 1, parent_jti: 1 }, name: 'capabilities_org_parent' },
     ],
   },
   {
@@ -44,7 +47,7 @@ export const capabilityIndexes: IndexPlan[] = [
   },
 ];
 
-const toRecord = (d: WithId<CapabilityDoc>): CapabilityRecord => ({
+export const toCapabilityRecord = (d: WithId<CapabilityDoc>): CapabilityRecord => ({
   jti: d.jti, org_id: d.org_id, auth_event_id: d.auth_event_id, parent_jti: d.parent_jti ?? undefined,
   client_id: d.client_id, format: d.format, revocation_ids: [...d.revocation_ids], single_use: d.single_use,
   exp: d.exp, created_at: d.created_at, spent_at: d.spent_at ?? undefined, revoked_at: d.revoked_at ?? undefined,
@@ -76,7 +79,7 @@ export class MongoCapabilityStore implements CapabilityStore {
 
   async getCapability(org_id: string, jti: string) {
     const d = await this.#capabilities.findOne({ org_id, jti });
-    return d ? toRecord(d) : undefined;
+    return d ? toCapabilityRecord(d) : undefined;
   }
 
   async spendCapability(org_id: string, jti: string, at: string) {
@@ -98,7 +101,7 @@ export class MongoCapabilityStore implements CapabilityStore {
       const d = await this.#capabilities.findOneAndUpdate(
         { org_id, jti, revoked_at: { $exists: false } }, { $set: { revoked_at: at } }, { returnDocument: 'after' },
       );
-      if (d) revoked.push(toRecord(d));
+      if (d) revoked.push(toCapabilityRecord(d));
     }
     return revoked;
   }

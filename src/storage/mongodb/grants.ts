@@ -1,9 +1,10 @@
 import type { Collection, Db, Filter, WithId } from 'mongodb';
 import type { ToolAccessDetail } from '../../core/rights.ts';
-import type { GrantFilter, GrantRecord, GrantStore } from '../ports/grants.ts';
+import type { AuthorityTarget, EndedAuthority, GrantFilter, GrantRecord, GrantStore, Publication } from '../ports/grants.ts';
+import { endAuthority } from './authority.ts';
 import { json, parse, rethrowAsConflict, type IndexPlan } from './database.ts';
 
-interface GrantDoc {
+export interface GrantDoc {
   org_id: string; id: string; user_id?: string; agent_id: string;
   /** JSON text: constraints are keyed by tool input field names, which may hold dots or `$`. */
   authorization_details: string;
@@ -21,15 +22,20 @@ export const grantIndexes: IndexPlan[] = [
   },
 ];
 
-const toGrant = (d: WithId<GrantDoc>): GrantRecord => ({
+export const toGrant = (d: WithId<GrantDoc>): GrantRecord => ({
   id: d.id, org_id: d.org_id, user_id: d.user_id ?? undefined, agent_id: d.agent_id,
   authorization_details: parse<ToolAccessDetail[]>(d.authorization_details), created_at: d.created_at,
   expires_at: d.expires_at ?? undefined, revoked_at: d.revoked_at ?? undefined,
 });
 
 export class MongoGrantStore implements GrantStore {
+  readonly #db: Db;
   readonly #grants: Collection<GrantDoc>;
-  constructor(db: Db) { this.#grants = db.collection<GrantDoc>('grants'); }
+  constructor(db: Db) { this.#db = db; this.#grants = db.collection<GrantDoc>('grants'); }
+
+  endAuthority(org_id: string, target: AuthorityTarget, at: string, publish: (ended: EndedAuthority) => Publication) {
+    return endAuthority(this.#db, org_id, target, at, publish);
+  }
 
   async createGrant(org_id: string, g: GrantRecord) {
     try {

@@ -33,24 +33,30 @@ const toRecord = (r: AuditRow): AuditRecord => ({
 });
 
 
+/**
+ * Appends one event built from the org's chain head, synchronously: inside a caller's transaction
+ * it commits (or rolls back) with everything else that transaction writes.
+ */
+export function appendAuditNow(db: SqliteDatabase, org_id: string, build: (head: { seq: number; hash: string } | undefined) => AuditRecord): AuditRecord {
+  const head = db.get<{ seq: number; hash: string }>(
+    'SELECT seq, hash FROM audit_events WHERE org_id = ? ORDER BY seq DESC LIMIT 1', org_id);
+  const e = build(head);
+  const f = auditFacets(e);
+  db.run(
+    `INSERT INTO audit_events (org_id, seq, id, at, type, actor, subject, details, prev_hash, hash,
+       user_id, agent_id, tool, grant_id, capability_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    org_id, e.seq, e.id, e.at, e.type, json(e.actor), json(e.subject), json(e.details), e.prev_hash, e.hash,
+    f.user_id ?? null, f.agent_id ?? null, f.tool ?? null, f.grant_id ?? null, f.capability_id ?? null,
+  );
+  return e;
+}
+
 export class SqliteAuditStore implements AuditStore {
   readonly #db: SqliteDatabase;
   constructor(db: SqliteDatabase) { this.#db = db; }
 
   async appendAudit(org_id: string, build: (head: { seq: number; hash: string } | undefined) => AuditRecord) {
-    return this.#db.write(() => {
-      const head = this.#db.get<{ seq: number; hash: string }>(
-        'SELECT seq, hash FROM audit_events WHERE org_id = ? ORDER BY seq DESC LIMIT 1', org_id);
-      const e = build(head);
-      const f = auditFacets(e);
-      this.#db.run(
-        `INSERT INTO audit_events (org_id, seq, id, at, type, actor, subject, details, prev_hash, hash,
-           user_id, agent_id, tool, grant_id, capability_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        org_id, e.seq, e.id, e.at, e.type, json(e.actor), json(e.subject), json(e.details), e.prev_hash, e.hash,
-        f.user_id ?? null, f.agent_id ?? null, f.tool ?? null, f.grant_id ?? null, f.capability_id ?? null,
-      );
-      return e;
-    });
+    return this.#db.write(() => appendAuditNow(this.#db, org_id, build));
   }
 
   async queryAudit(org_id: string, q: AuditQuery) {

@@ -20,6 +20,15 @@ export const capabilityMigrations: Migration[] = [
       CREATE INDEX revocations_by_expiry ON revocations (expires);
     `,
   },
+  {
+    // Deleting an agent revokes what it holds and everything delegated through it.
+    aggregate: 'capabilities',
+    version: 2,
+    sql: `
+      CREATE INDEX capabilities_by_holder ON capabilities (org_id, client_id);
+      CREATE INDEX capabilities_by_parent ON capabilities (org_id, parent_jti);
+    `,
+  },
 ];
 
 interface CapabilityRow {
@@ -33,6 +42,35 @@ const toRecord = (r: CapabilityRow): CapabilityRecord => ({
   single_use: r.single_use === 1, exp: r.exp, created_at: r.created_at, spent_at: r.spent_at ?? undefined,
   revoked_at: r.revoked_at ?? undefined,
 });
+
+/**
+ * Marks revoked, and returns, the live capabilities of these grants and (with `agent`) those the
+ * agent holds and every one delegated from them. Synchronous: it joins the caller's transaction.
+ */
+export function revokeCapabilitiesNow(db: SqliteDatabase, org_id: string, of: { grant_ids: string[]; agent?: string | undefined }, at: string): CapabilityRecord[] {
+  const marks = of.grant_ids.map(() => '?').join(', ');
+  const rows = db.all<CapabilityRow>(
+    `WITH RECURSIVE delegated(jti) AS (
+       SELECT jti FROM capabilities WHERE org_id = ? AND client_id = ?
+       UNION SELECT c.jti FROM capabilities c JOIN delegated d ON c.org_id = ? AND c.parent_jti = d.jti)
+     SELECT * FROM capabilities WHERE org_id = ? AND revoked_at IS NULL
+       AND (auth_event_id IN (${marks || "''"}) OR jti IN (SELECT jti FROM delegated))`,
+    org_id, of.agent ?? null, org_id, org_id, ...of.grant_ids);
+  for (const r of rows) db.run('UPDATE capabilities SET revoked_at = ? WHERE org_id = ? AND jti = ?', at, org_id, r.jti);
+  return rows.map((r) => ({ ...toRecord(r), revoked_at: at }));
+}
+
+/** Every capability of a grant, revoked or not: what a retried revocation publishes again. */
+export function capabilitiesOfGrant(db: SqliteDatabase, org_id: string, grant_id: string): CapabilityRecord[] {
+  return db.all<CapabilityRow>('SELECT * FROM capabilities WHERE org_id = ? AND auth_event_id = ?', org_id, grant_id).map(toRecord);
+}
+
+/** Appends feed entries at the next positions; joins the caller's transaction. */
+export function appendRevocationsNow(db: SqliteDatabase, entries: RevocationEntry[]): void {
+  db.transaction(() => {
+    for (const e of entries) db.run('INSERT INTO revocations (id, type, at, expires) VALUES (?, ?, ?, ?)', e.id, e.type, e.at, e.expires);
+  });
+}
 
 export class SqliteCapabilityStore implements CapabilityStore {
   readonly #db: SqliteDatabase;
@@ -72,11 +110,7 @@ export class SqliteCapabilityStore implements CapabilityStore {
   }
 
   async appendRevocations(entries: RevocationEntry[]) {
-    this.#db.transaction(() => {
-      for (const e of entries) {
-        this.#db.run('INSERT INTO revocations (id, type, at, expires) VALUES (?, ?, ?, ?)', e.id, e.type, e.at, e.expires);
-      }
-    });
+    appendRevocationsNow(this.#db, entries);
   }
 
   async listRevocations(cursor: number, limit: number) {

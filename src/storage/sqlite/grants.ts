@@ -1,4 +1,6 @@
-import type { GrantFilter, GrantRecord, GrantStore } from '../ports/grants.ts';
+import type { AuthorityTarget, EndedAuthority, GrantFilter, GrantRecord, GrantSelector, GrantStore, Publication } from '../ports/grants.ts';
+import { appendAuditNow } from './audit.ts';
+import { appendRevocationsNow, capabilitiesOfGrant, revokeCapabilitiesNow } from './capabilities.ts';
 import { json, optional, parse, type Migration, type SqliteDatabase } from './database.ts';
 
 export const grantMigrations: Migration[] = [
@@ -51,7 +53,11 @@ export class SqliteGrantStore implements GrantStore {
     return this.#db.all<GrantRow>(sql + ' ORDER BY id DESC', ...params).map(toGrant);
   }
 
-  async revokeGrants(org_id: string, select: { id?: string; user_id?: string; agent_id?: string; all?: true }, at: string) {
+  async revokeGrants(org_id: string, select: GrantSelector, at: string) {
+    return this.#revokeNow(org_id, select, at);
+  }
+
+  #revokeNow(org_id: string, select: GrantSelector, at: string): GrantRecord[] {
     let where = 'org_id = ? AND revoked_at IS NULL';
     const params: string[] = [org_id];
     if (select.id !== undefined) { where += ' AND id = ?'; params.push(select.id); }
@@ -62,6 +68,28 @@ export class SqliteGrantStore implements GrantStore {
       const rows = this.#db.all<GrantRow>(`SELECT * FROM grants WHERE ${where}`, ...params);
       this.#db.run(`UPDATE grants SET revoked_at = ? WHERE ${where}`, at, ...params);
       return rows.map((r) => ({ ...toGrant(r), revoked_at: at }));
+    });
+  }
+
+  async endAuthority(org_id: string, target: AuthorityTarget, at: string, publish: (ended: EndedAuthority) => Publication) {
+    // One transaction: the revocation, its feed entries and its audit events commit together.
+    return this.#db.transaction((): EndedAuthority => {
+      let grants = target.grants ? this.#revokeNow(org_id, target.grants, at) : [];
+      let capabilities = revokeCapabilitiesNow(this.#db, org_id, { grant_ids: grants.map((g) => g.id), agent: target.agent }, at);
+      let retry = false;
+      if (grants.length === 0 && capabilities.length === 0 && target.grants?.id !== undefined) {
+        const already = this.#db.get<GrantRow>('SELECT * FROM grants WHERE org_id = ? AND id = ? AND revoked_at IS NOT NULL', org_id, target.grants.id);
+        if (already) {
+          retry = true;
+          grants = [toGrant(already)];
+          capabilities = capabilitiesOfGrant(this.#db, org_id, already.id);
+        }
+      }
+      const ended = { grants, capabilities, retry };
+      const publication = publish(ended);
+      appendRevocationsNow(this.#db, publication.feed);
+      for (const build of publication.audit) appendAuditNow(this.#db, org_id, build);
+      return ended;
     });
   }
 }

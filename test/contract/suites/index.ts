@@ -1,4 +1,5 @@
 import { auditContract } from './audit.ts';
+import { authorityContract } from './authority.ts';
 import { capabilitiesContract } from './capabilities.ts';
 import { directoryContract } from './directory.ts';
 import { grantsContract } from './grants.ts';
@@ -18,6 +19,7 @@ export const contractSuites: ContractSuite[] = [
   keysContract,
   vaultContract,
   capabilitiesContract,
+  authorityContract,
   peersContract,
   replayContract,
 ];
