@@ -10,7 +10,7 @@ import { decide, mergeConstraint, type Decision, type PolicySet } from '../polic
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { AgentRecord, DirectoryStore } from '../storage/ports/directory.ts';
 import type { GrantStore } from '../storage/ports/grants.ts';
-import { grantStandsFor } from '../revocation/standing.ts';
+import { grantCoversUntil, grantStandsFor } from '../revocation/standing.ts';
 import { TOKEN_TYPE, type ExchangeParams } from './params.ts';
 import { capabilitySubject, type AudienceCheck, type CapabilityKeys, type Subject } from './subject.ts';
 
@@ -142,11 +142,13 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
   if (decision.constraints.require_dpop && !req.dpopJkt) throw deny('invalid_request', 'policy requires a DPoP proof for this capability');
   const details = applyPolicy(requested, decision);
 
-  // 7. Lifetime: never beyond the subject, the grant or the policy.
+  // 7. Lifetime: never beyond the subject, the policy, the grant or the first expiring grant
+  // detail the issued rights rest on (verifiers that see only the token stop with it too).
+  const coveredUntil = grantCoversUntil(grant, details, now);
   const exp = Math.min(
     nowSeconds + decision.constraints.max_ttl,
     subject.exp,
-    ...(grant.expires_at ? [Math.floor(Date.parse(grant.expires_at) / 1000)] : []),
+    ...(coveredUntil !== undefined ? [Math.floor(coveredUntil / 1000)] : []),
   );
   if (exp <= nowSeconds) throw deny('invalid_grant', 'the subject token expires too soon to derive anything from it');
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as oauth from 'openid-client';
 import { decodeJwt } from 'jose';
 import { parseForm } from '../support/http.ts';
+import { createVerifier } from '../../src/verifier/index.ts';
 import { startTestWrit, seedOrg, type TestWrit } from '../support/writ.ts';
 import { agentClient, delegate, type DelegationRun, type Seeded } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN, JWT, BISCUIT } from '../support/exchange.ts';
@@ -177,10 +178,19 @@ test('a grant detail expires: capabilities minted before it stop at the executor
   const expires_at = new Date(Date.now() + 4000).toISOString();
   // The other detail has no end, so the grant as a whole does not expire.
   const d = await derive([{ type: 'tool_access', tools: [TOOL], expires_at }, { type: 'tool_access', tools: [OTHER] }]);
-  await new Promise((r) => setTimeout(r, Date.parse(expires_at) - Date.now() + 50));
-  for (const [token, type] of [[d.parent.token, JWT], [d.child.token, BISCUIT]] as const) {
-    assert.deepEqual(await execute(token), { status: 401, code: 'invalid_token' }, 'refused at the executor');
-    assert.equal((await introspect(d.seeded, token)).active, false, 'inactive at introspection');
-    assert.equal((await exchange(writ, d.sub, { subject_token: token, subject_token_type: type })).json.error !== undefined, true, 'refused at the exchange');
+  // Nothing goes on the feed when a detail ends, so a remote verifier stops by the token alone:
+  // the capability's exp never passes the end of the detail it rests on.
+  assert.ok((decodeJwt(d.parent.token).exp ?? Infinity) <= Math.floor(Date.parse(expires_at) / 1000), 'exp is capped at the detail\'s end');
+  const remote = createVerifier({ issuer: writ.issuer, audience: writ.executorResource });
+  try {
+    await new Promise((r) => setTimeout(r, Date.parse(expires_at) - Date.now() + 50));
+    for (const [token, type] of [[d.parent.token, JWT], [d.child.token, BISCUIT]] as const) {
+      assert.deepEqual(await execute(token), { status: 401, code: 'invalid_token' }, 'refused at the executor');
+      assert.equal((await introspect(d.seeded, token)).active, false, 'inactive at introspection');
+      assert.equal((await exchange(writ, d.sub, { subject_token: token, subject_token_type: type })).json.error !== undefined, true, 'refused at the exchange');
+      await assert.rejects(remote.verify(token, { tool: TOOL, resource: 'github:repo:acme/api' }), (err: { code?: string }) => err.code === 'expired', 'refused by a verifier that sees only the token');
+    }
+  } finally {
+    remote.close();
   }
 });
