@@ -36,7 +36,7 @@ import { accountAdminRoutes } from '../admin/accounts.ts';
 import { adminGuard } from '../admin/guard.ts';
 import { RevocationFeed } from '../revocation/feed.ts';
 import { revocationRoutes } from '../revocation/routes.ts';
-import { errorBoundary, requestLog, securityHeaders } from '../web/middleware.ts';
+import { errorBoundary, pageMethodErrors, pagesNotFound, requestLog, securityHeaders } from '../web/middleware.ts';
 import { refuseCrossSite } from '../web/cross-site.ts';
 import { createMetrics, type Metrics } from '../ops/metrics.ts';
 import { executionObserver, observeStore } from '../ops/observe.ts';
@@ -198,7 +198,9 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
       reconnectUrl: (account) => connectLink(issuer, account.org_id, account.id),
     }),
   ];
-  app.use(refuseCrossSite(issuer, pages.map((router) => router.opts.prefix ?? '/')));
+  const pagePrefixes = pages.map((router) => router.opts.prefix ?? '/');
+  app.use(refuseCrossSite(issuer, pagePrefixes));
+  app.use(pagesNotFound(pagePrefixes));
   for (const router of [
     adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource, vault }),
     revocationRoutes(revocations),
@@ -212,7 +214,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     ...pages,
   ]) {
     app.use(router.routes());
-    app.use(router.allowedMethods());
+    app.use(router.allowedMethods(pages.includes(router) ? pageMethodErrors : {}));
   }
   const openapi = openApiDocument(issuer);
   app.use(opsRoutes({ metrics, ping: () => store.ping(), keysLoaded: () => keys.publicJwks.keys.length > 0, openapi: () => openapi }));

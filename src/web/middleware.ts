@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.ts';
 import { isWritError, WritError } from '../errors/index.ts';
 import { html } from './html.ts';
 import { renderPage } from './html.ts';
+import { isBrowserSurface } from './cross-site.ts';
 
 /** Request id, one access-log line per request (path only: query strings can carry codes). */
 export function requestLog(logger: Logger) {
@@ -72,6 +73,21 @@ export function errorBoundary(logger: Logger) {
     }
   };
 }
+
+/** A path under the pages that nothing answered: the HTML not-found page, not the bare default. */
+export function pagesNotFound(prefixes: readonly string[]) {
+  return async (ctx: Context, next: Next) => {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined && isBrowserSurface(ctx.path, prefixes)) throw new WritError('not_found', 'there is no such page');
+  };
+}
+
+/** For the pages' routers: a method a page does not answer gets the HTML error page, never a bare 405 or a 501. */
+export const pageMethodErrors = {
+  throw: true,
+  methodNotAllowed: () => new WritError('invalid_request', 'this page does not answer that method', { status: 405 }),
+  notImplemented: () => new WritError('invalid_request', 'this page does not answer that method', { status: 405 }),
+};
 
 /** Headers every response carries. */
 export async function securityHeaders(ctx: Context, next: Next) {

@@ -1,7 +1,8 @@
 // Property-based attacks on every parser at the edge: random token-exchange forms and admin
-// bodies over real HTTP (a clear 4xx JSON error or a success, never a 500), and random input to
-// the authorization_details, policy-file and connector-definition parsers (a clear error or a
-// correct result, never a crash).
+// bodies over real HTTP (a clear 4xx JSON error or a success, never a 500), random requests to the
+// pages people use (never a 5xx, refusals are HTML and write nothing), and random input to the
+// authorization_details, policy-file and connector-definition parsers (a clear error or a correct
+// result, never a crash).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -11,6 +12,7 @@ import { parsePolicyFile } from '../../src/policy/parse.ts';
 import { connectorDefinitionSchema } from '../../src/connectors/schema.ts';
 import { ACCESS_TOKEN, JWT, BISCUIT, TOKEN_EXCHANGE } from '../support/exchange.ts';
 import { capability, ledger, scene } from './support.ts';
+import { EVIL, pagesScene, stored, world } from './web-support.ts';
 
 const RUNS = Number(process.env.WRIT_PROPERTY_RUNS ?? 120);
 
@@ -115,4 +117,65 @@ test('connector definitions: a schema error or a valid definition, never an exce
     if (result.success) assert.ok(typeof result.data.name === 'string');
     else assert.ok(result.error.issues.length > 0);
   }), { numRuns: RUNS * 5 });
+});
+
+// ---- The pages people use ------------------------------------------------------------------------
+
+test('random methods, paths, query strings, forms, Origin, Sec-Fetch-Site and cookies on the pages: never a 5xx, refusals are HTML and write nothing', async (t) => {
+  const w = await world();
+  t.after(() => w.stop());
+  const s = await pagesScene(w);
+  const issuer = w.writ.issuer;
+  const origin = new URL(issuer).origin;
+  const realCookies = s.browser.jar.headerFor(new URL(`${issuer}/interaction/${s.ids[':uid']}/login`)) ?? '';
+  const tokens = [...new Set(s.forms.map((f) => f.hidden.csrf).filter((v): v is string => Boolean(v)))];
+  const state = `${s.org}.${s.account.id}.${'A'.repeat(32)}`;
+  const real = fc.constantFrom(s.org, w.attacker.org.id, 'demo', s.account.id, s.grant.id, s.ids[':uid']!, state, 'alice', 'alice password 1', 'approve', '/connect', ...tokens);
+  const value = fc.oneof(nasty, real);
+  const paths = [
+    '/account', '/account/', '/account/signin', '/account/signout', `/account/grants/${s.grant.id}/revoke`, '/account/grants/x/revoke',
+    `/interaction/${s.ids[':uid']}`, `/interaction/${s.ids[':uid']}/login`, `/interaction/${s.ids[':uid']}/confirm`, '/interaction/nope', '/interaction/nope/login',
+    '/connect', '/connect/new', '/connect/new/confirm', `/connect/${s.account.id}`, `/connect/${s.account.id}/confirm`, `/connect/${s.account.id}/disconnect`, '/connect/callback',
+    '/console', '/console/policies', '/console/policies/dry-run', '/console/audit', `/console/grants/${s.grant.id}/revoke`,
+  ];
+  const printable = (v: string) => /^[\x20-\x7e]*$/.test(v);
+  const headerValue = fc.oneof(fc.string({ maxLength: 40 }).filter(printable), fc.constantFrom(origin, EVIL, 'null', '', `${origin}.evil.example`, origin.replace('http:', 'https:')));
+  const cookie = fc.constantFrom(realCookies, 'writ_session=junk', 'writ_session=a.b', 'writ_presession=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '_interaction=x; _interaction.sig=y', '');
+  let unchanged = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('GET', 'POST', 'POST', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND'),
+    fc.oneof(fc.constantFrom(...paths), fc.tuple(fc.constantFrom(...paths), fc.string({ maxLength: 12 })).map(([p, x]) => `${p}/${encodeURIComponent(x)}`)),
+    fc.array(fc.tuple(fc.constantFrom('org', 'connector', 'next', 'state', 'code', 'error', 'type', 'cursor', 'since', '__proto__'), value), { maxLength: 4 }),
+    fc.array(fc.tuple(fc.constantFrom('csrf', 'org', 'username', 'password', 'connector', 'decision', 'agent_id', 'user_id', 'tools', 'resources', 'audience', '__proto__'), value), { maxLength: 8 }),
+    fc.record({ origin: headerValue, 'sec-fetch-site': fc.oneof(fc.constantFrom('same-origin', 'same-site', 'cross-site', 'none', 'SAME-ORIGIN'), headerValue) }, { requiredKeys: [] }),
+    cookie,
+    fc.constantFrom('application/x-www-form-urlencoded', 'application/json', 'text/plain', 'multipart/form-data; boundary=x'),
+    async (method, path, query, form, headers, cookies, type) => {
+      const url = new URL(path, issuer);
+      for (const [k, v] of query) url.searchParams.append(k, v);
+      const body = method === 'GET' || method === 'HEAD' ? null : new URLSearchParams(form).toString();
+      const before = await stored(w.writ, w.orgs);
+      const res = await fetch(url, {
+        method, redirect: 'manual', body,
+        headers: { ...headers, ...(cookies ? { cookie: cookies } : {}), ...(body === null ? {} : { 'content-type': type }) },
+      });
+      const text = await res.text();
+      const what = `${method} ${url.pathname}${url.search.slice(0, 80)} ${JSON.stringify(headers)} ${cookies.slice(0, 20)} → ${res.status} ${text.slice(0, 160)}`;
+      assert.ok(res.status < 500, what);
+      // 431: Node's HTTP parser refuses a request line over its limit before Writ sees it.
+      if (res.status === 431) return;
+      if (res.status >= 400 && method !== 'HEAD') assert.match(res.headers.get('content-type') ?? '', /text\/html/, what);
+      const fetchSite = headers['sec-fetch-site'];
+      const crossSite = (fetchSite !== undefined && !['same-origin', 'none'].includes(fetchSite.toLowerCase()))
+        || (headers.origin !== undefined && headers.origin !== origin) || (headers.origin === undefined && fetchSite === undefined && cookies !== '');
+      if (!['GET', 'HEAD', 'OPTIONS'].includes(method) && crossSite) assert.equal(res.status, 403, what);
+      // A GET or a refusal writes nothing; a failed sign-in is on the record (and counts towards the lock).
+      const signInAttempt = /\/(signin|login)$/.test(url.pathname) && (res.status === 401 || res.status === 429);
+      if (['GET', 'HEAD', 'OPTIONS'].includes(method) || (res.status >= 400 && !signInAttempt)) {
+        unchanged++;
+        assert.equal(await stored(w.writ, w.orgs), before, what);
+      }
+    },
+  ), { numRuns: RUNS });
+  t.diagnostic(`${unchanged} of ${RUNS} random requests were GETs or refusals, checked to write nothing`);
 });
