@@ -12,7 +12,8 @@ test('SIGKILL at random moments loses nothing acknowledged and leaves a sound st
   assert.equal(summary.lost, 0);
   assert.equal(summary.spentTwice, 0, 'no single-use capability was spent twice');
   assert.equal(summary.crashesSurvived, 3);
-  assert.ok(summary.killedInRevocation > 0, 'the process was killed inside a revocation at least once');
+  // Kills inside a revocation are random here; revocation-window.test.ts makes one every time.
+  t.diagnostic(`${summary.killedInRevocation} of the kills landed inside a revocation`);
   assert.equal(summary.integrity, 'ok');
   assert.ok(summary.acknowledged.grants + summary.acknowledged.exchanges > 0, 'operations were acknowledged between kills');
   assert.ok(summary.acknowledged.executions > 0, 'tool executions were acknowledged between kills');

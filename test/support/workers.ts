@@ -10,38 +10,42 @@ import { freePort } from './connect.ts';
 export interface ServedWrit {
   issuer: string;
   adminToken: string;
+  masterKey: string;
   dataDir: string;
+  port: number;
   child: ChildProcess;
   output(): string;
-  stop(): Promise<void>;
+  stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export async function serveWrit(env: Record<string, string> = {}): Promise<ServedWrit> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'writ-served-'));
-  const port = await freePort();
+/** `again` restarts over the data dir, port and secrets of a Writ that was stopped with `keepData`. */
+export async function serveWrit(env: Record<string, string> = {}, again?: ServedWrit): Promise<ServedWrit> {
+  const dataDir = again?.dataDir ?? mkdtempSync(join(tmpdir(), 'writ-served-'));
+  const port = again?.port ?? await freePort();
   const issuer = `http://localhost:${port}`;
-  const adminToken = `served-admin-${randomBytes(24).toString('hex')}`;
+  const adminToken = again?.adminToken ?? `served-admin-${randomBytes(24).toString('hex')}`;
+  const masterKey = again?.masterKey ?? `v1:${randomBytes(32).toString('base64url')}`;
   let output = '';
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'serve'], {
     cwd: join(import.meta.dirname, '../..'),
     env: {
       PATH: process.env.PATH, PORT: String(port), WRIT_DATA_DIR: dataDir, WRIT_ADMIN_TOKEN: adminToken,
-      WRIT_MASTER_KEY: `v1:${randomBytes(32).toString('base64url')}`, WRIT_LOG_LEVEL: 'warn', ...env,
+      WRIT_MASTER_KEY: masterKey, WRIT_LOG_LEVEL: 'warn', ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => { output += d; });
   child.stderr!.on('data', (d) => { output += d; });
-  const stop = async () => {
+  const stop = async ({ keepData = false } = {}) => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!keepData) rmSync(dataDir, { recursive: true, force: true });
   };
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) { await stop(); throw new Error(`writ exited: ${output}`); }
-    try { if ((await fetch(`${issuer}/healthz`)).ok) return { issuer, adminToken, dataDir, child, output: () => output, stop }; } catch { /* not yet */ }
+    try { if ((await fetch(`${issuer}/healthz`)).ok) return { issuer, adminToken, masterKey, dataDir, port, child, output: () => output, stop }; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 50));
   }
   await stop();
