@@ -19,8 +19,12 @@ export interface BiscuitLimits {
   maxBlocks: number;
 }
 
-/** Room for a capability with many rights and a delegation chain of seven offline attenuations. */
-export const DEFAULT_BISCUIT_LIMITS: Readonly<BiscuitLimits> = Object.freeze({ maxBytes: 16 * 1024, maxBlocks: 8 });
+/**
+ * Room for a capability with dozens of rights and a chain of seven offline attenuations (a typical
+ * capability is 1.4 KB and each attenuation adds about 0.2 KB), and small enough to travel in an
+ * `Authorization` header under Node's 16 KiB header limit.
+ */
+export const DEFAULT_BISCUIT_LIMITS: Readonly<BiscuitLimits> = Object.freeze({ maxBytes: 8 * 1024, maxBlocks: 8 });
 
 export interface BiscuitEnvelope {
   /** Blocks, the authority block included. */

@@ -42,7 +42,7 @@ export interface VerifierOptions {
   cacheSize?: number;
   /** Memory the cache of verified tokens may hold, opened Biscuits' wasm memory included (default 64 MiB). */
   cacheBytes?: number;
-  /** Largest Biscuit accepted, checked before it is parsed (default 16 KiB and 8 blocks). */
+  /** Largest Biscuit accepted, checked before it is parsed (default 8 KiB and 8 blocks). */
   biscuitLimits?: Partial<BiscuitLimits>;
   /** Where DPoP proof ids are claimed once; share one between processes (default: this process's memory). */
   replayStore?: ReplayStore;
