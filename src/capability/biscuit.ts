@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AuthorizerBuilder,
   Biscuit,
@@ -16,7 +17,7 @@ import { requestedResource, constrainableInput, ANY_RESOURCE } from './access.ts
 import { actorChain, capabilityClaimsSchema, type CapabilityClaims } from './claims.ts';
 import { addTo, datalog, join, type Datalog, type Term } from './datalog.ts';
 import { BoundedMap } from './bounded-map.ts';
-import { DEFAULT_BISCUIT_LIMITS, readBiscuitEnvelope, type BiscuitLimits } from './envelope.ts';
+import { DEFAULT_BISCUIT_LIMITS, readBiscuitEnvelope, type BiscuitEnvelope, type BiscuitLimits } from './envelope.ts';
 import { CapabilityError, type CapabilityErrorCode } from './errors.ts';
 import type { BiscuitRootKey } from './keys.ts';
 
@@ -379,6 +380,34 @@ export function authorityFactsStats(): { reads: number; cached: number; bytes: n
   return { reads: authorityFactsReads, cached: authorityFacts.size, bytes: authorityFacts.bytes };
 }
 
+// The attenuated tokens accepted so far per authority block. The envelope's authority signature
+// is not verified yet when it is looked up here, so it only ever refuses early what is over the
+// budget; a variant joins the set once biscuit-wasm has verified the whole chain.
+const acceptedVariants = new BoundedMap<string, Set<string>>({
+  maxEntries: 10_000,
+  maxBytes: 16 * 1024 * 1024,
+  weigh: (key, set) => 2 * key.length + set.size * 64,
+});
+
+function attenuatedVariant(token: string, envelope: BiscuitEnvelope, limits: BiscuitLimits): { accept(): void } {
+  const authority = `${envelope.rootKeyId ?? '-'}:${envelope.authoritySignature}`;
+  const id = createHash('sha256').update(token).digest('base64url');
+  const seen = acceptedVariants.get(authority);
+  const max = limits.maxVariants ?? Infinity;
+  if (seen && !seen.has(id) && seen.size >= max) {
+    throw new CapabilityError('invalid_token', `this capability has been attenuated into more than ${max} distinct tokens`);
+  }
+  return {
+    accept() {
+      const set = acceptedVariants.get(authority) ?? new Set<string>();
+      if (set.has(id)) return;
+      set.add(id);
+      // Set again so the byte budget sees the new size.
+      acceptedVariants.set(authority, set);
+    },
+  };
+}
+
 export interface OpenOptions {
   /** Defaults to DEFAULT_BISCUIT_LIMITS. */
   limits?: BiscuitLimits;
@@ -389,7 +418,9 @@ export interface OpenOptions {
  * root key its id names, and read its authority facts.
  */
 export function openBiscuit(token: string, rootKey: RootKeyResolver, options: OpenOptions = {}): OpenedBiscuit {
-  readBiscuitEnvelope(token, options.limits ?? DEFAULT_BISCUIT_LIMITS);
+  const limits = options.limits ?? DEFAULT_BISCUIT_LIMITS;
+  const envelope = readBiscuitEnvelope(token, limits);
+  const variant = envelope.blocks > 1 ? attenuatedVariant(token, envelope, limits) : undefined;
   let rootKeyId: number | undefined;
   let rootKeyHex = UNKNOWN_ROOT_KEY;
   let known = true;
@@ -428,6 +459,7 @@ export function openBiscuit(token: string, rootKey: RootKeyResolver, options: Op
       authority = readFacts(biscuit, rootKeyId);
       authorityFacts.set(key, authority);
     }
+    variant?.accept();
     // Callers own what they are given; the cached copy stays as read.
     return { biscuit, facts: { ...structuredClone(authority), revocation_ids: revocationIds } };
   } catch (error) {

@@ -17,6 +17,12 @@ export interface BiscuitLimits {
   maxBytes: number;
   /** Blocks, the authority block included. */
   maxBlocks: number;
+  /**
+   * Distinct attenuated tokens accepted per capability (per authority block). Appending a block
+   * offline is free for a holder, and biscuit-wasm keeps memory for every new token it authorises,
+   * so the variants of one capability are bounded; the ones already accepted stay accepted.
+   */
+  maxVariants?: number;
 }
 
 /**
@@ -24,7 +30,7 @@ export interface BiscuitLimits {
  * capability is 1.4 KB and each attenuation adds about 0.2 KB), and small enough to travel in an
  * `Authorization` header under Node's 16 KiB header limit.
  */
-export const DEFAULT_BISCUIT_LIMITS: Readonly<BiscuitLimits> = Object.freeze({ maxBytes: 8 * 1024, maxBlocks: 8 });
+export const DEFAULT_BISCUIT_LIMITS: Readonly<BiscuitLimits> = Object.freeze({ maxBytes: 8 * 1024, maxBlocks: 8, maxVariants: 64 });
 
 export interface BiscuitEnvelope {
   /** Blocks, the authority block included. */

@@ -64,8 +64,8 @@ after(async () => {
   await issuer.close();
 });
 
-test('the default limits: 8 KiB, 8 blocks', () => {
-  assert.deepEqual({ ...DEFAULT_BISCUIT_LIMITS }, { maxBytes: 8192, maxBlocks: 8 });
+test('the default limits: 8 KiB, 8 blocks, 64 distinct attenuated tokens per capability', () => {
+  assert.deepEqual({ ...DEFAULT_BISCUIT_LIMITS }, { maxBytes: 8192, maxBlocks: 8, maxVariants: 64 });
 });
 
 test('a token at the limits opens and verifies; one byte or one block more is refused, before parsing', async () => {

@@ -1,12 +1,14 @@
 // A holder of one Biscuit can append blocks offline and so make endless distinct, validly signed
-// tokens. Presented one after another to a verifier, they must not make it grow or slow down:
-// the token cache is bounded in bytes, and each variant reuses its authority block's facts.
+// tokens. Presented one after another to a verifier, they must not make it grow or slow down.
+// Two defences, one test each: a capability's distinct attenuated tokens are bounded (the first
+// `maxVariants` are accepted, the rest refused before biscuit-wasm parses them), and the variants
+// that are accepted reuse their authority block's facts and live in a cache bounded in bytes.
 // WRIT_BISCUIT_VARIANTS sets how many (default 2,400; the long form runs 20,000 or more).
 //
 // What is measured is biscuit-wasm's linear memory, which is never returned to the system. In
-// biscuit-wasm 0.6.0 every parse and every authorisation also leaves memory behind that is never
-// reused (the library's own leak, measured here as a baseline): past the point where the cache is
-// full, a variant may cost that much and no more. Times are compared as ratios only.
+// biscuit-wasm 0.6.0 every authorisation of a new token also leaves memory behind that is never
+// reused (the library's own leak, measured here as a baseline): an accepted variant may cost that
+// much and no more. Times are compared as ratios only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -24,8 +26,72 @@ const MiB = 1024 * 1024;
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-test(`${VARIANTS} attenuated variants of one Biscuit: the verifier keeps nothing per variant beyond biscuit-wasm's own cost, and time per new token stays flat`, async (t) => {
+function mintFor(issuer: string, rootKey: ReturnType<typeof generateBiscuitRootKey>): string {
+  const now = Math.floor(Date.now() / 1000);
+  const token = mintBiscuitCapability({
+    iss: issuer, aud: AUDIENCE, sub: 'usr_ann', principal: 'user', org_id: 'org_x', client_id: 'agt_mailer',
+    authorization_details: [{ type: 'tool_access', tools: ['gmail.messages.send'], resources: ['gmail:mailbox:*'] }],
+    scope: 'tool:gmail.messages.send', auth_event_id: `grt_${randomUUID()}`, jti: `cap_${randomUUID()}`, iat: now, exp: now + 3600,
+  }, rootKey).token;
+  // Every variant has the most blocks allowed: the common chain, then one block of its own.
+  return withBlocks(token, rootKey.publicKey, DEFAULT_BISCUIT_LIMITS.maxBlocks - 1);
+}
+
+const request = { tool: 'gmail.messages.send', resource: 'gmail:mailbox:ann' };
+
+test(`${VARIANTS} attenuated variants of one capability: ${DEFAULT_BISCUIT_LIMITS.maxVariants} distinct tokens per capability are accepted, the rest refused before parsing, and memory and time stay flat`, async (t) => {
   const rootKey = generateBiscuitRootKey(5);
+  const issuer = await startIssuer({ jwt: [], biscuit: [rootKey] });
+  const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, feed: { wait: 5 }, cacheBytes: 8 * MiB });
+  t.after(async () => {
+    verifier.close();
+    await issuer.close();
+  });
+  const chain = mintFor(issuer.issuer, rootKey);
+  await verifier.verify(chain, request);
+  // Made before anything is measured: attenuating is the holder's work, not the verifier's.
+  const variants = Array.from({ length: VARIANTS }, (_, i) => attenuateBiscuit(chain, rootKey.publicKey, { expires_in: 600 + i }));
+
+  const budget = DEFAULT_BISCUIT_LIMITS.maxVariants!;
+  const acceptedAt: number[] = [];
+  const times: number[] = [];
+  const outcomes = { accepted: 0, refused: 0 };
+  const memory = { start: wasmMemoryBytes(), half: 0, end: 0 };
+  for (let i = 0; i < VARIANTS; i++) {
+    const started = performance.now();
+    try {
+      await verifier.verify(variants[i]!, request);
+      outcomes.accepted++;
+      acceptedAt.push(i);
+    } catch (err) {
+      assert.equal((err as { code?: string }).code, 'invalid_token');
+      assert.match((err as Error).message, /attenuated into more than/);
+      outcomes.refused++;
+    }
+    times.push(performance.now() - started);
+    if (i === Math.floor(VARIANTS / 2) - 1) memory.half = wasmMemoryBytes();
+  }
+  memory.end = wasmMemoryBytes();
+  // The accepted ones stay accepted (from the cache or opened again).
+  for (const i of [acceptedAt[0]!, acceptedAt.at(-1)!]) await verifier.verify(variants[i]!, request);
+
+  const quarter = Math.floor(VARIANTS / 4);
+  const quarters = [1, 2, 3].map((q) => mean(times.slice(q * quarter, (q + 1) * quarter)));
+  const timeRatio = quarters[2]! / quarters[0]!;
+  t.diagnostic(`${outcomes.accepted} accepted, ${outcomes.refused} refused; wasm memory ${(memory.start / MiB).toFixed(1)} → ${(memory.half / MiB).toFixed(1)} → ${(memory.end / MiB).toFixed(1)} MiB; ` +
+    `time per token in quarters 2–4 ${quarters.map((q) => q.toFixed(3)).join(', ')} ms (last / second ${timeRatio.toFixed(2)})`);
+  // The chain (maxBlocks - 1 blocks) and the attenuated tokens on the way to it (each opened to
+  // be attenuated once more) took their places in the budget; the variants had the rest, in the
+  // order they came.
+  const beforeFlood = DEFAULT_BISCUIT_LIMITS.maxBlocks - 2;
+  assert.deepEqual(outcomes, { accepted: budget - beforeFlood, refused: VARIANTS - (budget - beforeFlood) });
+  assert.deepEqual(acceptedAt, Array.from({ length: budget - beforeFlood }, (_, i) => i));
+  assert.equal(memory.end - memory.half, 0, 'the second half of the flood did not grow wasm memory at all');
+  assert.ok(timeRatio < 3, `the last quarter's tokens took ${timeRatio.toFixed(2)} times as long as the second quarter's`);
+});
+
+test(`${VARIANTS} accepted variants across many capabilities: the verifier keeps nothing per variant beyond biscuit-wasm's own cost, and time per new token stays flat`, async (t) => {
+  const rootKey = generateBiscuitRootKey(6);
   const issuer = await startIssuer({ jwt: [], biscuit: [rootKey] });
   // A small cache budget, so the plateau is reached within the first fraction of the run.
   const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, feed: { wait: 5 }, cacheBytes: 8 * MiB });
@@ -33,25 +99,18 @@ test(`${VARIANTS} attenuated variants of one Biscuit: the verifier keeps nothing
     verifier.close();
     await issuer.close();
   });
-  const now = Math.floor(Date.now() / 1000);
-  const token = mintBiscuitCapability({
-    iss: issuer.issuer, aud: AUDIENCE, sub: 'usr_ann', principal: 'user', org_id: 'org_x', client_id: 'agt_mailer',
-    authorization_details: [{ type: 'tool_access', tools: ['gmail.messages.send'], resources: ['gmail:mailbox:*'] }],
-    scope: 'tool:gmail.messages.send', auth_event_id: `grt_${randomUUID()}`, jti: `cap_${randomUUID()}`, iat: now, exp: now + 3600,
-  }, rootKey).token;
-  // Every variant has the most blocks allowed: the common chain, then one block of its own.
-  const chain = withBlocks(token, rootKey.publicKey, DEFAULT_BISCUIT_LIMITS.maxBlocks - 1);
-  const request = { tool: 'gmail.messages.send', resource: 'gmail:mailbox:ann' };
-  await verifier.verify(chain, request);
+  const perCapability = Math.floor(DEFAULT_BISCUIT_LIMITS.maxVariants! * 0.9);
+  const chains = Array.from({ length: Math.ceil(VARIANTS / perCapability) }, () => mintFor(issuer.issuer, rootKey));
+  for (const chain of chains) await verifier.verify(chain, request);
+  const variants = Array.from({ length: VARIANTS }, (_, i) => attenuateBiscuit(chains[Math.floor(i / perCapability)]!, rootKey.publicKey, { expires_in: 600 + i }));
 
   const readsBefore = authorityFactsStats().reads;
   const times: number[] = [];
   const memory = { start: wasmMemoryBytes(), half: 0, end: 0 };
   const rss = { start: process.memoryUsage().rss, half: 0, end: 0 };
   for (let i = 0; i < VARIANTS; i++) {
-    const variant = attenuateBiscuit(chain, rootKey.publicKey, { expires_in: 600 + i });
     const started = performance.now();
-    await verifier.verify(variant, request);
+    await verifier.verify(variants[i]!, request);
     times.push(performance.now() - started);
     if (i === Math.floor(VARIANTS / 2) - 1) {
       memory.half = wasmMemoryBytes();
@@ -61,13 +120,14 @@ test(`${VARIANTS} attenuated variants of one Biscuit: the verifier keeps nothing
   memory.end = wasmMemoryBytes();
   rss.end = process.memoryUsage().rss;
 
-  // What biscuit-wasm 0.6.0 itself keeps per token, whoever calls it: every parse and every
-  // authorisation leaves wasm memory behind that is never reused. Measured on fresh variants
-  // opened, authorised and freed directly, with nothing cached.
+  // What biscuit-wasm 0.6.0 itself keeps per token, whoever calls it: every authorisation of a new
+  // token leaves wasm memory behind that is never reused. Measured on fresh variants opened,
+  // authorised and freed directly, with nothing cached.
   const baselineRuns = Math.floor(VARIANTS / 4);
+  const fresh = Array.from({ length: baselineRuns }, (_, i) => attenuateBiscuit(chains[i % chains.length]!, rootKey.publicKey, { expires_in: 10_000 + i }));
   const baselineStart = wasmMemoryBytes();
-  for (let i = 0; i < baselineRuns; i++) {
-    const opened = openBiscuit(attenuateBiscuit(chain, rootKey.publicKey, { expires_in: 10_000 + i }), (kid) => (kid === 5 ? rootKey.publicKey : undefined));
+  for (const token of fresh) {
+    const opened = openBiscuit(token, (kid) => (kid === 6 ? rootKey.publicKey : undefined), { limits: { ...DEFAULT_BISCUIT_LIMITS, maxVariants: Infinity } });
     authorizeOpenedBiscuit(opened, { now: Date.now(), audience: AUDIENCE, ...request });
     opened.biscuit.free();
   }
@@ -77,13 +137,13 @@ test(`${VARIANTS} attenuated variants of one Biscuit: the verifier keeps nothing
   const quarters = [0, 1, 2, 3].map((q) => mean(times.slice(q * quarter, (q + 1) * quarter)));
   const timeRatio = quarters[3]! / quarters[0]!;
   const perVariantSecondHalf = (memory.end - memory.half) / (VARIANTS - Math.floor(VARIANTS / 2));
-  t.diagnostic(`wasm memory ${(memory.start / MiB).toFixed(1)} → ${(memory.half / MiB).toFixed(1)} → ${(memory.end / MiB).toFixed(1)} MiB; ` +
+  t.diagnostic(`${chains.length} capabilities; wasm memory ${(memory.start / MiB).toFixed(1)} → ${(memory.half / MiB).toFixed(1)} → ${(memory.end / MiB).toFixed(1)} MiB; ` +
     `RSS ${(rss.start / MiB).toFixed(0)} → ${(rss.half / MiB).toFixed(0)} → ${(rss.end / MiB).toFixed(0)} MiB; ` +
     `second half ${(perVariantSecondHalf / 1024).toFixed(1)} KiB per variant, biscuit-wasm's own ${(leakPerToken / 1024).toFixed(1)} KiB per token; ` +
     `time per new token by quarter ${quarters.map((q) => q.toFixed(2)).join(', ')} ms (last / first ${timeRatio.toFixed(2)}); ` +
     `authority facts read ${authorityFactsStats().reads - readsBefore} times`);
 
-  assert.equal(authorityFactsStats().reads - readsBefore, 0, 'every variant reused the authority block\'s facts');
+  assert.equal(authorityFactsStats().reads - readsBefore, 0, 'every variant reused its authority block\'s facts');
   // Once the 8 MiB cache is full, a variant may cost what biscuit-wasm keeps anyway, and no more:
   // the verifier holds nothing further per token.
   assert.ok(perVariantSecondHalf <= 1.06 * leakPerToken,
