@@ -28,11 +28,12 @@ const RESOURCES = ['r:1', 'r:2', 'r:x', 'r:x1', 'r:x2', 'r:3', 'q:1'];
 /** A request that names no resource is decided as the resource `*` (capability/access.ts). */
 const NO_RESOURCE = '*';
 const ABSENT = Symbol('absent');
-const FIELDS: Record<string, Array<number | typeof ABSENT>> = {
+type Absent = typeof ABSENT;
+const FIELDS: Record<'amount' | 'n', Array<number | Absent>> = {
   amount: [ABSENT, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
   n: [ABSENT, -1, 0, 1, 2, 3],
 };
-const INPUTS: Array<Record<string, number | typeof ABSENT>> = FIELDS.amount!.flatMap((amount) => FIELDS.n!.map((n) => ({ amount, n })));
+const INPUTS: Array<Record<string, number | Absent>> = FIELDS.amount.flatMap((amount) => FIELDS.n.map((n): Record<string, number | Absent> => ({ amount, n })));
 /** The policy the Writ under test runs: everything allowed, a.write for a minute, b.send denied. */
 const POLICY = `version: 1
 rules:
@@ -242,7 +243,7 @@ test('token exchange issues exactly what an independent model of rights allows, 
     const verdict = expected(requested, held, ceilings, now);
 
     const plain = requested?.every((d) => !d.resources && !d.constraints && d.tools.every((x) => TOOL.test(x)));
-    const ask = requested === undefined ? {}
+    const ask: Record<string, string> = requested === undefined ? {}
       : c.asScope && plain ? { scope: requested.flatMap((d) => d.tools).map((x) => `tool:${x}`).join(' ') }
         : { authorization_details: JSON.stringify(requested) };
     const res = await exchange(writ, presenter, { subject_token: subject.token, subject_token_type: subject.type, ...extra, ...ask });

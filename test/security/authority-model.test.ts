@@ -187,7 +187,7 @@ async function checkAll(m: Readonly<Model>, r: Real, step: string): Promise<void
   }
 }
 
-type Cmd = fc.AsyncCommand<Model, Real, true>;
+type Cmd = fc.AsyncCommand<Model, Real>;
 
 class Delegate implements Cmd {
   check() { return true; }
