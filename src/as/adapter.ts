@@ -1,6 +1,6 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { DirectoryStore, AgentRecord } from '../storage/ports/directory.ts';
-import type { OidcStore } from '../storage/ports/oidc.ts';
+import { bearerDigest, BEARER_MODELS, isBearerDigest, type OidcStore } from '../storage/ports/oidc.ts';
 import { TOKEN_EXCHANGE_GRANT } from './constants.ts';
 
 /** oidc-provider client metadata for an agent. The secret field holds a digest (see provider.ts). */
@@ -25,19 +25,36 @@ export function clientMetadata(agent: AgentRecord): AdapterPayload {
   } as AdapterPayload;
 }
 
-/** One adapter class per oidc-provider model name, all over the same store. */
+/**
+ * One adapter class per oidc-provider model name, all over the same store. Tokens, codes and
+ * requests whose id is the bearer value are stored under its digest, with the digest as their
+ * `jti` (BEARER_MODELS): what is presented is hashed to find it, and the presented value is put
+ * back as `jti` for oidc-provider.
+ */
 export function createAdapterClass(oidc: OidcStore, directory: DirectoryStore, now: () => number) {
   return class WritOidcAdapter implements Adapter {
     readonly name: string;
-    constructor(name: string) { this.name = name; }
+    readonly #bearer: boolean;
+    constructor(name: string) { this.name = name; this.#bearer = BEARER_MODELS.has(name); }
+
+    // A model read by uid or user code carries its stored digest as jti, and oidc-provider
+    // saves, consumes or destroys it by that. Only those calls accept a digest: `find` takes what
+    // a client presents, so a digest copied out of the store is hashed again and finds nothing.
+    #stored(id: string): string {
+      return this.#bearer && !isBearerDigest(id) ? bearerDigest(id) : id;
+    }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
       // Org-level tokens carry their grant in `extra`; index it as the grant id so revoking the
       // org grant deletes them like any other derived token.
       const extra = (payload as { extra?: { auth_event_id?: unknown } }).extra;
-      const stored = this.name === 'ClientCredentials' && typeof extra?.auth_event_id === 'string'
-        ? { ...payload, grantId: extra.auth_event_id } : payload;
-      await oidc.upsert(this.name, id, stored as Record<string, unknown>, expiresIn ? now() + expiresIn * 1000 : undefined);
+      const key = this.#stored(id);
+      const stored = {
+        ...payload,
+        ...(this.name === 'ClientCredentials' && typeof extra?.auth_event_id === 'string' ? { grantId: extra.auth_event_id } : {}),
+        ...(this.#bearer ? { jti: key } : {}),
+      };
+      await oidc.upsert(this.name, key, stored as Record<string, unknown>, expiresIn ? now() + expiresIn * 1000 : undefined);
     }
 
     async find(id: string) {
@@ -46,7 +63,9 @@ export function createAdapterClass(oidc: OidcStore, directory: DirectoryStore, n
         const agent = await directory.findAgentForClientAuthentication(id);
         return agent ? clientMetadata(agent) : undefined;
       }
-      return (await oidc.find(this.name, id)) as AdapterPayload | undefined;
+      if (!this.#bearer) return (await oidc.find(this.name, id)) as AdapterPayload | undefined;
+      const found = await oidc.find(this.name, bearerDigest(id));
+      return found && ({ ...found, jti: id } as AdapterPayload);
     }
 
     async findByUserCode(userCode: string) {
@@ -58,11 +77,11 @@ export function createAdapterClass(oidc: OidcStore, directory: DirectoryStore, n
     }
 
     async consume(id: string) {
-      await oidc.consume(this.name, id, Math.floor(now() / 1000));
+      await oidc.consume(this.name, this.#stored(id), Math.floor(now() / 1000));
     }
 
     async destroy(id: string) {
-      await oidc.destroy(this.name, id);
+      await oidc.destroy(this.name, this.#stored(id));
     }
 
     async revokeByGrantId(grantId: string) {

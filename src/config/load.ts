@@ -94,6 +94,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
       return readFileSync(file, 'utf8').trim();
     }
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(dataDir, 0o700); // mkdir's mode applies only to a directory it creates
     writeFileSync(file, generate(setting) + '\n', { mode: 0o600, flag: 'wx' });
     chmodSync(file, 0o600);
     generatedSecrets.push(file);

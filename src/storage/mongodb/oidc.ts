@@ -1,6 +1,6 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import type { OidcPayload, OidcStore } from '../ports/oidc.ts';
-import { json, parse, retryOnDuplicate, setAndUnset, type IndexPlan } from './database.ts';
+import { bearerDigest, BEARER_MODELS, isBearerDigest, type OidcPayload, type OidcStore } from '../ports/oidc.ts';
+import { isDuplicateKey, json, parse, retryOnDuplicate, setAndUnset, type IndexPlan } from './database.ts';
 
 // oidc-provider's models in one collection keyed by (model, id). The payload is JSON text: its
 // maps are keyed by client ids and resource URLs, which hold dots. `consumed` lives beside it so
@@ -38,12 +38,39 @@ export class MongoOidcStore implements OidcStore {
   readonly #models: Collection<ModelDoc>;
   readonly #now: () => number;
 
+  #upgraded: Promise<void> | undefined;
+
   constructor(db: Db, now: () => number = Date.now) {
     this.#models = db.collection<ModelDoc>('oidc_models');
     this.#now = now;
   }
 
+  /**
+   * Documents written before bearer ids were stored as digests (ports/oidc.ts) are rekeyed, once
+   * per process before its first oidc read or write, so refresh tokens issued before the upgrade
+   * keep working. Concurrent processes may race on a document: the loser finds the digest taken
+   * and removes the plain one.
+   */
+  #ready(): Promise<void> {
+    this.#upgraded ??= (async () => {
+      const plain = this.#models.find({ model: { $in: [...BEARER_MODELS] }, id: { $not: /^sha256:/ } }, { projection: { _id: 1, id: 1, payload: 1 } });
+      for await (const d of plain) {
+        if (isBearerDigest(d.id)) continue;
+        const key = bearerDigest(d.id);
+        const payload = json({ ...parse<OidcPayload>(d.payload), jti: key });
+        try {
+          await this.#models.updateOne({ _id: d._id }, { $set: { id: key, payload } });
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          await this.#models.deleteOne({ _id: d._id });
+        }
+      }
+    })().catch((err: unknown) => { this.#upgraded = undefined; throw err; });
+    return this.#upgraded;
+  }
+
   async #findLive(filter: Filter<ModelDoc>): Promise<OidcPayload | undefined> {
+    await this.#ready();
     const d = await this.#models.findOne({
       ...filter,
       $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date(this.#now()) } }],
@@ -54,6 +81,7 @@ export class MongoOidcStore implements OidcStore {
   }
 
   async upsert(model: string, id: string, payload: OidcPayload, expiresAt: number | undefined) {
+    await this.#ready();
     // The whole record is replaced, as in oidc-provider's contract: an old `consumed` goes too.
     const update = setAndUnset({
       payload: json(payload),
@@ -79,14 +107,17 @@ export class MongoOidcStore implements OidcStore {
   }
 
   async consume(model: string, id: string, at: number) {
+    await this.#ready();
     await this.#models.updateOne({ model, id }, { $set: { consumed: at } });
   }
 
   async destroy(model: string, id: string) {
+    await this.#ready();
     await this.#models.deleteOne({ model, id });
   }
 
   async revokeByGrantId(grantId: string) {
+    await this.#ready();
     await this.#models.deleteMany({ grantId });
   }
 }

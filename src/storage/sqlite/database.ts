@@ -1,5 +1,5 @@
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 // One node:sqlite file in WAL mode. node:sqlite is synchronous: every statement runs to completion
@@ -16,6 +16,22 @@ export interface Migration {
 
 export type Row = Record<string, SQLInputValue>;
 
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/**
+ * The data dir 0700 and the database file 0600, whatever the umask and however they were left:
+ * the file holds the vault's ciphertext, grants and the audit log. The file is created before
+ * SQLite opens it, because SQLite creates it 0644 and gives its -wal and -shm files that mode.
+ */
+function createPrivately(path: string): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  chmodSync(dir, PRIVATE_DIR);
+  closeSync(openSync(path, 'a', PRIVATE_FILE));
+  chmodSync(path, PRIVATE_FILE);
+}
+
 export class SqliteDatabase {
   readonly db: DatabaseSync;
   #statements = new Map<string, ReturnType<DatabaseSync['prepare']>>();
@@ -24,7 +40,7 @@ export class SqliteDatabase {
   #flushScheduled = false;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') createPrivately(path);
     // The busy timeout comes first: switching to WAL takes a lock that another process opening
     // the same file at the same moment may hold.
     this.db = new DatabaseSync(path, { timeout: 5000 });
@@ -32,6 +48,8 @@ export class SqliteDatabase {
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec('PRAGMA foreign_keys = ON');
+    // SQLite gives -wal and -shm the main file's mode; ones left by an older release are fixed here.
+    if (path !== ':memory:') for (const file of [`${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, PRIVATE_FILE);
   }
 
   migrate(migrations: Migration[]): void {

@@ -1,4 +1,4 @@
-import type { OidcPayload, OidcStore } from '../ports/oidc.ts';
+import { bearerDigest, BEARER_MODELS, isBearerDigest, type OidcPayload, type OidcStore } from '../ports/oidc.ts';
 import { json, parse, type Migration, type SqliteDatabase } from './database.ts';
 
 export const oidcMigrations: Migration[] = [
@@ -23,7 +23,38 @@ interface ModelRow { payload: string; expires_at: number | null }
 export class SqliteOidcStore implements OidcStore {
   readonly #db: SqliteDatabase;
   readonly #now: () => number;
-  constructor(db: SqliteDatabase, now: () => number = Date.now) { this.#db = db; this.#now = now; }
+  constructor(db: SqliteDatabase, now: () => number = Date.now) {
+    this.#db = db;
+    this.#now = now;
+    this.#digestPlainBearerIds();
+  }
+
+  /**
+   * Rows written before bearer ids were stored as digests (ports/oidc.ts) are rekeyed in place,
+   * so refresh tokens issued before the upgrade keep working. Idempotent and cheap once done;
+   * every process opening the file runs it, under the write lock. The old values are zeroed in
+   * the file and the WAL is truncated, so they do not linger in freed pages.
+   */
+  #digestPlainBearerIds(): void {
+    const models = [...BEARER_MODELS];
+    const marks = models.map(() => '?').join(', ');
+    const pending = () => this.#db.all<{ model: string; id: string }>(`SELECT model, id FROM oidc_models WHERE model IN (${marks}) AND substr(id, 1, 7) <> 'sha256:'`, ...models)
+      .filter((r) => !isBearerDigest(r.id));
+    if (pending().length === 0) return;
+    const previous = this.#db.get<{ secure_delete: number }>('PRAGMA secure_delete')!.secure_delete;
+    this.#db.db.exec('PRAGMA secure_delete = ON');
+    try {
+      this.#db.transaction(() => {
+        for (const { model, id } of pending()) {
+          const key = bearerDigest(id);
+          this.#db.run(`UPDATE OR REPLACE oidc_models SET id = ?, payload = json_set(payload, '$.jti', ?) WHERE model = ? AND id = ?`, key, key, model, id);
+        }
+      });
+      this.#db.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.#db.db.exec(`PRAGMA secure_delete = ${previous ? 'ON' : 'OFF'}`);
+    }
+  }
 
   #live(row: ModelRow | undefined): OidcPayload | undefined {
     if (!row) return undefined;
