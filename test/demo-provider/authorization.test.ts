@@ -174,6 +174,7 @@ describe('demo provider: client_secret_post clients and options', () => {
       const code = callback.searchParams.get('code') ?? '';
       const response = await httpClient().request(new URL('/token', provider.url), {
         method: 'POST',
+        origin: null,
         form: { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier, client_id: 'poster', client_secret: 'post-secret' },
       });
       assert.equal(response.status, 200, response.text);

@@ -76,6 +76,8 @@ export async function tokenRequest(provider: DemoProvider, params: Record<string
     method: 'POST',
     headers: { authorization: auth },
     form: params,
+    // A client's back channel, not a page: no Origin (oidc-provider would check it against CORS).
+    origin: null,
   });
 }
 

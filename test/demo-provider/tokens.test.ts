@@ -94,6 +94,7 @@ describe('demo provider: refresh, scope, revocation', () => {
     const response = await httpClient().request(new URL('/token/revocation', provider.url), {
       method: 'POST',
       headers: { authorization: basic() },
+      origin: null,
       form: { token: tokens.refresh_token ?? '', token_type_hint: 'refresh_token' },
     });
     assert.equal(response.status, 200);

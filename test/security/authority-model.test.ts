@@ -293,31 +293,36 @@ class Attenuate implements Cmd {
   toString() { return `Attenuate(capability ${this.parent})`; }
 }
 
-class RevokeGrant implements Cmd {
+/** A step on one of the grants that `eligible` picks (the n-th of them, modulo their number), at one process. */
+abstract class GrantStep implements Cmd {
   readonly grant: number;
   readonly worker: number;
   constructor(grant: number, worker: number) { this.grant = grant; this.worker = worker; }
-  check(m: Readonly<Model>) { return m.grants.some((g) => g.alive); }
+  abstract readonly name: string;
+  eligible(g: GrantModel): boolean { return g.alive; }
+  abstract act(m: Model, r: Real, i: number): Promise<void>;
+  check(m: Readonly<Model>) { return m.grants.some((g) => this.eligible(g)); }
   async run(m: Model, r: Real) {
-    const alive = m.grants.map((g, i) => ({ g, i })).filter(({ g }) => g.alive);
-    const { i } = alive[this.grant % alive.length]!;
-    const res = await remoteWrit(r.cluster.url(this.worker), r.cluster.adminToken).admin('DELETE', `/orgs/${r.seeded.org.id}/grants/${r.grants[i]!.id}`);
-    assert.equal(res.status, 204, res.text);
-    m.grants[i]!.alive = false;
+    const picked = m.grants.map((g, i) => ({ g, i })).filter(({ g }) => this.eligible(g));
+    await this.act(m, r, picked[this.grant % picked.length]!.i);
     r.log.push(this.toString());
     await checkAll(m, r, this.toString());
   }
-  toString() { return `RevokeGrant(${this.grant}, worker ${this.worker})`; }
+  toString() { return `${this.name}(${this.grant}, worker ${this.worker})`; }
 }
 
-class Refresh implements Cmd {
-  readonly grant: number;
-  readonly worker: number;
-  constructor(grant: number, worker: number) { this.grant = grant; this.worker = worker; }
-  check(m: Readonly<Model>) { return m.grants.some((g) => g.alive); }
-  async run(m: Model, r: Real) {
-    const alive = m.grants.map((g, i) => ({ g, i })).filter(({ g }) => g.alive);
-    const { i } = alive[this.grant % alive.length]!;
+class RevokeGrant extends GrantStep {
+  readonly name = 'RevokeGrant';
+  async act(m: Model, r: Real, i: number) {
+    const res = await remoteWrit(r.cluster.url(this.worker), r.cluster.adminToken).admin('DELETE', `/orgs/${r.seeded.org.id}/grants/${r.grants[i]!.id}`);
+    assert.equal(res.status, 204, res.text);
+    m.grants[i]!.alive = false;
+  }
+}
+
+class Refresh extends GrantStep {
+  readonly name = 'Refresh';
+  async act(m: Model, r: Real, i: number) {
     const real = r.grants[i]!;
     const res = await tokenEndpoint(r.cluster.url(this.worker), r.seeded.agent, '/token', { grant_type: 'refresh_token', refresh_token: real.refresh_token });
     assert.equal(res.status, 200, `refresh: ${JSON.stringify(res.json)}`);
@@ -325,47 +330,29 @@ class Refresh implements Cmd {
     real.refresh_token = res.json.refresh_token;
     real.access_token = res.json.access_token;
     m.grants[i]!.refreshRotated = true;
-    r.log.push(this.toString());
-    await checkAll(m, r, this.toString());
   }
-  toString() { return `Refresh(${this.grant}, worker ${this.worker})`; }
 }
 
 /** RFC 7009: revoking the refresh token ends the grant it belongs to, and so everything derived. */
-class RevokeRefreshToken implements Cmd {
-  readonly grant: number;
-  readonly worker: number;
-  constructor(grant: number, worker: number) { this.grant = grant; this.worker = worker; }
-  check(m: Readonly<Model>) { return m.grants.some((g) => g.alive); }
-  async run(m: Model, r: Real) {
-    const alive = m.grants.map((g, i) => ({ g, i })).filter(({ g }) => g.alive);
-    const { i } = alive[this.grant % alive.length]!;
+class RevokeRefreshToken extends GrantStep {
+  readonly name = 'RevokeRefreshToken';
+  async act(m: Model, r: Real, i: number) {
     const res = await tokenEndpoint(r.cluster.url(this.worker), r.seeded.agent, '/revoke', { token: r.grants[i]!.refresh_token, token_type_hint: 'refresh_token' });
     assert.equal(res.status, 200, JSON.stringify(res.json));
     m.grants[i]!.alive = false;
-    r.log.push(this.toString());
-    await checkAll(m, r, this.toString());
   }
-  toString() { return `RevokeRefreshToken(${this.grant}, worker ${this.worker})`; }
 }
 
 /** A rotated-out refresh token presented again: the family is compromised, the grant ends. */
-class ReuseRefreshToken implements Cmd {
-  readonly grant: number;
-  readonly worker: number;
-  constructor(grant: number, worker: number) { this.grant = grant; this.worker = worker; }
-  check(m: Readonly<Model>) { return m.grants.some((g) => g.alive && g.refreshRotated); }
-  async run(m: Model, r: Real) {
-    const rotated = m.grants.map((g, i) => ({ g, i })).filter(({ g }) => g.alive && g.refreshRotated);
-    const { i } = rotated[this.grant % rotated.length]!;
+class ReuseRefreshToken extends GrantStep {
+  readonly name = 'ReuseRefreshToken';
+  override eligible(g: GrantModel) { return g.alive && g.refreshRotated; }
+  async act(m: Model, r: Real, i: number) {
     const res = await tokenEndpoint(r.cluster.url(this.worker), r.seeded.agent, '/token', { grant_type: 'refresh_token', refresh_token: r.grants[i]!.previous_refresh! });
     assert.equal(res.status, 400, JSON.stringify(res.json));
     assert.equal(res.json.error, 'invalid_grant');
     m.grants[i]!.alive = false;
-    r.log.push(this.toString());
-    await checkAll(m, r, this.toString());
   }
-  toString() { return `ReuseRefreshToken(${this.grant}, worker ${this.worker})`; }
 }
 
 class DeleteSubAgent implements Cmd {
