@@ -1,9 +1,10 @@
-// Metrics that the rest of Writ already states on the record: the composition root wraps two
+// Metrics that the rest of Writ already states on the record: the composition root wraps three
 // store ports, so exchange outcomes, refreshes and revocations are counted from the audit events
 // they write, and lease contention from the vault's lease answers, without touching those rooms.
 
 import type { WritStore } from '../storage/index.ts';
 import type { AuditRecord, AuditStore } from '../storage/ports/audit.ts';
+import type { GrantStore } from '../storage/ports/grants.ts';
 import type { VaultStore } from '../storage/ports/vault.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -34,6 +35,27 @@ function observeAudit(port: AuditStore, metrics: Metrics): AuditStore {
   };
 }
 
+/** Revocations write their audit events inside the grants port's own commit: count them once it is committed. */
+function observeGrants(port: GrantStore, metrics: Metrics): GrantStore {
+  return new Proxy(port, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== 'endAuthority' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return async (...[org_id, what, at, publish]: Parameters<GrantStore['endAuthority']>) => {
+        // The store may build a publication more than once (a retried transaction): the last one counts.
+        let built: AuditRecord[] = [];
+        const ended = await target.endAuthority(org_id, what, at, (e) => {
+          const publication = publish(e);
+          built = [];
+          return { ...publication, audit: publication.audit.map((build) => (head) => { const record = build(head); built.push(record); return record; }) };
+        });
+        for (const record of built) countAuditEvent(metrics, record);
+        return ended;
+      };
+    },
+  });
+}
+
 function observeVault(port: VaultStore, metrics: Metrics): VaultStore {
   return new Proxy(port, {
     get(target, prop, receiver) {
@@ -52,9 +74,11 @@ function observeVault(port: VaultStore, metrics: Metrics): VaultStore {
 export function observeStore(store: WritStore, metrics: Metrics): WritStore {
   const audit = observeAudit(store.audit, metrics);
   const vault = observeVault(store.vault, metrics);
+  const grants = observeGrants(store.grants, metrics);
   return new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === 'audit') return audit;
+      if (prop === 'grants') return grants;
       if (prop === 'vault') return vault;
       const value = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? value.bind(target) : value;

@@ -6,7 +6,7 @@ import { runCrashTest } from './crash.ts';
 
 test('SIGKILL at random moments loses nothing acknowledged and leaves a sound store', { timeout: 240_000 }, async (t) => {
   const seed = Date.now() % 2 ** 31;
-  const summary = await runCrashTest({ kills: 3, seed, revocationKillChance: 0.3, log: (line) => t.diagnostic(line) });
+  const summary = await runCrashTest({ kills: 3, seed, revocationKillChance: 0.1, log: (line) => t.diagnostic(line) });
   t.diagnostic(`seed ${seed}: ${JSON.stringify(summary.acknowledged)}`);
   assert.deepEqual(summary.problems, []);
   assert.equal(summary.lost, 0);

@@ -182,7 +182,7 @@ export async function runCrashTest(options: { kills?: number; seed?: number; log
           try { await operate(); } catch { return; } // the connection died with the process
         }
       });
-      await new Promise((r) => setTimeout(r, 50 + Math.floor(rand() * 400)));
+      await new Promise((r) => setTimeout(r, 150 + Math.floor(rand() * 400)));
       if (child.process.signalCode === 'SIGKILL') killedInRevocation++;
       await kill(child);
       stop = true;
