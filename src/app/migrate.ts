@@ -1,5 +1,6 @@
+import type { Config } from '../config/load.ts';
 import type { WritStore } from '../storage/index.ts';
-import type { SqliteStore } from '../storage/sqlite/index.ts';
+import { openSqliteStore, type SqliteStore } from '../storage/sqlite/index.ts';
 import type { CapabilityRecord, RevocationEntry } from '../storage/ports/capabilities.ts';
 import type { OidcPayload } from '../storage/ports/oidc.ts';
 import { GENESIS_HASH, hashEvent } from '../audit/chain.ts';
@@ -17,6 +18,27 @@ export interface MigrationReport {
 }
 
 export type MigrationProgress = (step: string, done: number, total: number) => void;
+
+/** Where a migration copies to: MongoDB at `MONGODB_URI`, or another embedded data dir. */
+export type MigrationTarget = { store: 'mongodb'; uri: string } | { store: 'sqlite'; dataDir: string };
+
+/**
+ * Opens the embedded store of `config` and the target (only the composition root opens storage
+ * adapters), copies and verifies, and closes both whatever happens.
+ */
+export async function migrateStore(config: Config, target: MigrationTarget, progress?: MigrationProgress): Promise<MigrationReport> {
+  const source = openSqliteStore(config.dataDir);
+  let to: WritStore | undefined;
+  try {
+    to = target.store === 'mongodb'
+      ? await (await import('../storage/mongodb/index.ts')).openMongoStore(target.uri)
+      : openSqliteStore(target.dataDir);
+    return await migrateSqliteStore(source, to, progress);
+  } finally {
+    await source.close();
+    await to?.close();
+  }
+}
 
 export async function migrateSqliteStore(from: SqliteStore, to: WritStore, progress: MigrationProgress = () => {}): Promise<MigrationReport> {
   const counts: MigrationReport['counts'] = {};

@@ -277,26 +277,19 @@ export const HANDLERS: Record<string, Handler> = {
     const to = str(ctx, 'to');
     if (from !== 'sqlite' || (to !== 'mongodb' && to !== 'sqlite')) throw new CliError(EXIT.usage, 'usage: writ migrate --from sqlite --to mongodb (WRIT_DATA_DIR is the source, MONGODB_URI the target)');
     const { loadConfig } = await import('../config/load.ts');
-    const { migrateSqliteStore } = await import('../app/migrate.ts');
-    const { openSqliteStore } = await import('../storage/sqlite/index.ts');
+    const { migrateStore } = await import('../app/migrate.ts');
     const config = loadConfig(ctx.env);
-    const source = openSqliteStore(config.dataDir);
     const target = to === 'mongodb'
-      ? await (await import('../storage/mongodb/index.ts')).openMongoStore(config.mongodbUri ?? (() => { throw new CliError(EXIT.usage, 'MONGODB_URI names the target'); })())
-      : openSqliteStore(str(ctx, 'target-dir') ?? (() => { throw new CliError(EXIT.usage, '--target-dir names the target sqlite data dir'); })());
+      ? { store: 'mongodb' as const, uri: config.mongodbUri ?? (() => { throw new CliError(EXIT.usage, 'MONGODB_URI names the target'); })() }
+      : { store: 'sqlite' as const, dataDir: str(ctx, 'target-dir') ?? (() => { throw new CliError(EXIT.usage, '--target-dir names the target sqlite data dir'); })() };
     const bar = ctx.out.progress('copying orgs');
-    try {
-      const report = await migrateSqliteStore(source, target, (_step, done, total) => bar.update(done, total));
-      bar.done();
-      ctx.out.result(report, () => [
-        ...Object.entries(report.counts).map(([name, c]) => `${name.padEnd(20)} ${String(c.source).padStart(8)} → ${String(c.target).padStart(8)}${c.source === c.target ? '' : '  MISMATCH'}`),
-        ...report.audit.map((a) => `audit chain ${a.org_id}: ${a.events} events, ${a.ok ? 'verified' : 'BROKEN'}`),
-        report.ok ? 'migration verified' : 'migration did NOT verify',
-      ].join('\n'));
-      return report.ok ? EXIT.ok : EXIT.failed;
-    } finally {
-      await source.close();
-      await target.close();
-    }
+    const report = await migrateStore(config, target, (_step, done, total) => bar.update(done, total));
+    bar.done();
+    ctx.out.result(report, () => [
+      ...Object.entries(report.counts).map(([name, c]) => `${name.padEnd(20)} ${String(c.source).padStart(8)} → ${String(c.target).padStart(8)}${c.source === c.target ? '' : '  MISMATCH'}`),
+      ...report.audit.map((a) => `audit chain ${a.org_id}: ${a.events} events, ${a.ok ? 'verified' : 'BROKEN'}`),
+      report.ok ? 'migration verified' : 'migration did NOT verify',
+    ].join('\n'));
+    return report.ok ? EXIT.ok : EXIT.failed;
   },
 };
