@@ -52,7 +52,8 @@ const DOORS: Record<string, string[]> = {
   keys: ['capability', 'storage'],
   web: [],
   as: ['audit', 'grants', 'storage', 'web', 'exchange', 'capability', 'keys', 'policy', 'revocation'],
-  admin: ['audit', 'grants', 'keys', 'storage', 'web', 'policy', 'vault', 'connectors', 'revocation', 'exchange'],
+  // Users are created with a password hashed the way sign-in checks it (as/passwords.ts).
+  admin: ['as', 'audit', 'grants', 'keys', 'storage', 'web', 'policy', 'vault', 'connectors', 'revocation', 'exchange'],
   exchange: ['capability', 'policy', 'storage', 'audit', 'revocation'],
   revocation: ['storage', 'capability'],
   policy: [],

@@ -5,7 +5,7 @@ import type { Context, Next } from 'koa';
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { newId, newSecret } from '../core/ids.ts';
-import { hashPassword } from '../core/passwords.ts';
+import { hashPassword } from '../as/passwords.ts';
 import { toolsOf } from '../core/rights.ts';
 import { digestSecret, safeEqual } from '../core/secrets.ts';
 import { WritError } from '../errors/index.ts';

@@ -1,6 +1,6 @@
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
-import { verifyPassword } from '../core/passwords.ts';
+import { verifyPassword } from './passwords.ts';
 import type { DirectoryStore, UserRecord } from '../storage/ports/directory.ts';
 
 // Failed sign-ins per (org, username): from the 4th failure each answer is slowed, from the
