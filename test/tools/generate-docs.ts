@@ -1,5 +1,6 @@
 // Regenerates every document derived from code: the configuration reference, the audit event
-// table, the policy JSON Schema and the policy reference. `--check` writes nothing and exits 1
+// table, the policy JSON Schema, the policy reference, the API and CLI references and the door
+// table of the architecture page. `--check` writes nothing and exits 1
 // when any is stale (the test suite runs the same comparison).
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,11 +10,13 @@ import { policyJsonSchemaText, policyReferenceMarkdown, spliceReference } from '
 import { renderApiDocs } from '../../src/ops/api-docs.ts';
 import { openApiDocument } from '../../src/ops/openapi.ts';
 import { renderCliDocs } from '../../src/cli/spec.ts';
+import { spliceDoorsTable } from '../architecture/doors.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export async function generatedDocs(): Promise<Map<string, string>> {
   const policiesDoc = `${root}docs/policies.md`;
+  const architectureDoc = `${root}docs/architecture.md`;
   return new Map([
     [`${root}docs/configuration.md`, renderConfigurationDocs()],
     [`${root}docs/events.md`, renderEventsDocs()],
@@ -21,6 +24,7 @@ export async function generatedDocs(): Promise<Map<string, string>> {
     [policiesDoc, spliceReference(await readFile(policiesDoc, 'utf8'), policyReferenceMarkdown())],
     [`${root}docs/api.md`, renderApiDocs(openApiDocument('http://localhost:8080'))],
     [`${root}docs/cli.md`, renderCliDocs()],
+    [architectureDoc, spliceDoorsTable(await readFile(architectureDoc, 'utf8'))],
   ]);
 }
 

@@ -1,0 +1,78 @@
+// The door table: which room of src/ may import which. It is the rule set dependency-cruiser
+// checks (test/architecture.test.ts), it lists only doors the code uses (a door nobody walks
+// through is removed, so a new inverted dependency cannot hide behind it), and it generates the
+// "Doors" table of docs/architecture.md.
+
+/** Rooms every room may use: the shared kernel. */
+export const KERNEL = ['core', 'errors', 'types'] as const;
+
+export interface Door {
+  /** Rooms this room may import, besides itself and the kernel. `*` is the composition root. */
+  to: string[];
+  /** Why, in a few words, for the reader of docs/architecture.md. */
+  why: string;
+}
+
+export const DOORS: Record<string, Door> = {
+  app: { to: ['*'], why: 'the composition root wires every room' },
+  cli: { to: ['app', 'client', 'config', 'demo', 'policy'], why: 'serves through app, drives the admin API and the agent SDK, validates policy files, runs the demo' },
+  config: { to: [], why: 'the environment as one schema' },
+  core: { to: [], why: 'kernel' },
+  errors: { to: [], why: 'kernel' },
+  storage: { to: [], why: 'ports and adapters know only the kernel' },
+  audit: { to: ['storage'], why: 'appends to the audit port' },
+  grants: { to: ['audit', 'storage'], why: 'authorization events, with their audit events' },
+  keys: { to: ['capability', 'storage'], why: 'signing and root keys, sealed in the store' },
+  web: { to: [], why: 'HTML and cookies for every page' },
+  as: { to: ['audit', 'exchange', 'grants', 'storage', 'web'], why: 'oidc-provider, its token-endpoint grants and pages' },
+  admin: { to: ['as', 'audit', 'connectors', 'grants', 'keys', 'policy', 'storage', 'vault', 'web'], why: 'the admin API over the rooms it manages (as: password hashing)' },
+  exchange: { to: ['audit', 'capability', 'policy', 'revocation', 'storage'], why: 'RFC 8693: subject, policy, mint, record, audit' },
+  revocation: { to: ['storage'], why: 'the cascade and the public feed' },
+  policy: { to: [], why: 'pure decisions' },
+  capability: { to: [], why: 'JWT and Biscuit capabilities' },
+  verifier: { to: ['capability'], why: 'the library downstream services install' },
+  vault: { to: ['storage'], why: 'sealed credentials, refresh' },
+  connectors: { to: ['storage', 'vault'], why: "the catalog; org connectors' client secrets are sealed in the vault" },
+  executor: { to: ['audit', 'connectors', 'revocation', 'storage', 'vault', 'verifier', 'web'], why: 'verify, resolve, refresh, call, audit' },
+  connect: { to: ['audit', 'connectors', 'storage', 'vault', 'web'], why: 'the outbound connect flow' },
+  console: { to: ['as', 'audit', 'grants', 'policy', 'storage', 'web'], why: "the org admin's pages (as: page helpers, sign-in form)" },
+  ops: { to: ['admin', 'storage'], why: 'request schemas for the OpenAPI document; store ports to observe' },
+  client: { to: [], why: 'the agent SDK stands alone' },
+  'demo-provider': { to: [], why: 'a real OAuth provider for the demo and the tests' },
+  demo: { to: ['app', 'client', 'config', 'demo-provider'], why: 'the quickstart story: a whole Writ and the notes provider' },
+};
+
+/** Packages confined to the rooms that own them. */
+export const PACKAGE_OWNERS: Record<string, string[]> = {
+  'oidc-provider': ['as'],
+  mongodb: ['storage'],
+  koa: ['admin', 'app', 'as', 'connect', 'console', 'demo-provider', 'web'],
+  '@koa/router': ['admin', 'as', 'connect', 'console', 'executor', 'revocation'],
+  'koa-compose': ['app'],
+  '@biscuit-auth/biscuit-wasm': ['capability'],
+};
+
+/** The adapters only the composition root opens. */
+export const ADAPTERS = ['storage/sqlite', 'storage/mongodb'];
+
+/** The "Doors" table of docs/architecture.md. */
+export function renderDoorsTable(): string {
+  const rows = Object.entries(DOORS).map(([room, door]) =>
+    `| \`${room}/\` | ${door.to.length === 0 ? 'the kernel only' : door.to[0] === '*' ? 'everything' : door.to.map((r) => `\`${r}\``).join(', ')} | ${door.why} |`);
+  return [
+    '| room | may import (besides itself and the kernel: `core`, `errors`, `types`) | why |',
+    '| --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+const START = '<!-- doors:start -->';
+const END = '<!-- doors:end -->';
+
+/** docs/architecture.md with its generated Doors table replaced by the current one. */
+export function spliceDoorsTable(page: string): string {
+  const from = page.indexOf(START);
+  const to = page.indexOf(END);
+  if (from < 0 || to < from) throw new Error(`docs/architecture.md needs ${START} … ${END} around the Doors table`);
+  return `${page.slice(0, from + START.length)}\n${renderDoorsTable()}\n${page.slice(to)}`;
+}
