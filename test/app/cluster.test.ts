@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +10,7 @@ import { remoteWrit, seedOrg } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
 import { DEMO_CLIENT, freePort, openConnectLink } from '../support/connect.ts';
-
-async function waitForHealth(url: string, child: ChildProcess, logs: () => string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`writ exited: ${logs()}`);
-    try { if ((await fetch(`${url}/healthz`)).ok) return; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`writ never became healthy: ${logs()}`);
-}
+import { readySignal } from '../support/process.ts';
 
 test('npm start with two workers: one store, one chain, single-use spent once across processes', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'writ-cluster-'));
@@ -33,7 +25,7 @@ test('npm start with two workers: one store, one chain, single-use spent once ac
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'serve'], {
     env: {
       PATH: process.env.PATH, PORT: String(port), WRIT_WORKERS: '2', WRIT_DATA_DIR: dataDir, WRIT_POLICIES: policies,
-      WRIT_ADMIN_TOKEN: adminToken, WRIT_MASTER_KEY: `v1:${randomBytes(32).toString('base64url')}`, WRIT_LOG_LEVEL: 'warn',
+      WRIT_ADMIN_TOKEN: adminToken, WRIT_MASTER_KEY: `v1:${randomBytes(32).toString('base64url')}`, WRIT_LOG_LEVEL: 'info',
       WRIT_DEMO_PROVIDER_URL: demo.url, WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1', WRIT_CONNECTOR_CLIENTS: JSON.stringify({ demo: DEMO_CLIENT }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -47,7 +39,8 @@ test('npm start with two workers: one store, one chain, single-use spent once ac
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(policies, { recursive: true, force: true });
   });
-  await waitForHealth(issuer, child, () => output);
+  // Ready when both workers say they are listening (info level carries that line).
+  await readySignal(child, () => output, { count: 2 });
 
   const writ = remoteWrit(issuer, adminToken);
 

@@ -9,6 +9,7 @@ import { createVerifier } from '../../src/verifier/index.ts';
 import { startTestWrit, seedOrg } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN, JWT, BISCUIT } from '../support/exchange.ts';
+import { waitFor } from '../support/wait.ts';
 
 const POLICIES = join(import.meta.dirname, '../../policies');
 
@@ -81,11 +82,15 @@ test('policy files decide: argument constraints travel in the capability and eve
   });
 
   await t.test('a broken policy file keeps the previous policy in force', async () => {
+    const failedReloads = () => writ.logs.map((l) => JSON.parse(l)).filter((r) => r.msg === 'policy reload failed; the previous policies stay in force');
+    assert.deepEqual(failedReloads(), [], 'no reload has failed yet');
     writeFileSync(join(dir, 'invoices.yaml'), 'version: 1\nrules:\n  - id: broken\n    effect: allow\n    match: { tools: [1, 2\n');
-    await new Promise((r) => setTimeout(r, 400));
+    // The watcher's reload of the broken file is the event this test is about: wait for its record,
+    // which must name the file and the line (a reload may also catch the file half-written first).
+    await waitFor('a failed reload logged with the broken file and line',
+      () => failedReloads().some((r) => /invoices\.yaml$/.test(r.file) && typeof r.line === 'number'));
     const res = await exchange(writ, seeded.agent, { ...subject, authorization_details: details(['stripe.invoices.delete']) });
     assert.equal(res.json.error, 'access_denied', 'the deny rule from the last good policy still holds');
-    assert.ok(writ.logs.some((l) => l.includes('invoices.yaml') && /"line":\d+/.test(l)), 'the error is logged with file and line');
   });
 });
 

@@ -5,6 +5,7 @@ import { delegate, type Seeded } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN, BISCUIT, JWT } from '../support/exchange.ts';
 import { httpClient } from '../support/http.ts';
 import { openConnectLink, startWritWithDemo } from '../support/connect.ts';
+import { skippingClock } from '../support/clock.ts';
 import { Vault } from '../../src/vault/service.ts';
 import { LocalKeyProvider, parseMasterKeyRing } from '../../src/vault/crypto.ts';
 
@@ -155,18 +156,19 @@ test('a different signed-in user cannot complete someone else\'s link', async (t
 });
 
 test('twenty concurrent executions after expiry make one upstream refresh, across two Writ processes on one store', async (t) => {
-  const { writ, demo } = await startWritWithDemo({ accessTokenTtlSeconds: 62 });
+  const clock = skippingClock();
+  const { writ, demo } = await startWritWithDemo({ accessTokenTtlSeconds: 62, clock });
   t.after(async () => { await writ.stop(); await demo.close(); });
   const seeded = await seedOrg(writ, { tools: TOOLS });
   const { capability } = await connected(writ, seeded);
   const second = await startTestWrit({ dataDir: writ.dataDir, env: {
     WRIT_ADMIN_TOKEN: writ.adminToken, WRIT_MASTER_KEY: writ.masterKey, WRIT_DEMO_PROVIDER_URL: demo.url, WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1',
     WRIT_CONNECTOR_CLIENTS: JSON.stringify({ demo: { client_id: 'writ-demo', client_secret: 'demo-client-secret-of-length' } }), WRIT_ISSUER: writ.issuer,
-  } });
+  }, writ: { clock } });
   t.after(() => second.stop({ keepData: true }));
   const caps = await Promise.all(Array.from({ length: 20 }, () => capability('demo.notes.list')));
-  // The token now expires within the refresher's 60 s skew.
-  await new Promise((r) => setTimeout(r, 2500));
+  // Both servers skip ahead: the 62 s provider token now expires within the refresher's 60 s skew.
+  clock.advance(3_000);
   const refreshesBefore = demo.stats.refreshRequests;
   const results = await Promise.all(caps.map((cap, i) => fetch(`http://localhost:${(i % 2 ? second : writ).port}/v1/tools/demo.notes.list/execute`, {
     method: 'POST', headers: { authorization: `Bearer ${cap}`, 'content-type': 'application/json' }, body: '{"input":{}}',

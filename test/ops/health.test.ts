@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/storage/sqlite/index.ts';
 import { startTestWrit } from '../support/writ.ts';
+import { waitFor } from '../support/wait.ts';
 
 test('/healthz answers while /readyz reports an unreachable store with 503', async (t) => {
   const store = openSqliteStore(mkdtempSync(join(tmpdir(), 'writ-ops-')));
@@ -40,8 +41,8 @@ test('close() lets an in-flight request finish, then refuses new connections', a
   socket.write(`POST /admin/v1/orgs HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer ${writ.adminToken}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
   await received;
   const stopping = writ.stop();
-  // Shutdown has begun: the listener is closed, so new connections are refused...
-  await new Promise((r) => setTimeout(r, 50));
+  // Shutdown has begun: once the listener is closed, new connections are refused...
+  await waitFor('the listener to close', () => !writ.server.listening);
   await assert.rejects(fetch(`${writ.issuer}/healthz`), 'no new connections during drain');
   // ...while the request already in flight completes normally.
   socket.write(body.slice(5));

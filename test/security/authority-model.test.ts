@@ -21,6 +21,7 @@ import { remoteWrit, seedOrg, type TestWrit } from '../support/writ.ts';
 import { delegate, type Seeded } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN, BISCUIT, JWT, type Client } from '../support/exchange.ts';
 import { DEMO_CLIENT, freePort, openConnectLink } from '../support/connect.ts';
+import { untilHealthy } from '../support/process.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const RUNS = Number(process.env.WRIT_MODEL_RUNS ?? 3);
@@ -73,12 +74,7 @@ class Cluster {
     child.stdout!.on('data', (d) => { w.output += d; });
     child.stderr!.on('data', (d) => { w.output += d; });
     w.child = child;
-    for (let attempt = 0; attempt < 300; attempt++) {
-      if (child.exitCode !== null) throw new Error(`worker ${i} exited: ${w.output}`);
-      try { if ((await fetch(`${this.url(i)}/healthz`)).ok) return; } catch { /* not listening yet */ }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`worker ${i} never became healthy: ${w.output}`);
+    await untilHealthy(this.url(i), child, () => `worker ${i}: ${w.output}`);
   }
 
   /** SIGKILL: nothing is in flight between steps, and a hard stop is the harsher restart. */

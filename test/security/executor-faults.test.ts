@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort, startWritWithDemo } from '../support/connect.ts';
+import { skippingClock } from '../support/clock.ts';
 import { seedOrg } from '../support/writ.ts';
 import { accountStatus, connectDemo, demoScene, execute, DEMO_TOOLS, type DemoScene } from './executor-support.ts';
 import type { Fault } from '../../src/demo-provider/index.ts';
@@ -90,8 +91,9 @@ test('token endpoint 5xx during a refresh: a cooldown, no revocation, and no ham
   const proxy = await tokenEndpointProxy(await freePort());
   t.after(() => proxy.close());
   // The demo connector's token endpoint goes through the proxy (connect and refresh alike).
+  const clock = skippingClock();
   const { writ, demo } = await startWritWithDemo({
-    accessTokenTtlSeconds: 62,
+    accessTokenTtlSeconds: 62, clock,
     env: { WRIT_CONNECTOR_ENDPOINTS: JSON.stringify({ demo: { token_url: `${proxy.url}/token` } }) },
   });
   t.after(async () => { await writ.stop(); await demo.close(); });
@@ -101,8 +103,8 @@ test('token endpoint 5xx during a refresh: a cooldown, no revocation, and no ham
   assert.ok(proxy.seen >= 1, 'the connect flow\'s code exchange went through the proxy');
   const org = s.seeded.org.id;
   const cap = await s.capability('demo.notes.list');
-  // The access token now expires within the refresher's 60 s skew.
-  await new Promise((r) => setTimeout(r, 2500));
+  // Writ skips ahead: the 62 s access token now expires within the refresher's 60 s skew.
+  clock.advance(3_000);
 
   proxy.failing = true;
   const seenBefore = proxy.seen;
@@ -123,7 +125,7 @@ test('token endpoint 5xx during a refresh: a cooldown, no revocation, and no ham
   const failed = (await s.writ.admin('GET', `/orgs/${org}/audit?type=credential.refresh_failed`)).json.events as any[];
   assert.equal(failed.length, 1);
   assert.equal(failed[0].details.retryable, true);
-  assert.ok(Date.parse(failed[0].details.cooldown_until) > Date.now(), 'a cooldown is set');
+  assert.ok(Date.parse(failed[0].details.cooldown_until) > clock.now(), 'a cooldown is set');
   assert.equal((await s.writ.admin('GET', `/orgs/${org}/audit?type=account.revoked`)).json.events.length, 0);
   const accounts = (await s.writ.admin('GET', `/orgs/${org}/connected-accounts`)).json.connected_accounts;
   assert.equal(accounts[0].status, 'active');

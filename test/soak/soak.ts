@@ -4,7 +4,7 @@
 // errors, memory growth and descriptor growth.
 //
 //   node test/soak/soak.ts [--seconds 300]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
 import { DEMO_CLIENT, freePort, openConnectLink } from '../support/connect.ts';
 import { START_NODE_ARGS } from '../bench/servers/writ.ts';
+import { untilHealthy } from '../support/process.ts';
 
 export interface SoakSummary {
   seconds: number;
@@ -34,15 +35,6 @@ function sample(pid: number): { rss_mb: number; fds: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
   return { rss_mb: Math.round(rss * 10) / 10, fds: readdirSync(`/proc/${pid}/fd`).length };
-}
-
-async function healthy(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error('writ exited during start-up');
-    try { if ((await fetch(`${url}/healthz`)).ok) return; } catch { /* starting */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('writ never became healthy');
 }
 
 export async function runSoak(options: { seconds?: number; log?: (line: string) => void } = {}): Promise<SoakSummary> {
@@ -67,7 +59,7 @@ export async function runSoak(options: { seconds?: number; log?: (line: string) 
   const errors: string[] = [];
   const samples: Array<{ rss_mb: number; fds: number }> = [];
   try {
-    await healthy(issuer, child);
+    await untilHealthy(issuer, child, () => 'soak child (stdio ignored)');
     const writ = remoteWrit(issuer, adminToken);
     const seeded = await seedOrg(writ, { tools: ['demo.notes.create', 'demo.notes.list'] });
     const first = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools: ['demo.notes.create', 'demo.notes.list'] }] });

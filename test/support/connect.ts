@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { startDemoProvider, type DemoProvider } from '../../src/demo-provider/index.ts';
 import { parseForm, type HttpClient, type HttpResponse } from './http.ts';
 import { startTestWrit, type TestWrit } from './writ.ts';
+import type { Clock } from '../../src/core/clock.ts';
 
 export const DEMO_CLIENT = { client_id: 'writ-demo', client_secret: 'demo-client-secret-of-length' };
 
@@ -20,7 +21,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Writ with the bundled demo provider as the `demo` connector's provider. */
-export async function startWritWithDemo(options: { accessTokenTtlSeconds?: number; env?: Record<string, string> } = {}): Promise<{ writ: TestWrit; demo: DemoProvider }> {
+export async function startWritWithDemo(options: { accessTokenTtlSeconds?: number; env?: Record<string, string>; clock?: Clock } = {}): Promise<{ writ: TestWrit; demo: DemoProvider }> {
   const port = await freePort();
   const demo = await startDemoProvider({
     clients: [{ ...DEMO_CLIENT, redirect_uris: [`http://localhost:${port}/connect/callback`] }],
@@ -31,6 +32,7 @@ export async function startWritWithDemo(options: { accessTokenTtlSeconds?: numbe
       PORT: String(port), WRIT_DEMO_PROVIDER_URL: demo.url, WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1',
       WRIT_CONNECTOR_CLIENTS: JSON.stringify({ demo: DEMO_CLIENT }), ...options.env,
     },
+    ...(options.clock ? { writ: { clock: options.clock } } : {}),
   });
   return { writ, demo };
 }

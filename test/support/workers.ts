@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort } from './connect.ts';
+import { untilHealthy } from './process.ts';
 
 export interface ServedWrit {
   issuer: string;
@@ -43,11 +44,11 @@ export async function serveWrit(env: Record<string, string> = {}, again?: Served
     }
     if (!keepData) rmSync(dataDir, { recursive: true, force: true });
   };
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) { await stop(); throw new Error(`writ exited: ${output}`); }
-    try { if ((await fetch(`${issuer}/healthz`)).ok) return { issuer, adminToken, masterKey, dataDir, port, child, output: () => output, stop }; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await untilHealthy(issuer, child, () => output);
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  await stop();
-  throw new Error(`writ never became healthy: ${output}`);
+  return { issuer, adminToken, masterKey, dataDir, port, child, output: () => output, stop };
 }
