@@ -1,14 +1,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createHmac, generateKeyPairSync, sign, verify as cryptoVerify, randomUUID, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, sign, randomUUID, type KeyObject } from 'node:crypto';
 import { Biscuit, BlockBuilder, PublicKey, SignatureAlgorithm } from '@biscuit-auth/biscuit-wasm';
 import { fixedClock } from '../../src/core/clock.ts';
 import type { CapabilityClaims } from '../../src/capability/claims.ts';
 import { generateBiscuitRootKey, generateJwtKey } from '../../src/capability/keys.ts';
-import { mintJwtCapability, verifyJwtCapability } from '../../src/capability/jwt.ts';
+import { mintJwtCapability } from '../../src/capability/jwt.ts';
 import { mintBiscuitCapability } from '../../src/capability/biscuit.ts';
 import { createVerifier, jwkThumbprint, VerifierError, type Verifier } from '../../src/verifier/index.ts';
 import { startIssuer } from './issuer.ts';
+import { waitFor } from '../support/wait.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 const AUDIENCE = 'https://mail.example/api';
@@ -135,16 +136,7 @@ test('a key published after start is found by refreshing on the unknown kid', as
   assert.equal(await codeOf(mintBiscuitCapability(claims(), rotatedRoot).token), 'allowed');
 });
 
-async function eventually(check: () => Promise<boolean>, withinMs: number): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return check();
-}
-
-test('revocations from the long-polled feed are picked up within a second, also for cached tokens', async () => {
+test('revocations from the long-polled feed are picked up, also for cached tokens', async () => {
   const j = claims();
   const jwtToken = mintJwtCapability(j, jwtKey);
   const minted = biscuit();
@@ -155,7 +147,7 @@ test('revocations from the long-polled feed are picked up within a second, also 
   issuer.revoke(minted.revocation_ids[0]!, 'biscuit_revocation_id');
   issuer.revoke(grant.auth_event_id, 'auth_event_id');
   for (const token of [jwtToken, minted.token, byGrant]) {
-    assert.ok(await eventually(async () => (await codeOf(token)) === 'revoked', 1000), 'revoked within a second');
+    await waitFor('the feed to revoke a cached token', async () => (await codeOf(token)) === 'revoked');
   }
   // An attenuated child of a revoked Biscuit carries the parent's revocation id, so it is revoked too.
   const child = await verifier.attenuate(minted.token, { tools: ['gmail.messages.send'] });
@@ -190,27 +182,4 @@ test('DPoP-bound capabilities need a fresh proof from the bound key (RFC 9449)',
     assert.equal(await codeOf(token, at(dpopProof(holder, 'another token'))), 'invalid_dpop_proof');
     assert.equal((await verifier.verify(token, at(dpopProof(holder, token)))).cnf?.jkt, holder.jkt);
   }
-});
-
-test('throughput figures (reported, not asserted)', async (t) => {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const data = Buffer.from(jwt());
-  const sig = sign(null, data, privateKey);
-  const rate = (n: number, fn: () => unknown) => { const t0 = performance.now(); for (let i = 0; i < n; i++) fn(); return n / ((performance.now() - t0) / 1000); };
-  const raw = rate(4000, () => cryptoVerify(null, data, publicKey, sig));
-  const tokens = Array.from({ length: 4000 }, () => jwt());
-  let i = 0;
-  const fresh = rate(4000, () => verifyJwtCapability(tokens[i++]!, { issuer: issuer.issuer, audience: AUDIENCE, keys: () => jwtKey.publicKey, clock }));
-  const cachedJwt = jwt();
-  const cachedBiscuit = biscuit().token;
-  await verifier.verify(cachedJwt, send);
-  await verifier.verify(cachedBiscuit, send);
-  const timed = async (n: number, token: string) => { const t0 = performance.now(); for (let k = 0; k < n; k++) await verifier.verify(token, send); return n / ((performance.now() - t0) / 1000); };
-  const jwtCached = await timed(20_000, cachedJwt);
-  const biscuitCached = await timed(20_000, cachedBiscuit);
-  t.diagnostic(`raw Ed25519 verify: ${raw.toFixed(0)}/s`);
-  t.diagnostic(`fresh JWT verify: ${fresh.toFixed(0)}/s (${(fresh / raw).toFixed(2)} x raw)`);
-  t.diagnostic(`cached JWT verifier.verify: ${jwtCached.toFixed(0)}/s (${(jwtCached / raw).toFixed(1)} x raw)`);
-  t.diagnostic(`cached Biscuit verifier.verify: ${biscuitCached.toFixed(0)}/s (${(biscuitCached / raw).toFixed(1)} x raw)`);
-  assert.equal(i, 4000);
 });
