@@ -29,6 +29,7 @@ import { Vault } from '../vault/service.ts';
 import { CredentialRefresher, type VaultEvent } from '../vault/refresh.ts';
 import { ConnectorCatalog } from '../connectors/catalog.ts';
 import { createVerifier } from '../verifier/index.ts';
+import { warmUpBiscuit } from '../capability/biscuit-warm-up.ts';
 import { localIssuerFetch } from '../executor/local-issuer.ts';
 import { executorRoutes } from '../executor/routes.ts';
 import { connectLink, connectRoutes, newConnectionLink } from '../connect/routes.ts';
@@ -93,6 +94,8 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   };
   const keys = new KeyManager(store.keys, sealer, clock);
   await keys.init();
+  // The exchange and the executor authorise Biscuits from the first request on.
+  warmUpBiscuit();
 
   const derive = (purpose: string, version = ring.current) => Buffer.from(hkdfSync('sha256', ring.key(version)!, Buffer.alloc(0), `writ:${purpose}`, 32));
   // Cookies are signed with the current master version and still verify under the older ones.

@@ -6,25 +6,17 @@ export * from './jwt.ts';
 export * from './keys.ts';
 export { BoundedMap, type BoundedMapOptions } from './bounded-map.ts';
 export { DEFAULT_BISCUIT_LIMITS, readBiscuitEnvelope, type BiscuitEnvelope, type BiscuitLimits } from './envelope.ts';
+export { BISCUIT_TOKEN_TYPE, authorityBlock, mintBiscuitCapability, type MintedBiscuit } from './biscuit-mint.ts';
 export {
-  BISCUIT_TOKEN_TYPE,
-  attenuateBiscuit,
-  attenuationBlock,
-  authorityBlock,
-  authorizeBiscuit,
-  authorizeOpenedBiscuit,
   authorityFactsStats,
-  globParts,
-  mintBiscuitCapability,
   openBiscuit,
   UnknownRootKeyError,
-  verifierCode,
-  type Attenuation,
-  type BiscuitAuthorizeOptions,
   type BiscuitFacts,
-  type BiscuitRequest,
-  type MintedBiscuit,
   type OpenedBiscuit,
   type OpenOptions,
-  type RootKeyResolver,
-} from './biscuit.ts';
+} from './biscuit-open.ts';
+export { authorizeBiscuit, authorizeOpenedBiscuit, verifierCode, type BiscuitAuthorizeOptions, type BiscuitRequest } from './biscuit-authorise.ts';
+export { attenuateBiscuit, attenuationBlock, type Attenuation } from './biscuit-attenuate.ts';
+export { globParts } from './biscuit-checks.ts';
+export type { RootKeyResolver } from './biscuit-runtime.ts';
+export { warmUpBiscuit } from './biscuit-warm-up.ts';

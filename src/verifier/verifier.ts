@@ -1,14 +1,9 @@
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { ToolAccessDetail } from '../core/rights.ts';
 import { constrainableInput, decideAccess, requestedResource, type AccessRequest } from '../capability/access.ts';
-import {
-  attenuateBiscuit,
-  authorizeOpenedBiscuit,
-  openBiscuit,
-  UnknownRootKeyError,
-  type Attenuation,
-  type OpenedBiscuit,
-} from '../capability/biscuit.ts';
+import { attenuateBiscuit, type Attenuation } from '../capability/biscuit-attenuate.ts';
+import { authorizeOpenedBiscuit } from '../capability/biscuit-authorise.ts';
+import { openBiscuit, UnknownRootKeyError, type OpenedBiscuit } from '../capability/biscuit-open.ts';
 import { actorChain } from '../capability/claims.ts';
 import { CapabilityError } from '../capability/errors.ts';
 import { jwtKeyId, verifyJwtCapability } from '../capability/jwt.ts';

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CapabilityClaims } from '../../src/capability/claims.ts';
 import { mintJwtCapability } from '../../src/capability/jwt.ts';
-import { attenuateBiscuit, mintBiscuitCapability } from '../../src/capability/biscuit.ts';
+import { attenuateBiscuit, mintBiscuitCapability } from '../../src/capability/index.ts';
 import { generateBiscuitRootKey, generateJwtKey } from '../../src/capability/keys.ts';
 
 export const AUDIENCE = 'https://notes.example/api';

@@ -1,7 +1,7 @@
 // Biscuits of a chosen size or block count, made from a genuine token the way a holder could:
 // appending blocks needs no key.
 import { Biscuit, BlockBuilder, PublicKey, SignatureAlgorithm } from '@biscuit-auth/biscuit-wasm';
-import { attenuateBiscuit } from '../../src/capability/biscuit.ts';
+import { attenuateBiscuit } from '../../src/capability/index.ts';
 
 const UNLIMITED = { maxBytes: 1 << 20, maxBlocks: 1000 };
 

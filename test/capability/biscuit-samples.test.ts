@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { authorizeRawBiscuit, biscuitErrorClass } from '../../src/capability/biscuit.ts';
+import { authorizeRawBiscuit, biscuitErrorClass } from './raw-biscuit.ts';
 import { CapabilityError } from '../../src/capability/errors.ts';
 
 // The Biscuit specification's sample tokens, run through Writ's wrapper: its run limits and

@@ -10,7 +10,7 @@ import {
   globParts,
   mintBiscuitCapability,
   type BiscuitAuthorizeOptions,
-} from '../../src/capability/biscuit.ts';
+} from '../../src/capability/index.ts';
 import { CapabilityError } from '../../src/capability/errors.ts';
 import { generateBiscuitRootKey, parseBiscuitRootKey, serializeBiscuitRootKey } from '../../src/capability/keys.ts';
 import { AUDIENCE, NOW, claims } from './fixtures.ts';
@@ -218,4 +218,63 @@ test('root keys serialise to strings and back', () => {
   assert.deepEqual({ ...restored }, { ...root });
   assert.equal(codeOf(mintBiscuitCapability(claims(), restored).token), 'allowed');
   assert.throws(() => parseBiscuitRootKey(serializeBiscuitRootKey({ ...root, publicKey: generateBiscuitRootKey(1).publicKey })), TypeError);
+});
+
+// A refusal's code follows the identity of the check that failed: each check Writ writes maps to
+// its code, and a check that merely mentions the same predicates is not taken for Writ's.
+
+test('each check of the authority block maps to its code', () => {
+  const token = mintBiscuitCapability(claims({ cnf: { jkt: 'jkt-bound' } }), root).token;
+  const bound = { dpopJkt: 'jkt-bound' };
+  assert.equal(codeOf(token, bound), 'allowed');
+  assert.equal(codeOf(token, { ...bound, now: (NOW + 301) * 1000 }), 'expired');
+  assert.equal(codeOf(token, { ...bound, audience: 'https://elsewhere.test' }), 'invalid_token');
+  assert.equal(codeOf(token), 'dpop_required');
+  assert.equal(codeOf(token, { dpopJkt: 'another-key' }), 'invalid_dpop_proof');
+  assert.equal(codeOf(token, { ...bound, input: { to: 'eve@attacker.test' } }), 'constraint_failed');
+  assert.equal(codeOf(token, { ...bound, tool: 'notion.pages.write' }), 'insufficient_scope');
+});
+
+test('an audience with quotes and backslashes is still recognised exactly', () => {
+  const aud = 'https://odd.test/a"b\\c';
+  const token = mintBiscuitCapability(claims({ aud }), root).token;
+  assert.equal(codeOf(token, { audience: aud }), 'allowed');
+  assert.equal(codeOf(token, { audience: 'https://odd.test/' }), 'invalid_token');
+});
+
+test('each check an attenuation writes maps to its code', () => {
+  const clock = fixedClock(NOW * 1000);
+  const attenuated = attenuateBiscuit(token, root.publicKey, {
+    tools: ['gmail.messages.send'], resources: ['gmail:mailbox:me'], expires_in: 60,
+    constraints: { subject: { starts_with: 'Re: ' }, count: { max: 3, min: 1 }, mode: { one_of: ['a', 'b'] } }, clock,
+  });
+  const input = { to: 'ann@customer.com', subject: 'Re: hi', count: 2, mode: 'a' };
+  assert.equal(codeOf(attenuated, { input }), 'allowed');
+  assert.equal(codeOf(attenuated, { input, now: (NOW + 61) * 1000 }), 'expired');
+  assert.equal(codeOf(attenuated, { input, resource: 'gmail:mailbox:other' }), 'insufficient_scope');
+  assert.equal(codeOf(attenuated, { input: { ...input, subject: 'Fwd: hi' } }), 'constraint_failed');
+  assert.equal(codeOf(attenuated, { input: { ...input, count: 9 } }), 'constraint_failed');
+  assert.equal(codeOf(attenuated, { input: { ...input, mode: 'c' } }), 'constraint_failed');
+});
+
+test('a hostile check that only mentions time( is not taken for expiry', () => {
+  const hostile = [
+    'check if time($t), $t < 2000-01-01T00:00:00Z or tool("none");',
+    'check if resource("time(x)");',
+    'check if tool($t), $t == "time($t), $t < 2000-01-01T00:00:00Z";',
+  ];
+  for (const code of hostile) assert.equal(codeOf(appendRaw(token, code)), 'insufficient_scope', code);
+  // The exact shape of an expiry check in an appended block is an expiry, whoever wrote it.
+  assert.equal(codeOf(appendRaw(token, 'check if time($t), $t < 2000-01-01T00:00:00Z;')), 'expired');
+});
+
+test('hostile checks that mention audience(, dpop_jkt( or input( are not taken for Writ\'s', () => {
+  const hostile = [
+    'check if audience("https://elsewhere.test");',
+    'check if dpop_jkt("someone");',
+    'check if input("to", $v), $v == "x" or tool("none");',
+    // A string holding a quote can make the printed rule look like a constraint check.
+    'check if input("to\\", $v), $v == \\"x", $v);',
+  ];
+  for (const code of hostile) assert.equal(codeOf(appendRaw(token, code)), 'insufficient_scope', code);
 });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decideAccess } from '../../src/capability/access.ts';
-import { authorizeBiscuit, mintBiscuitCapability } from '../../src/capability/biscuit.ts';
+import { authorizeBiscuit, mintBiscuitCapability } from '../../src/capability/index.ts';
 import { CapabilityError } from '../../src/capability/errors.ts';
 import { generateBiscuitRootKey } from '../../src/capability/keys.ts';
 import { createVerifier, VerifierError, type Verifier } from '../../src/verifier/index.ts';

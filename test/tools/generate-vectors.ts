@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fixedClock } from '../../src/core/clock.ts';
 import { decideAccess } from '../../src/capability/access.ts';
-import { attenuateBiscuit, authorizeBiscuit, mintBiscuitCapability } from '../../src/capability/biscuit.ts';
+import { attenuateBiscuit, authorizeBiscuit, mintBiscuitCapability } from '../../src/capability/index.ts';
 import type { CapabilityClaims } from '../../src/capability/claims.ts';
 import { CapabilityError } from '../../src/capability/errors.ts';
 import { mintJwtCapability, verifyJwtCapability } from '../../src/capability/jwt.ts';

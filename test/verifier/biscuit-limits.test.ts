@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { generateBiscuitRootKey } from '../../src/capability/keys.ts';
-import { attenuateBiscuit, authorityFactsStats, mintBiscuitCapability, openBiscuit } from '../../src/capability/biscuit.ts';
+import { attenuateBiscuit, authorityFactsStats, mintBiscuitCapability, openBiscuit } from '../../src/capability/index.ts';
 import { DEFAULT_BISCUIT_LIMITS, readBiscuitEnvelope } from '../../src/capability/envelope.ts';
 import { CapabilityError } from '../../src/capability/errors.ts';
 import { createVerifier, VerifierError, type Verifier } from '../../src/verifier/index.ts';

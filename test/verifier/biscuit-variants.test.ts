@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { generateBiscuitRootKey } from '../../src/capability/keys.ts';
-import { attenuateBiscuit, authorityFactsStats, authorizeOpenedBiscuit, mintBiscuitCapability, openBiscuit } from '../../src/capability/biscuit.ts';
+import { attenuateBiscuit, authorityFactsStats, authorizeOpenedBiscuit, mintBiscuitCapability, openBiscuit } from '../../src/capability/index.ts';
 import { DEFAULT_BISCUIT_LIMITS } from '../../src/capability/envelope.ts';
 import { createVerifier } from '../../src/verifier/index.ts';
 import { wasmMemoryBytes } from '../bench/wasm-memory.ts';

@@ -4,7 +4,7 @@ import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import type { CapabilityClaims } from '../../src/capability/claims.ts';
 import { generateBiscuitRootKey, generateJwtKey } from '../../src/capability/keys.ts';
 import { mintJwtCapability } from '../../src/capability/jwt.ts';
-import { mintBiscuitCapability } from '../../src/capability/biscuit.ts';
+import { mintBiscuitCapability } from '../../src/capability/index.ts';
 import { jwkThumbprint } from '../../src/verifier/index.ts';
 import { startService } from '../../docs/examples/verifier-service.ts';
 import { startIssuer } from './issuer.ts';

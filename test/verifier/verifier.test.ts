@@ -6,7 +6,7 @@ import { fixedClock } from '../../src/core/clock.ts';
 import type { CapabilityClaims } from '../../src/capability/claims.ts';
 import { generateBiscuitRootKey, generateJwtKey } from '../../src/capability/keys.ts';
 import { mintJwtCapability } from '../../src/capability/jwt.ts';
-import { mintBiscuitCapability } from '../../src/capability/biscuit.ts';
+import { mintBiscuitCapability } from '../../src/capability/index.ts';
 import { createVerifier, jwkThumbprint, VerifierError, type Verifier } from '../../src/verifier/index.ts';
 import { startIssuer } from './issuer.ts';
 import { waitFor } from '../support/wait.ts';

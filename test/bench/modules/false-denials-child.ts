@@ -2,7 +2,7 @@
 // attenuation block), authorises a request each should allow, and counts denials. Also measures
 // the wasm memory each authorisation leaves behind. Prints one JSON line.
 import { randomUUID } from 'node:crypto';
-import { attenuateBiscuit, authorizeBiscuit, mintBiscuitCapability } from '../../../src/capability/biscuit.ts';
+import { attenuateBiscuit, authorizeBiscuit, mintBiscuitCapability } from '../../../src/capability/index.ts';
 import { generateBiscuitRootKey } from '../../../src/capability/keys.ts';
 import { wasmMemoryBytes } from '../wasm-memory.ts';
 
