@@ -6,7 +6,7 @@ import { tokenReference, type Subject } from '../../exchange/subject.ts';
 import type { ToolAccessDetail } from '../../core/rights.ts';
 import { isWritError } from '../../errors/index.ts';
 import { TOKEN_EXCHANGE_GRANT } from '../constants.ts';
-import { boundGrantHelpers } from './helpers.ts';
+import { boundGrantHelpers } from './stock.ts';
 
 const PARAMETERS = [
   'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type',
