@@ -1,11 +1,12 @@
-import { sign, verify, type KeyObject } from 'node:crypto';
+import { sign, type KeyObject } from 'node:crypto';
+import { decodeProtectedHeader, errors as jose, jwtVerify, type JWTPayload } from 'jose';
 import type { Clock } from '../core/clock.ts';
 import { capabilityClaimsSchema, type CapabilityClaims } from './claims.ts';
 import { CapabilityError } from './errors.ts';
 
-// RFC 9068 JWT access tokens, EdDSA only. Verification is a strict, hand-written compact JWS
-// (RFC 7515 §7.1) parser over node:crypto with cached KeyObjects: no algorithm negotiation, no key
-// from the token itself, and no general-purpose JOSE machinery on the hot path.
+// RFC 9068 JWT access tokens, EdDSA only. Verification is jose's, held to one algorithm, our `typ`,
+// keys looked up by `kid` in memory and the injected clock; the explicit checks around it keep what
+// jose leaves open: canonical base64url, no `crit` at all, no key carried in the token.
 
 export const JWT_TYP = 'at+jwt';
 const MAX_TOKEN_LENGTH = 16 * 1024;
@@ -18,7 +19,8 @@ export interface JwtSigningKey {
 
 export interface JwtVerifyOptions {
   issuer: string;
-  audience: string;
+  /** The one audience accepted; leave it out only when the caller checks the signed `aud` itself. */
+  audience?: string;
   /** Resolves a `kid` to a trusted Ed25519 public key; undefined for an unknown kid. */
   keys: (kid: string) => KeyObject | undefined;
   clock: Clock;
@@ -68,30 +70,22 @@ function decodeJsonObject(segment: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-export interface CompactJws {
-  header: Record<string, unknown>;
-  /** The raw payload segment, decoded only after the signature checks out. */
-  payloadSegment: string;
-  signingInput: string;
-  signature: Buffer;
-}
-
-/** Split and check the shape of a compact JWS. Nothing in the result is trusted yet. */
-export function parseCompactJws(token: string): CompactJws {
+/** The compact JWS shape (RFC 7515 §7.1) before any crypto: three canonical base64url segments. */
+export function checkCompactShape(token: string): void {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw invalid('malformed token');
-  const first = token.indexOf('.');
-  const second = token.indexOf('.', first + 1);
-  if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) throw invalid('malformed token');
-  const header = decodeJsonObject(token.slice(0, first));
-  const signature = decodeSegment(token.slice(second + 1));
-  return { header, payloadSegment: token.slice(first + 1, second), signingInput: token.slice(0, second), signature };
+  const segments = token.split('.');
+  if (segments.length !== 3) throw invalid('malformed token');
+  decodeJsonObject(segments[0]!);
+  decodeSegment(segments[1]!);
+  decodeSegment(segments[2]!);
 }
 
 /** The `kid` a JWT claims to be signed with, or undefined when the token is not a well-formed JWS. */
 export function jwtKeyId(token: string): string | undefined {
   try {
-    const { header } = parseCompactJws(token);
-    return typeof header.kid === 'string' ? header.kid : undefined;
+    checkCompactShape(token);
+    const { kid } = decodeProtectedHeader(token);
+    return typeof kid === 'string' ? kid : undefined;
   } catch {
     return undefined;
   }
@@ -102,33 +96,56 @@ function checkHeader(header: Record<string, unknown>): string {
   if (header.alg !== 'EdDSA') throw invalid('unsupported algorithm');
   // RFC 9068 §4: typ is "at+jwt" (the "application/" prefix may be present).
   if (typeof header.typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(header.typ)) throw invalid('not an access token');
-  // RFC 7515 §4.1.11: we understand no extension, so any `crit` is fatal.
+  // RFC 7515 §4.1.11: we understand no extension, so any `crit` is fatal (jose would accept b64).
   if ('crit' in header) throw invalid('unsupported critical header');
+  // RFC 8725 §3.10: keys come only from the issuer's published set, never from the token.
+  for (const carried of ['jwk', 'jku', 'x5u', 'x5c']) if (carried in header) throw invalid('a capability does not carry its key');
   if (typeof header.kid !== 'string' || header.kid.length === 0) throw invalid('missing key id');
-  // jku, x5u, jwk and x5c are ignored on purpose: keys come only from the issuer's published set.
   return header.kid;
 }
 
-export function verifyJwtCapability(token: string, options: JwtVerifyOptions): CapabilityClaims {
-  const jws = parseCompactJws(token);
-  const kid = checkHeader(jws.header);
+/** jose's refusals, in the words the callers have always seen. */
+function refusal(error: unknown): CapabilityError {
+  if (error instanceof CapabilityError) return error;
+  if (error instanceof jose.JWTExpired) return new CapabilityError('expired', 'the capability has expired');
+  if (error instanceof jose.JWSSignatureVerificationFailed) return invalid('signature verification failed');
+  if (error instanceof jose.JWTClaimValidationFailed) {
+    if (error.claim === 'iss') return invalid('unexpected issuer');
+    if (error.claim === 'aud') return invalid('unexpected audience');
+    if (error.claim === 'nbf') return invalid('token not valid yet');
+    return invalid('malformed claims');
+  }
+  return invalid('malformed token');
+}
+
+export async function verifyJwtCapability(token: string, options: JwtVerifyOptions): Promise<CapabilityClaims> {
+  checkCompactShape(token);
+  const kid = checkHeader(decodeProtectedHeader(token) as Record<string, unknown>);
   const key = options.keys(kid);
   if (!key) throw invalid('unknown key id');
   if (key.asymmetricKeyType !== 'ed25519') throw invalid('unsupported key');
-  if (jws.signature.length !== 64 || !verify(null, Buffer.from(jws.signingInput), key, jws.signature)) {
-    throw invalid('signature verification failed');
+  const leeway = options.clockToleranceSec ?? 0;
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, key, {
+      algorithms: ['EdDSA'],
+      typ: JWT_TYP,
+      issuer: options.issuer,
+      // Absent: the caller decides which audiences it accepts (an org-dependent set at the exchange).
+      ...(options.audience !== undefined && { audience: options.audience }),
+      currentDate: new Date(options.clock.now()),
+      clockTolerance: leeway,
+    }));
+  } catch (error) {
+    // An expired but genuine capability can still be attributed when it is refused (the verifier does).
+    if (!(options.skipExpiry && error instanceof jose.JWTExpired)) throw refusal(error);
+    payload = error.payload;
   }
-  const parsed = capabilityClaimsSchema.safeParse(decodeJsonObject(jws.payloadSegment));
+  const parsed = capabilityClaimsSchema.safeParse(payload);
   if (!parsed.success) throw invalid('malformed claims');
   const claims = parsed.data;
-  if (claims.iss !== options.issuer) throw invalid('unexpected issuer');
-  if (claims.aud !== options.audience) throw invalid('unexpected audience');
-  const now = options.clock.now() / 1000;
-  const leeway = options.clockToleranceSec ?? 0;
-  // RFC 7519 §4.1.4/§4.1.5: exp and nbf with leeway; a token issued in the future is not valid yet.
-  if (claims.nbf !== undefined && claims.nbf > now + leeway) throw invalid('token not valid yet');
-  if (claims.iat > now + leeway) throw invalid('token issued in the future');
-  if (!options.skipExpiry && claims.exp <= now - leeway) throw new CapabilityError('expired', 'the capability has expired');
+  // RFC 7519 §4.1.6: a token issued in the future is not valid yet (jose checks iat only for age).
+  if (claims.iat > options.clock.now() / 1000 + leeway) throw invalid('token issued in the future');
   const { nbf: _nbf, ...rest } = claims;
   return rest;
 }

@@ -1,6 +1,7 @@
-import { createHash, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { Clock } from '../core/clock.ts';
-import { parseCompactJws } from '../capability/jwt.ts';
+import { checkCompactShape } from '../capability/jwt.ts';
 import { VerifierError } from './errors.ts';
 import type { ReplayStore } from './replay.ts';
 
@@ -20,7 +21,10 @@ const IAT_WINDOW_SEC = 60;
 
 const bad = (description: string) => new VerifierError('invalid_dpop_proof', description);
 
-/** RFC 7638 JWK SHA-256 thumbprint over the required members in lexicographic order. */
+/**
+ * RFC 7638 JWK SHA-256 thumbprint over the required members in lexicographic order, synchronously,
+ * for callers that bind a capability to a key (`cnf.jkt`); proofs are checked with jose's own.
+ */
 export function jwkThumbprint(jwk: Record<string, unknown>): string {
   let canonical: string;
   if (jwk.kty === 'OKP') canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x });
@@ -29,21 +33,21 @@ export function jwkThumbprint(jwk: Record<string, unknown>): string {
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
-function proofKey(alg: unknown, jwk: unknown): { key: KeyObject; jwk: Record<string, unknown> } {
-  if (jwk === null || typeof jwk !== 'object' || Array.isArray(jwk)) throw bad('proof has no public key');
-  const k = jwk as Record<string, unknown>;
-  // RFC 9449 §4.3 point 7: the key must be public; a private member means a leaked key.
-  if ('d' in k) throw bad('proof key must be public');
+/** RFC 9449 §4.2–4.3 points 2–7, as far as jose leaves them to us: a public key of the proof's algorithm. */
+function checkProofHeader(header: Record<string, unknown>): void {
+  if (header.typ !== 'dpop+jwt') throw bad('proof typ must be dpop+jwt');
+  if ('crit' in header) throw bad('unsupported critical header');
+  // The key is the embedded `jwk`; a proof that points elsewhere for it is refused.
+  if ('jku' in header || 'x5u' in header || 'x5c' in header) throw bad('proof key must be embedded');
+  const k = header.jwk;
+  if (k === null || typeof k !== 'object' || Array.isArray(k)) throw bad('proof has no public key');
+  const jwk = k as Record<string, unknown>;
+  // §4.3 point 7: the key must be public; a private member means a leaked key.
+  if ('d' in jwk) throw bad('proof key must be public');
   const ok =
-    (alg === 'EdDSA' && k.kty === 'OKP' && k.crv === 'Ed25519' && typeof k.x === 'string') ||
-    (alg === 'ES256' && k.kty === 'EC' && k.crv === 'P-256' && typeof k.x === 'string' && typeof k.y === 'string');
+    (header.alg === 'EdDSA' && jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && typeof jwk.x === 'string') ||
+    (header.alg === 'ES256' && jwk.kty === 'EC' && jwk.crv === 'P-256' && typeof jwk.x === 'string' && typeof jwk.y === 'string');
   if (!ok) throw bad('unsupported proof algorithm');
-  try {
-    const members = k.kty === 'EC' ? { kty: k.kty, crv: k.crv, x: k.x, y: k.y } : { kty: k.kty, crv: k.crv, x: k.x };
-    return { key: createPublicKey({ key: members as JsonWebKey, format: 'jwk' }), jwk: k };
-  } catch {
-    throw bad('proof key is malformed');
-  }
 }
 
 function normalisedUrl(value: string): string {
@@ -67,29 +71,23 @@ export class DpopChecker {
 
   /** Check a proof presented with `accessToken`; returns the proof key's thumbprint. */
   async check(presentation: DpopPresentation, accessToken: string): Promise<string> {
-    let jws;
+    let header: Record<string, unknown>;
     try {
-      jws = parseCompactJws(presentation.proof);
+      checkCompactShape(presentation.proof);
+      header = decodeProtectedHeader(presentation.proof) as Record<string, unknown>;
     } catch {
       throw bad('proof is not a compact JWS');
     }
-    const { header } = jws;
-    // RFC 9449 §4.3 points 2–5.
-    if (header.typ !== 'dpop+jwt') throw bad('proof typ must be dpop+jwt');
-    if ('crit' in header) throw bad('unsupported critical header');
-    const { key, jwk } = proofKey(header.alg, header.jwk);
-    const ok = header.alg === 'ES256'
-      ? jws.signature.length === 64 && verify('sha256', Buffer.from(jws.signingInput), { key, dsaEncoding: 'ieee-p1363' }, jws.signature)
-      : jws.signature.length === 64 && verify(null, Buffer.from(jws.signingInput), key, jws.signature);
-    if (!ok) throw bad('proof signature is invalid');
-
-    let claims: Record<string, unknown>;
+    checkProofHeader(header);
+    let claims: JWTPayload;
     try {
-      const parsed: unknown = JSON.parse(Buffer.from(jws.payloadSegment, 'base64url').toString('utf8'));
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      claims = parsed as Record<string, unknown>;
+      ({ payload: claims } = await jwtVerify(presentation.proof, EmbeddedJWK, {
+        algorithms: [...DPOP_ALGS],
+        typ: 'dpop+jwt',
+        currentDate: new Date(this.#clock.now()),
+      }));
     } catch {
-      throw bad('proof claims are malformed');
+      throw bad('proof signature is invalid');
     }
     // §4.3 points 8–11: method, URL, freshness, and the hash of the token it accompanies.
     if (typeof claims.htm !== 'string' || claims.htm !== presentation.method.toUpperCase()) throw bad('htm does not match the request');
@@ -100,7 +98,7 @@ export class DpopChecker {
     if (claims.ath !== ath) throw bad('ath does not match the access token');
     if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) throw bad('proof has no jti');
 
-    const thumbprint = jwkThumbprint(jwk);
+    const thumbprint = await calculateJwkThumbprint(header.jwk as JWK, 'sha256');
     // §11.1: a proof is good once, claimed only after everything else about it checked out. Key the
     // claim by key too, so holders cannot collide; keep it while the proof could still be fresh.
     const replayKey = `dpop:${thumbprint}:${claims.jti}`;

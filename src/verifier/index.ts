@@ -1,5 +1,5 @@
 // Writ's verifier library for downstream services: checks JWT and Biscuit capabilities with the
-// issuer's published keys and revocation feed. Depends on nothing but Node, jose-free crypto,
+// issuer's published keys and revocation feed. Depends on nothing but Node, jose,
 // biscuit-wasm and zod — never on Koa, MongoDB, oidc-provider or Writ's server code.
 export { createVerifier, type Verifier, type VerifierOptions, type VerifyRequest, type VerifiedCapability } from './verifier.ts';
 export { VerifierError, type VerifierErrorCode } from './errors.ts';

@@ -162,7 +162,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   async function openJwt(token: string): Promise<CacheEntry> {
     const kid = jwtKeyId(token);
     if (kid !== undefined && !keyring.jwtKey(kid)) await keyring.refreshForUnknownKey();
-    const claims = verifyJwtCapability(token, {
+    const claims = await verifyJwtCapability(token, {
       issuer,
       audience: options.audience,
       keys: (id) => keyring.jwtKey(id),

@@ -15,7 +15,7 @@ test('the golden vectors are up to date (test/tools/generate-vectors.ts --check 
   assert.match(out, /vectors: up to date/);
 });
 
-test('the check notices drift in outcomes and in deterministic tokens', () => {
+test('the check notices drift in outcomes and in deterministic tokens', async () => {
   const doc = JSON.parse(readFileSync(vectors, 'utf8'));
   assert.ok(doc.cases.length >= 25);
   assert.ok(doc.cases.some((c: { format: string; name: string }) => c.format === 'biscuit' && c.name.includes('attenuated')));
@@ -25,14 +25,14 @@ test('the check notices drift in outcomes and in deterministic tokens', () => {
   const constraint = flipped.cases.find((c: { name: string }) => c.name === 'biscuit: constraint violated: to');
   constraint.expected = { outcome: 'allow' };
   writeFileSync(join(dir, 'flipped.json'), JSON.stringify(flipped));
-  const drift = check(join(dir, 'flipped.json'));
+  const drift = await check(join(dir, 'flipped.json'));
   assert.ok(drift.some((d) => d.startsWith('biscuit: constraint violated: to: expected')));
 
   const resigned = structuredClone(doc);
   const jwt = resigned.cases.find((c: { name: string }) => c.name === 'jwt: valid');
   jwt.token = jwt.token.slice(0, -4) + (jwt.token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
   writeFileSync(join(dir, 'resigned.json'), JSON.stringify(resigned));
-  const drift2 = check(join(dir, 'resigned.json'));
+  const drift2 = await check(join(dir, 'resigned.json'));
   assert.ok(drift2.some((d) => d.includes('differs from a fresh generation')));
   assert.ok(drift2.some((d) => d.startsWith('jwt: valid:')));
 });

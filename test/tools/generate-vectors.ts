@@ -154,10 +154,10 @@ function buildCases(stored: Map<string, string>): VectorCase[] {
 }
 
 /** Run one case through the capability verifiers; returns what happened in the vectors' terms. */
-export function evaluate(c: VectorCase): VectorCase['expected'] {
+export async function evaluate(c: VectorCase): Promise<VectorCase['expected']> {
   try {
     if (c.format === 'jwt') {
-      const verified = verifyJwtCapability(c.token, {
+      const verified = await verifyJwtCapability(c.token, {
         issuer: ISSUER, audience: AUDIENCE, keys: (kid) => (kid === jwtKey.kid ? jwtKey.publicKey : undefined), clock: fixedClock(c.request.now * 1000),
       });
       if (verified.cnf) {
@@ -217,13 +217,13 @@ function storedBiscuits(doc: { cases: VectorCase[] }): Map<string, string> {
 }
 
 /** Compare a stored vectors file with a fresh generation; returns the list of drifts. */
-export function check(path = OUT): string[] {
+export async function check(path = OUT): Promise<string[]> {
   const stored = JSON.parse(readFileSync(path, 'utf8')) as ReturnType<typeof document>;
   const fresh = document(storedBiscuits(stored));
   const drift: string[] = [];
   if (JSON.stringify(fresh) !== JSON.stringify(stored)) drift.push('the file differs from a fresh generation (run scripts/gen-vectors.ts)');
   for (const c of stored.cases) {
-    const got = evaluate(c);
+    const got = await evaluate(c);
     if (JSON.stringify(got) !== JSON.stringify(c.expected)) drift.push(`${c.name}: expected ${JSON.stringify(c.expected)}, got ${JSON.stringify(got)}`);
   }
   return drift;
@@ -231,7 +231,7 @@ export function check(path = OUT): string[] {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--check')) {
-    const drift = check();
+    const drift = await check();
     for (const line of drift) console.error(`drift: ${line}`);
     console.log(drift.length === 0 ? 'vectors: up to date' : `vectors: ${drift.length} drift(s)`);
     process.exit(drift.length === 0 ? 0 : 1);
@@ -244,7 +244,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const doc = document(process.argv.includes('--fresh-biscuits') ? new Map() : previous);
   for (const c of doc.cases) {
-    const got = evaluate(c);
+    const got = await evaluate(c);
     if (JSON.stringify(got) !== JSON.stringify(c.expected)) throw new Error(`${c.name}: generated token gives ${JSON.stringify(got)}`);
   }
   mkdirSync(fileURLToPath(new URL('../vectors/writ/', import.meta.url)), { recursive: true });

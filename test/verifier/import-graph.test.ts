@@ -38,5 +38,5 @@ test('src/verifier/index.ts reaches no koa, mongodb, oidc-provider or server cod
   for (const f of files) assert.ok(ALLOWED_SRC.some((prefix) => f.startsWith(prefix)), `${f} is outside the verifier's allowed rooms`);
   for (const p of packages) assert.ok(!FORBIDDEN_PACKAGES.includes(p), `imports ${p}`);
   const external = [...packages].filter((p) => !p.startsWith('node:')).sort();
-  assert.deepEqual(external, ['@biscuit-auth/biscuit-wasm', 'zod']);
+  assert.deepEqual(external, ['@biscuit-auth/biscuit-wasm', 'jose', 'zod']);
 });
