@@ -1,5 +1,5 @@
 import type { ToolAccessDetail } from '../core/rights.ts';
-import { html, renderPage, type SafeHtml } from '../web/html.ts';
+import { html, renderPage, SafeHtml } from '../web/html.ts';
 
 type Ctx = { status: number; body: unknown; set(headers: Record<string, string>): void };
 
@@ -15,6 +15,22 @@ export function renderErrorPage(ctx: unknown, out: { error: string; error_descri
     <h1>This request could not be completed</h1>
     <p class="error"><code>${out.error}</code>${out.error_description ? html` — ${out.error_description}` : ''}</p>
     <p class="muted">Go back to the application that sent you here and try again.</p>`, (ctx as Ctx).status || 400);
+}
+
+/**
+ * RP-initiated logout's confirmation (`/session/end`), in Writ's page. `form` is oidc-provider's
+ * own `<form id="op.logoutForm">` holding its action and the session's xsrf value.
+ */
+export function renderLogoutPage(ctx: unknown, form: string): void {
+  send(ctx as Ctx, 'Sign out', html`
+    <h1>Sign out of Writ?</h1>
+    ${new SafeHtml(form)}
+    <button type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>
+    <button type="submit" form="op.logoutForm">Stay signed in</button>`);
+}
+
+export function renderSignedOutPage(ctx: unknown): void {
+  send(ctx as Ctx, 'Signed out', html`<h1>You are signed out</h1><p class="muted">You can close this page.</p>`);
 }
 
 export interface SignInView {

@@ -6,11 +6,11 @@ import { parseToolAccess } from '../core/rights-schema.ts';
 import type { DirectoryStore } from '../storage/ports/directory.ts';
 import type { GrantRecord, GrantStore } from '../storage/ports/grants.ts';
 import type { OidcStore } from '../storage/ports/oidc.ts';
-import { renderErrorPage } from './pages.ts';
+import { renderErrorPage, renderLogoutPage, renderSignedOutPage } from './pages.ts';
 import { createAdapterClass } from './adapter.ts';
 import { loginPolicy } from './login-policy.ts';
 import { TOKEN_EXCHANGE_GRANT, TOOL_SCOPE_PREFIX } from './constants.ts';
-import { safeEqual, digestSecret } from '../core/secrets.ts';
+import { compareClientSecretsByDigest } from './client-secret.ts';
 import { registerClientCredentials } from './grants/client-credentials.ts';
 import { ceilingOf, rightsError, tokenEndpointRights } from './grants/rights.ts';
 
@@ -122,8 +122,24 @@ export function createProvider(deps: ProviderDeps): Provider {
         // An agent may introspect only its own tokens.
         allowedPolicy: async (_ctx, client, token) => client.clientId === token.clientId,
       },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // RFC 7009 §2.1: the token must have been issued to the client asking; an agent revokes
+        // only its own tokens. Writ's agents are all confidential, so another's token is refused
+        // (invalid_request), never silently ignored. Ending a grant for a person is the account
+        // page's and the admin API's job.
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId !== client.clientId) throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+          return true;
+        },
+      },
       clientCredentials: { enabled: true },
+      // oidc-provider's stock pages load web fonts from another site; these are Writ's own.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => renderLogoutPage(ctx, form),
+        postLogoutSuccessSource: async (ctx) => renderSignedOutPage(ctx),
+      },
       dPoP: { enabled: true },
       userinfo: { enabled: false },
       resourceIndicators: {
@@ -174,12 +190,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(deps.issuer, configuration);
   provider.proxy = true;
 
-  // Client secrets are stored as SHA-256 digests (they are 256-bit random values, so a fast
-  // digest is enough); compare the digest of what was presented, in constant time.
-  const clientProto = provider.Client.prototype as unknown as { compareClientSecret(actual: string): boolean; clientSecret?: string };
-  clientProto.compareClientSecret = function compareClientSecret(actual: string) {
-    return typeof this.clientSecret === 'string' && safeEqual(this.clientSecret, digestSecret(actual));
-  };
+  compareClientSecretsByDigest(provider);
 
   registerClientCredentials(provider, grants, now);
 

@@ -1,5 +1,6 @@
-// oidc-provider's stock grant handlers and their helpers, imported to wrap them (see
-// src/as/grants/). The package version is pinned exactly because these paths are internal.
+// oidc-provider 9.13.3 internals that have no public export, imported by src/as/grants/stock.ts
+// only (see the reason there). The package version is pinned exactly because these paths are
+// internal; @types/oidc-provider declares neither module.
 declare module 'oidc-provider/lib/actions/grants/client_credentials.js' {
   export const handler: (provider: unknown, helpers: Record<string, unknown>, ctx: unknown) => Promise<void>;
   export const parameters: Set<string>;

@@ -1,8 +1,7 @@
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import * as stock from 'oidc-provider/lib/actions/grants/client_credentials.js';
 import type { GrantStore } from '../../storage/ports/grants.ts';
-import { boundGrantHelpers } from './stock.ts';
+import { boundGrantHelpers, stockClientCredentials as stock } from './stock.ts';
 import { tokenEndpointRights } from './rights.ts';
 
 /**

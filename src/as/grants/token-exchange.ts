@@ -1,5 +1,5 @@
 import type Provider from 'oidc-provider';
-import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import { exchangeToken, type ExchangeDeps } from '../../exchange/rfc8693.ts';
 import { parseExchangeParams } from '../../exchange/params.ts';
 import { tokenReference, type Subject } from '../../exchange/subject.ts';
@@ -7,6 +7,7 @@ import type { ToolAccessDetail } from '../../core/rights.ts';
 import { isWritError } from '../../errors/index.ts';
 import { TOKEN_EXCHANGE_GRANT } from '../constants.ts';
 import { boundGrantHelpers } from './stock.ts';
+import { providerError } from './provider-errors.ts';
 
 const PARAMETERS = [
   'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type',
@@ -37,7 +38,7 @@ export function accessTokenResolver(provider: Provider) {
 
 /**
  * RFC 8693 grant on oidc-provider's token endpoint: client authentication and DPoP here, the
- * decision in exchange/. WritErrors become oidc-provider errors with the same RFC code.
+ * decision in exchange/. Its refusals become oidc-provider's error classes of the same RFC code.
  */
 export function registerTokenExchange(provider: Provider, deps: Omit<ExchangeDeps, 'resolveAccessToken'>): void {
   const helpers = boundGrantHelpers(provider);
@@ -56,11 +57,7 @@ export function registerTokenExchange(provider: Provider, deps: Omit<ExchangeDep
       });
       ctx.body = response;
     } catch (err) {
-      if (!isWritError(err)) throw err;
-      // oidc-provider renders `message` as `error`: carry the RFC code and description over as-is.
-      const e = new errors.InvalidRequest(err.description);
-      Object.assign(e, { message: err.code, error: err.code, error_description: err.description, status: err.status, statusCode: err.status, expose: true });
-      throw e;
+      throw isWritError(err) ? providerError(err) : err;
     }
   }, PARAMETERS, ['audience', 'resource']);
 }
