@@ -8,7 +8,7 @@ import type { Vault } from '../vault/service.ts';
 import { DEMO_CONNECTOR, demoConnectorDefinition } from './catalog/demo.ts';
 import { checkEgress, EgressError, resolveEgress, type EgressOptions } from './egress.ts';
 import { applyEndpoints, EndpointOverrideError, type ConnectorEndpoints } from './endpoints.ts';
-import { buildRequest, ToolInputError, type UpstreamRequest } from './request.ts';
+import { ToolInputError } from './request.ts';
 import { withClosedResourcePaths } from './resource-path.ts';
 import {
   connectorDefinitionSchema, describeIssues, orgConnectorRegistrationSchema,
@@ -40,6 +40,14 @@ export interface CatalogConnector {
   /** The org's OAuth client id for org connectors; shipped connectors use the deployment's. */
   client_id?: string | undefined;
   has_client_secret: boolean;
+}
+
+/**
+ * A tool found by name, with the connector it was read from: one read of the connector serves a
+ * whole tool call (input, request, credential header, success field), so they cannot disagree.
+ */
+export interface ToolWithConnector extends CatalogTool {
+  catalogConnector: CatalogConnector;
 }
 
 /** What the admin API may show about an org connector: never the client secret. */
@@ -159,14 +167,15 @@ export class ConnectorCatalog {
     };
   }
 
-  /** `connector.tool` → the tool, or undefined (the caller answers `unknown_tool`). */
-  async getTool(org_id: string, toolName: string): Promise<CatalogTool | undefined> {
+  /** `connector.tool` → the tool with its connector, or undefined (the caller answers `unknown_tool`). */
+  async getTool(org_id: string, toolName: string): Promise<ToolWithConnector | undefined> {
     const dot = toolName.indexOf('.');
     if (dot <= 0) return undefined;
     const connector = await this.getConnector(org_id, toolName.slice(0, dot));
+    if (!connector) return undefined;
     const key = toolName.slice(dot + 1);
-    const definition = connector && Object.hasOwn(connector.definition.tools, key) ? connector.definition.tools[key] : undefined;
-    return definition && { name: toolName, connector: connector!.definition.name, definition, origin: connector!.origin };
+    if (!Object.hasOwn(connector.definition.tools, key)) return undefined;
+    return { name: toolName, connector: connector.definition.name, definition: connector.definition.tools[key]!, origin: connector.origin, catalogConnector: connector };
   }
 
   async listTools(org_id: string): Promise<CatalogTool[]> {
@@ -187,13 +196,6 @@ export class ConnectorCatalog {
       throw new ToolInputError(issue.path.join('.') || '(input)', `${issue.path.length ? issue.path.join('.') + ': ' : ''}${issue.message}`);
     }
     return result.data as Record<string, unknown>;
-  }
-
-  /** The upstream request for a tool call, with the egress check applied. */
-  async buildRequest(org_id: string, tool: CatalogTool, input: Record<string, unknown>): Promise<UpstreamRequest> {
-    const connector = await this.getConnector(org_id, tool.connector);
-    if (!connector) throw new WritError('unknown_tool', `no tool named ${tool.name}`);
-    return buildRequest(connector.definition, tool.definition, input, this.#egress);
   }
 
   /** The OAuth client for connect and refresh, or undefined when the connector has none configured. */

@@ -3,7 +3,7 @@ import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import { WritError } from '../errors/index.ts';
-import type { CatalogConnector, ConnectorCatalog, CatalogTool } from '../connectors/catalog.ts';
+import type { ConnectorCatalog, CatalogTool, ToolWithConnector } from '../connectors/catalog.ts';
 import { buildRequest, credentialHeaders, resourceFor, ToolInputError, type UpstreamRequest } from '../connectors/request.ts';
 import { EgressError, resolveEgress } from '../connectors/egress.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
@@ -78,7 +78,8 @@ export function extractCapability(req: ExecuteRequest): { token: string; scheme:
   return { token: m[2]!, scheme: m[1] as 'Bearer' | 'DPoP' };
 }
 
-export async function findTool(deps: ExecutorDeps, org_id: string, name: string): Promise<CatalogTool> {
+/** The tool and its connector, in the org the token names: the call's one read of the connector. */
+export async function findTool(deps: ExecutorDeps, org_id: string, name: string): Promise<ToolWithConnector> {
   const tool = await deps.catalog.getTool(org_id, name);
   if (!tool) throw fail('unknown_tool', `no tool named ${name}`);
   return tool;
@@ -165,7 +166,8 @@ export async function freshCredential(deps: ExecutorDeps, org_id: string, accoun
  * connector, for the URL as written and for every address its host resolves to right now (a
  * public-looking name can point at loopback or a metadata address).
  */
-export async function buildUpstream(deps: ExecutorDeps, connector: CatalogConnector, tool: CatalogTool, input: Record<string, unknown>): Promise<UpstreamRequest> {
+export async function buildUpstream(deps: ExecutorDeps, tool: ToolWithConnector, input: Record<string, unknown>): Promise<UpstreamRequest> {
+  const connector = tool.catalogConnector;
   const refused = (err: EgressError) => fail('forbidden', 'the connector\'s host is not allowed for outbound calls', { cause: err });
   let request: UpstreamRequest;
   try {
@@ -307,19 +309,18 @@ async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promi
   const account_id = await resolveAccount(deps, cap, tool);
   trail.account_id = account_id;
   let fresh = await freshCredential(deps, cap.org_id, account_id);
-  // One catalog read per call: the tool's connector, for the request and the credential's header.
-  const connector = await deps.catalog.getConnector(cap.org_id, tool.connector);
-  if (!connector) throw fail('unknown_tool', `no tool named ${tool.name}`);
-  const upstream = await buildUpstream(deps, connector, tool, input);
+  // The connector read with the tool serves the request, the credential's header and the answer.
+  const connector = tool.catalogConnector.definition;
+  const upstream = await buildUpstream(deps, tool, input);
   trail.request_hash = createHash('sha256').update(`${upstream.method} ${upstream.url}\n${upstream.body ?? ''}`).digest('hex');
-  let answer = await callProvider(deps, upstream, fresh.credential, connector.definition.auth);
+  let answer = await callProvider(deps, upstream, fresh.credential, connector.auth);
   if (answer.status === 401 && fresh.credential.type === 'oauth2') {
     // The provider refused a token we thought fresh: refresh once (single-flight) and retry.
     fresh = await freshCredential(deps, cap.org_id, account_id, { forceRefresh: true, staleVersion: fresh.account.credential_version });
-    answer = await callProvider(deps, upstream, fresh.credential, connector.definition.auth);
+    answer = await callProvider(deps, upstream, fresh.credential, connector.auth);
   }
   trail.upstream_status = answer.status;
-  return normalise(answer, fresh.credential, connector.definition.success_field);
+  return normalise(answer, fresh.credential, connector.success_field);
 }
 
 async function identify(deps: ExecutorDeps, token: string, trail: Trail): Promise<VerifiedCapability> {

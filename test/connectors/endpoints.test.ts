@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CatalogLoadError, ConnectorCatalog } from '../../src/connectors/catalog.ts';
 import { EgressError } from '../../src/connectors/egress.ts';
+import { buildRequest } from '../../src/connectors/request.ts';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
 
 const GHE = {
@@ -14,7 +15,7 @@ const clients = { github: { client_id: 'ghe-client', client_secret: 'ghe-secret'
 test('an override moves a shipped connector to another host: requests, OAuth endpoints and the allowed host all follow', async () => {
   const catalog = new ConnectorCatalog({ endpoints: { github: GHE }, oauthClients: clients });
   const tool = (await catalog.getTool('org_x', 'github.issues.get'))!;
-  const request = await catalog.buildRequest('org_x', tool, { owner: 'xcorp', repo: 'api', issue_number: 7 });
+  const request = buildRequest(tool.catalogConnector.definition, tool.definition, { owner: 'xcorp', repo: 'api', issue_number: 7 }, catalog.egress);
   assert.equal(request.url, 'https://ghe.xcorp.example/api/v3/repos/xcorp/api/issues/7');
   assert.equal(request.headers['x-github-api-version'], '2022-11-28', 'the definition\'s headers and tools are unchanged');
   const provider = (await catalog.oauthProvider('org_x', 'github'))!;
@@ -54,7 +55,6 @@ test('the public host is no longer reachable once a connector is moved', async (
   const catalog = new ConnectorCatalog({ endpoints: { github: GHE } });
   const tool = (await catalog.getTool('org_x', 'github.issues.get'))!;
   // The same definition, asked to call its old host, is refused by the egress check.
-  const { buildRequest } = await import('../../src/connectors/request.ts');
   const github = (await catalog.getConnector('org_x', 'github'))!.definition;
   assert.throws(() => buildRequest(github, tool.definition, { owner: 'a', repo: 'b', issue_number: 1 }, { baseUrl: 'https://api.github.com' }), (err: Error) => err instanceof EgressError && err.code === 'host_not_allowed');
 });

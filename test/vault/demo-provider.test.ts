@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DEMO_PASSWORD, startDemoProvider } from '../../src/demo-provider/index.ts';
 import { ConnectorCatalog } from '../../src/connectors/catalog.ts';
-import { credentialHeaders } from '../../src/connectors/request.ts';
+import { buildRequest, credentialHeaders } from '../../src/connectors/request.ts';
 import { CredentialRefresher, type VaultEvent } from '../../src/vault/refresh.ts';
 import { newVault, openVaultStore, tempDir } from './helpers.ts';
 
@@ -69,7 +69,7 @@ test('connect, call, refresh with rotation and revoke against the demo provider'
   const call = async (name: string, input: Record<string, unknown>) => {
     const tool = (await catalog.getTool('org_1', name))!;
     const { credential, account } = await refresher.getFreshCredential('org_1', pending.id);
-    const req = await catalog.buildRequest('org_1', tool, catalog.validateInput(tool, input));
+    const req = buildRequest(tool.catalogConnector.definition, tool.definition, catalog.validateInput(tool, input), catalog.egress);
     const res = await fetch(req.url, { method: req.method, headers: { ...req.headers, ...credentialHeaders({ type: 'oauth2' } as never, credential) }, body: req.body });
     return { status: res.status, body: await res.json() as Record<string, unknown>, version: account.credential_version };
   };
