@@ -3,12 +3,21 @@
 
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { WritError, type ErrorCode } from '../errors/index.ts';
 import { EXIT } from './spec.ts';
 
-export class CliError extends Error {
+/** The table's code for each exit code, so a CliError reads like any other WritError. */
+const CODE_FOR_EXIT: Record<number, ErrorCode> = {
+  [EXIT.usage]: 'invalid_request',
+  [EXIT.notFound]: 'not_found',
+  [EXIT.refused]: 'forbidden',
+};
+
+/** A failed command: the message is for the person at the terminal, the exit code for their script. */
+export class CliError extends WritError {
   readonly exitCode: number;
   constructor(exitCode: number, message: string) {
-    super(message);
+    super(CODE_FOR_EXIT[exitCode] ?? 'server_error', message);
     this.name = 'CliError';
     this.exitCode = exitCode;
   }

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { UNEXPECTED, WritError } from '../errors/index.ts';
 import { environmentSchema, pickEnvironment, type Environment } from './schema.ts';
 
 const connectorClientsSchema = z.record(
@@ -16,10 +17,11 @@ const connectorEndpointsSchema = z.record(
     .refine((e) => Object.values(e).some((v) => v !== undefined), 'names no endpoint'),
 );
 
-export class ConfigError extends Error {
+/** Misconfiguration: stops start-up and names the exact setting. */
+export class ConfigError extends WritError {
   readonly setting: string;
   constructor(setting: string, message: string) {
-    super(`${setting}: ${message}`);
+    super('server_error', UNEXPECTED, { message: `${setting}: ${message}` });
     this.name = 'ConfigError';
     this.setting = setting;
   }

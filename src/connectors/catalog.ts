@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../core/clock.ts';
-import { WritError } from '../errors/index.ts';
+import { UNEXPECTED, WritError } from '../errors/index.ts';
 import type { OrgConnectorRecord, VaultStore } from '../storage/ports/vault.ts';
 import type { OAuthProviderConfig } from '../vault/oauth-client.ts';
 import type { Vault } from '../vault/service.ts';
@@ -19,9 +19,10 @@ import {
 // process with the file and the field) plus connectors each org registers, whose tools appear
 // as `<name>.<tool>` in that org only.
 
-export class CatalogLoadError extends Error {
+/** A definition the operator must fix; at start-up it stops the process. */
+export class CatalogLoadError extends WritError {
   constructor(source: string, detail: string) {
-    super(`connector definition ${source} is invalid: ${detail}`);
+    super('server_error', UNEXPECTED, { message: `connector definition ${source} is invalid: ${detail}` });
     this.name = 'CatalogLoadError';
   }
 }

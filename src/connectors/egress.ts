@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { WritError } from '../errors/index.ts';
 
 // Where a credential may be sent. A connector names its allowed hosts; on top of that no
 // request goes to loopback, link-local, private or cloud-metadata addresses unless the
@@ -14,13 +15,13 @@ export interface EgressOptions {
 
 export type EgressRefusal = 'scheme' | 'host_not_allowed' | 'private_address' | 'metadata';
 
-export class EgressError extends Error {
-  readonly code: EgressRefusal;
+/** A refused destination: `forbidden` to the client, which is not told which rule or address; the log is. */
+export class EgressError extends WritError {
+  declare readonly reason: EgressRefusal;
   readonly host: string;
-  constructor(code: EgressRefusal, host: string, message: string) {
-    super(message);
+  constructor(reason: EgressRefusal, host: string, message: string) {
+    super('forbidden', 'the connector\'s host is not allowed for outbound calls', { message, reason });
     this.name = 'EgressError';
-    this.code = code;
     this.host = host;
   }
 }

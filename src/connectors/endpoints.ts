@@ -1,3 +1,4 @@
+import { UNEXPECTED, WritError } from '../errors/index.ts';
 import type { EgressOptions } from './egress.ts';
 import { connectorDefinitionSchema, describeIssues, type ConnectorDefinition } from './schema.ts';
 
@@ -14,9 +15,9 @@ export interface ConnectorEndpoints {
 }
 
 /** A bad override; the catalog reports it as the connector's load error, which stops start-up. */
-export class EndpointOverrideError extends Error {
+export class EndpointOverrideError extends WritError {
   constructor(message: string) {
-    super(message);
+    super('server_error', UNEXPECTED, { message });
     this.name = 'EndpointOverrideError';
   }
 }

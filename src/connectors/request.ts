@@ -1,3 +1,4 @@
+import { WritError } from '../errors/index.ts';
 import type { Credential } from '../vault/records.ts';
 import { checkEgress, type EgressOptions } from './egress.ts';
 import type { ConnectorDefinition, ToolDefinition } from './schema.ts';
@@ -13,10 +14,11 @@ export interface UpstreamRequest {
   body?: string | undefined;
 }
 
-export class ToolInputError extends Error {
+/** The caller's input cannot make a request: `invalid_input`, naming the field. */
+export class ToolInputError extends WritError {
   readonly field: string;
   constructor(field: string, message: string) {
-    super(message);
+    super('invalid_input', message, { expose: { field } });
     this.name = 'ToolInputError';
     this.field = field;
   }

@@ -1,7 +1,11 @@
 import type { IncomingMessage } from 'node:http';
+import { WritError } from '../errors/index.ts';
 
-export class BodyTooLarge extends Error {
-  override name = 'BodyTooLarge';
+export class BodyTooLarge extends WritError {
+  constructor(description: string) {
+    super('payload_too_large', description);
+    this.name = 'BodyTooLarge';
+  }
 }
 
 /** Reads a request body as UTF-8, refusing more than `limit` bytes. */

@@ -1,5 +1,15 @@
 // One table of every error code Writ answers with. `error` and `error_description` are safe for
 // clients; `cause` and `debug` are for the server log only and never serialised.
+//
+// Every error the server throws is a WritError: rooms that need `instanceof` or fields of their
+// own (ToolInputError.field, EgressError.host, ...) subclass it, take their `code` from this
+// table and keep a stable internal `reason` to switch on. A fault of the server's own (a config
+// setting, a policy file, a sealed value) answers `server_error` with UNEXPECTED and keeps the
+// detail in `message`. The CLI's CliError and the demo provider's BodyTooLarge belong too.
+// The one other family is the agent SDK's WritClientError (client/errors.ts). The door table
+// would let client/ import this kernel, but that error reports an answer Writ gave (or a network
+// failure, a code not in this table), not an answer to give: were it a WritError, a service that
+// calls Writ and catches errors at its own boundary would relay Writ's 401 as its own answer.
 
 export const ERROR_STATUS = {
   // RFC 6749 §5.2, RFC 7009, RFC 7662, RFC 8693 §2.2.2, RFC 9396 §5, RFC 6750 §3.1
@@ -52,7 +62,14 @@ export interface WritErrorOptions {
   debug?: Record<string, unknown>;
   /** Extra fields that are safe to return to the client (e.g. `reconnect_url`). */
   expose?: Record<string, unknown>;
+  /** A stable internal reason callers switch on (`private_address`, `decrypt_failed`); never serialised. */
+  reason?: string;
+  /** The server-side message, when it says more than the client may read (a file, a host); defaults to the description. */
+  message?: string;
 }
+
+/** What a client reads when the fault is the server's own; the detail stays in `message`, for the log. */
+export const UNEXPECTED = 'an unexpected error occurred';
 
 export class WritError extends Error {
   readonly code: ErrorCode;
@@ -60,15 +77,17 @@ export class WritError extends Error {
   readonly description: string;
   readonly debug: Record<string, unknown> | undefined;
   readonly expose: Record<string, unknown> | undefined;
+  readonly reason: string | undefined;
 
   constructor(code: ErrorCode, description: string, options: WritErrorOptions = {}) {
-    super(description, options.cause === undefined ? undefined : { cause: options.cause });
+    super(options.message ?? description, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'WritError';
     this.code = code;
     this.description = description;
     this.status = options.status ?? ERROR_STATUS[code];
     this.debug = options.debug;
     this.expose = options.expose;
+    this.reason = options.reason;
   }
 
   /** The RFC 6749 §5.2 body shape. */
@@ -79,6 +98,15 @@ export class WritError extends Error {
 
 export function isWritError(value: unknown): value is WritError {
   return value instanceof WritError;
+}
+
+/**
+ * Adds client-safe fields that only the catcher knows (the executor's reconnect link) to the
+ * error in flight, instead of translating it into another one.
+ */
+export function withExpose<E extends WritError>(error: E, expose: Record<string, unknown>): E {
+  (error as { expose: Record<string, unknown> | undefined }).expose = { ...error.expose, ...expose };
+  return error;
 }
 
 export const oauthError = (code: ErrorCode, description: string, options?: WritErrorOptions) =>

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import { WritError } from '../errors/index.ts';
+import { WritError, withExpose } from '../errors/index.ts';
 import type { ConnectorCatalog, CatalogTool, ToolWithConnector } from '../connectors/catalog.ts';
 import { buildRequest, credentialHeaders, resourceFor, ToolInputError, type UpstreamRequest } from '../connectors/request.ts';
 import { EgressError, resolveEgress } from '../connectors/egress.ts';
@@ -91,12 +91,8 @@ export function validateInput(deps: ExecutorDeps, tool: CatalogTool, body: unkno
   }
   const extra = Object.keys(body).filter((k) => k !== 'input');
   if (extra.length) throw fail('invalid_input', `unknown body fields: ${extra.join(', ')}`);
-  try {
-    return deps.catalog.validateInput(tool, (body as { input: unknown }).input);
-  } catch (err) {
-    if (err instanceof ToolInputError) throw fail('invalid_input', err.message, { expose: { field: err.field } });
-    throw err;
-  }
+  // A ToolInputError is already the answer: `invalid_input` naming the field.
+  return deps.catalog.validateInput(tool, (body as { input: unknown }).input);
 }
 
 /** Signature, expiry, audience, DPoP, tool, resource and argument constraints, in the verifier library. */
@@ -156,7 +152,8 @@ export async function freshCredential(deps: ExecutorDeps, org_id: string, accoun
   try {
     return await deps.refresher.getFreshCredential(org_id, account_id, options);
   } catch (err) {
-    if (err instanceof CredentialUnavailableError) throw err.toWritError(deps.reconnectUrl(org_id, account_id));
+    // Already the answer; only the executor knows where the owner reconnects.
+    if (err instanceof CredentialUnavailableError && err.needsReconnect) withExpose(err, { reconnect_url: deps.reconnectUrl(org_id, account_id) });
     throw err;
   }
 }
@@ -168,19 +165,12 @@ export async function freshCredential(deps: ExecutorDeps, org_id: string, accoun
  */
 export async function buildUpstream(deps: ExecutorDeps, tool: ToolWithConnector, input: Record<string, unknown>): Promise<UpstreamRequest> {
   const connector = tool.catalogConnector;
-  const refused = (err: EgressError) => fail('forbidden', 'the connector\'s host is not allowed for outbound calls', { cause: err });
-  let request: UpstreamRequest;
-  try {
-    request = buildRequest(connector.definition, tool.definition, input, deps.catalog.egress);
-  } catch (err) {
-    if (err instanceof ToolInputError) throw fail('invalid_input', err.message, { expose: { field: err.field } });
-    if (err instanceof EgressError) throw refused(err);
-    throw err;
-  }
+  // ToolInputError (`invalid_input`) and EgressError (`forbidden`) are already the answers.
+  const request = buildRequest(connector.definition, tool.definition, input, deps.catalog.egress);
   try {
     await resolveEgress(new URL(request.url), connector.definition.allowed_hosts, deps.catalog.egress);
   } catch (err) {
-    if (err instanceof EgressError) throw refused(err);
+    if (err instanceof EgressError) throw err;
     // Fail closed: a name that does not resolve now is not called on a later, different answer.
     throw fail('upstream_error', 'the provider\'s host could not be resolved', { cause: err, expose: { provider_status: null } });
   }
@@ -336,7 +326,7 @@ async function identify(deps: ExecutorDeps, token: string, trail: Trail): Promis
 
 function errorResult(err: unknown, logger: Logger): ExecuteResult {
   const e = err instanceof WritError ? err : new WritError('server_error', 'an unexpected error occurred', { cause: err });
-  if (e.status >= 500 && e.code === 'server_error') logger.error('executor failed', { err: e.cause });
+  if (e.status >= 500 && e.code === 'server_error') logger.error('executor failed', { err: e.cause ?? e });
   const headers: Record<string, string> = {};
   const retryAfter = e.expose?.retry_after;
   if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);

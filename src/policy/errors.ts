@@ -1,6 +1,8 @@
 // Policy loading errors. They name the file, line and field so an operator can fix the file
 // without guessing; they never quote file content beyond a rule id.
 
+import { UNEXPECTED, WritError } from '../errors/index.ts';
+
 export type PolicyErrorCode =
   | 'POLICY_DIR_UNREADABLE'
   | 'POLICY_DIR_EMPTY'
@@ -20,16 +22,16 @@ export interface PolicyIssue {
   message: string;
 }
 
-export class PolicyFileError extends Error {
-  readonly code: PolicyErrorCode;
+/** A policy file the operator must fix: the server's fault as far as any client can tell. */
+export class PolicyFileError extends WritError {
+  declare readonly reason: PolicyErrorCode;
   /** The file (or directory) at fault, as given to the loader. */
   readonly file: string;
   readonly issues: readonly PolicyIssue[];
 
-  constructor(code: PolicyErrorCode, file: string, issues: PolicyIssue[], options?: { cause?: unknown }) {
-    super(formatMessage(file, issues), options);
+  constructor(reason: PolicyErrorCode, file: string, issues: PolicyIssue[], options?: { cause?: unknown }) {
+    super('server_error', UNEXPECTED, { message: formatMessage(file, issues), reason, cause: options?.cause });
     this.name = 'PolicyFileError';
-    this.code = code;
     this.file = file;
     this.issues = issues;
   }

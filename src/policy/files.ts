@@ -46,7 +46,7 @@ export async function loadPolicies(dir: string): Promise<PolicySet> {
       files.push(parsePolicyFile(text, name));
     } catch (cause) {
       // Rules cite the base name; an operator fixing the file wants the full path.
-      if (cause instanceof PolicyFileError) throw new PolicyFileError(cause.code, path, [...cause.issues], { cause });
+      if (cause instanceof PolicyFileError) throw new PolicyFileError(cause.reason, path, [...cause.issues], { cause });
       throw cause;
     }
   }
@@ -117,7 +117,7 @@ export async function watchPolicies(dir: string, options: WatchOptions): Promise
           ? cause
           : new PolicyFileError('POLICY_DIR_UNREADABLE', dir, [{ path: '', message: 'policy reload failed' }], { cause });
       logger.error('policy reload failed; the previous policies stay in force', {
-        error_code: error.code,
+        error_code: error.reason,
         file: error.file,
         line: error.line,
         path: error.path,

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { UNEXPECTED, WritError } from '../errors/index.ts';
 
 // AES-256-GCM with associated data, a versioned master key ring and envelope encryption.
 //
@@ -15,13 +16,12 @@ export const KEY_BYTES = 32;
 
 export type VaultCryptoErrorCode = 'malformed' | 'unknown_key' | 'decrypt_failed' | 'invalid_key';
 
-/** Never carries plaintext, key material or the sealed value. */
-export class VaultCryptoError extends Error {
-  readonly code: VaultCryptoErrorCode;
-  constructor(code: VaultCryptoErrorCode, message: string) {
-    super(message);
+/** Never carries plaintext, key material or the sealed value; a client only learns that the server failed. */
+export class VaultCryptoError extends WritError {
+  declare readonly reason: VaultCryptoErrorCode;
+  constructor(reason: VaultCryptoErrorCode, message: string) {
+    super('server_error', UNEXPECTED, { message, reason });
     this.name = 'VaultCryptoError';
-    this.code = code;
   }
 }
 

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { WritError } from '../errors/index.ts';
 
 // The outbound OAuth 2.0 client Writ uses with providers (RFC 6749, PKCE RFC 7636, revocation
 // RFC 7009), driven by connector data. Providers bend the RFC in known ways; each bend is handled
@@ -36,21 +37,26 @@ export interface TokenSet {
 
 export type OAuthFailureKind = 'invalid_grant' | 'oauth_error' | 'server_error' | 'network' | 'invalid_response';
 
-export class OAuthClientError extends Error {
-  readonly kind: OAuthFailureKind;
+/** The provider failed us; `upstream_error` should it ever reach a client (the refresher and the connect flow answer first). */
+export class OAuthClientError extends WritError {
+  declare readonly reason: OAuthFailureKind;
   /** The provider's error code (`invalid_grant`, `bad_refresh_token`, ...), when it gave one. */
   readonly oauth_error: string | undefined;
-  readonly status: number | undefined;
+  /** The provider's HTTP status (`status` is the one Writ would answer with). */
+  readonly provider_status: number | undefined;
   /** Worth trying again later: network failures, 5xx and 429. */
   readonly retryable: boolean;
 
   constructor(kind: OAuthFailureKind, message: string, options: { oauth_error?: string | undefined; status?: number | undefined; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super('upstream_error', message, { reason: kind, cause: options.cause });
     this.name = 'OAuthClientError';
-    this.kind = kind;
     this.oauth_error = options.oauth_error;
-    this.status = options.status;
+    this.provider_status = options.status;
     this.retryable = kind === 'network' || kind === 'server_error';
+  }
+
+  get kind(): OAuthFailureKind {
+    return this.reason;
   }
 }
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from '../core/clock.ts';
-import { WritError } from '../errors/index.ts';
+import { WritError, type ErrorCode } from '../errors/index.ts';
 import type { ConnectedAccountRecord, VaultStore } from '../storage/ports/vault.ts';
 import { OAuthClientError, refreshAccessToken, type OAuthProviderConfig, type TokenSet } from './oauth-client.ts';
 import { safeView, type Credential, type OAuthCredential, type SafeAccount } from './records.ts';
@@ -32,40 +32,37 @@ export type CredentialUnavailableCode =
   | 'refresh_failed' // the provider failed this time (5xx, network, misconfiguration)
   | 'busy'; // another process holds the refresh lease for too long
 
-/** A typed outcome the executor maps to its answer; it never carries a secret. */
-export class CredentialUnavailableError extends Error {
-  readonly code: CredentialUnavailableCode;
+/** The executor's answer for each reason: `auth_revoked` and `not_connected` only the user can fix. */
+const ANSWER = {
+  revoked: 'auth_revoked',
+  expired: 'auth_revoked',
+  not_connected: 'not_connected',
+  pending: 'not_connected',
+  refresh_failed: 'upstream_error',
+  cooldown: 'temporarily_unavailable',
+  busy: 'temporarily_unavailable',
+} as const satisfies Record<CredentialUnavailableCode, ErrorCode>;
+
+/** A typed outcome, already the executor's answer; it never carries a secret. */
+export class CredentialUnavailableError extends WritError {
+  declare readonly code: (typeof ANSWER)[CredentialUnavailableCode];
+  declare readonly reason: CredentialUnavailableCode;
   readonly org_id: string;
   readonly account_id: string;
   readonly retry_after_ms: number | undefined;
 
-  constructor(code: CredentialUnavailableCode, org_id: string, account_id: string, message: string, retry_after_ms?: number, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+  constructor(reason: CredentialUnavailableCode, org_id: string, account_id: string, message: string, retry_after_ms?: number, cause?: unknown) {
+    const waits = ANSWER[reason] === 'temporarily_unavailable' && retry_after_ms !== undefined;
+    super(ANSWER[reason], message, { reason, cause, ...(waits ? { expose: { retry_after: Math.ceil(retry_after_ms / 1000) } } : {}) });
     this.name = 'CredentialUnavailableError';
-    this.code = code;
     this.org_id = org_id;
     this.account_id = account_id;
     this.retry_after_ms = retry_after_ms;
   }
 
-  /** The executor's error: `auth_revoked` (with the reconnect link) when only the user can fix it. */
-  toWritError(reconnect_url?: string): WritError {
-    const expose = reconnect_url === undefined ? undefined : { reconnect_url };
-    switch (this.code) {
-      case 'revoked':
-      case 'expired':
-        return new WritError('auth_revoked', this.message, { expose, cause: this });
-      case 'not_connected':
-      case 'pending':
-        return new WritError('not_connected', this.message, { expose, cause: this });
-      case 'refresh_failed':
-        return new WritError('upstream_error', this.message, { cause: this });
-      case 'cooldown':
-      case 'busy':
-        return new WritError('temporarily_unavailable', this.message, {
-          cause: this, expose: this.retry_after_ms === undefined ? undefined : { retry_after: Math.ceil(this.retry_after_ms / 1000) },
-        });
-    }
+  /** Only the user can fix it: the answer says where they reconnect. */
+  get needsReconnect(): boolean {
+    return this.code === 'auth_revoked' || this.code === 'not_connected';
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
 import { safeEqual } from '../core/secrets.ts';
+import { UNEXPECTED, WritError } from '../errors/index.ts';
 import type {
   AccountFilter, AccountOwner, AccountStatus, ConnectedAccountRecord, DataKeyRecord, VaultStore,
 } from '../storage/ports/vault.ts';
@@ -284,12 +285,12 @@ export function credentialFromTokens(tokens: TokenSet, previous?: OAuthCredentia
 
 export type VaultErrorCode = 'not_connected' | 'conflict' | 'invalid_state';
 
-export class VaultError extends Error {
-  readonly code: VaultErrorCode;
-  constructor(code: VaultErrorCode, message: string) {
-    super(message);
+/** The account changed under a call (removed, rewritten, its connect restarted); callers translate what a client may see. */
+export class VaultError extends WritError {
+  declare readonly reason: VaultErrorCode;
+  constructor(reason: VaultErrorCode, message: string) {
+    super('server_error', UNEXPECTED, { message, reason });
     this.name = 'VaultError';
-    this.code = code;
   }
 }
 

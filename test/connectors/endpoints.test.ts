@@ -56,7 +56,7 @@ test('the public host is no longer reachable once a connector is moved', async (
   const tool = (await catalog.getTool('org_x', 'github.issues.get'))!;
   // The same definition, asked to call its old host, is refused by the egress check.
   const github = (await catalog.getConnector('org_x', 'github'))!.definition;
-  assert.throws(() => buildRequest(github, tool.definition, { owner: 'a', repo: 'b', issue_number: 1 }, { baseUrl: 'https://api.github.com' }), (err: Error) => err instanceof EgressError && err.code === 'host_not_allowed');
+  assert.throws(() => buildRequest(github, tool.definition, { owner: 'a', repo: 'b', issue_number: 1 }, { baseUrl: 'https://api.github.com' }), (err: Error) => err instanceof EgressError && err.reason === 'host_not_allowed');
 });
 
 test('an override for no shipped connector, an empty one, or a URL with credentials stops start-up', () => {

@@ -102,12 +102,12 @@ test('tool input is validated against its JSON Schema', async () => {
 test('egress: only the connector hosts, only https, never private, loopback, link-local or metadata addresses', async () => {
   const hosts = ['api.example.com', '*.files.example.com'];
   const refused = (url: string, code: string, opts = {}) =>
-    assert.throws(() => checkEgress(new URL(url), [...hosts, new URL(url).host], opts), (e: unknown) => e instanceof EgressError && e.code === code, url);
+    assert.throws(() => checkEgress(new URL(url), [...hosts, new URL(url).host], opts), (e: unknown) => e instanceof EgressError && e.reason === code, url);
   checkEgress(new URL('https://api.example.com/x'), hosts);
   checkEgress(new URL('https://a.files.example.com/x'), hosts);
-  assert.throws(() => checkEgress(new URL('https://files.example.com/x'), hosts), { code: 'host_not_allowed' });
-  assert.throws(() => checkEgress(new URL('https://api.example.com.evil.net/x'), hosts), { code: 'host_not_allowed' });
-  assert.throws(() => checkEgress(new URL('https://api.example.com:8443/x'), hosts), { code: 'host_not_allowed' });
+  assert.throws(() => checkEgress(new URL('https://files.example.com/x'), hosts), { reason: 'host_not_allowed' });
+  assert.throws(() => checkEgress(new URL('https://api.example.com.evil.net/x'), hosts), { reason: 'host_not_allowed' });
+  assert.throws(() => checkEgress(new URL('https://api.example.com:8443/x'), hosts), { reason: 'host_not_allowed' });
   refused('http://api.example.com/x', 'scheme');
   for (const url of ['https://127.0.0.1/', 'https://2130706433/', 'https://[::1]/', 'https://10.1.2.3/', 'https://192.168.0.10/',
     'https://172.20.0.1/', 'https://[fe80::1]/', 'https://[::ffff:127.0.0.1]/', 'https://[fd12::1]/', 'https://localhost/', 'https://0.0.0.0/']) {
@@ -121,14 +121,14 @@ test('egress: only the connector hosts, only https, never private, loopback, lin
   assert.equal(isForbiddenAddress('2606:4700::1111'), false);
 
   // Names that resolve to private addresses are refused before connecting.
-  await assert.rejects(resolveEgress(new URL('https://api.example.com/'), hosts, { lookup: async () => [{ address: '10.0.0.5' }] }), { code: 'private_address' });
+  await assert.rejects(resolveEgress(new URL('https://api.example.com/'), hosts, { lookup: async () => [{ address: '10.0.0.5' }] }), { reason: 'private_address' });
   await resolveEgress(new URL('https://api.example.com/'), hosts, { lookup: async () => [{ address: '93.184.215.14' }] });
 });
 
 test('a tool whose URL would leave the allowed hosts is refused at build time', async () => {
   const get = await tool('github.issues.get');
   const connector = (await catalog.getConnector('org_1', 'github'))!.definition;
-  assert.throws(() => buildRequest(connector, get.definition, { owner: 'a', repo: 'b', issue_number: 1 }, { baseUrl: 'https://evil.example' }), { code: 'host_not_allowed' });
+  assert.throws(() => buildRequest(connector, get.definition, { owner: 'a', repo: 'b', issue_number: 1 }, { baseUrl: 'https://evil.example' }), { reason: 'host_not_allowed' });
 });
 
 test('credential headers follow the connector auth, and refuse header injection', () => {
@@ -173,7 +173,7 @@ test('org connectors: registered per org, tools named <name>.<tool>, client secr
   // A private base URL is valid data, but no request is ever built to it.
   await orgCatalog.registerOrgConnector('org_A', 'intranet', { ...body, api_base_url: 'https://10.0.0.1/v1' });
   const intranet = (await orgCatalog.getTool('org_A', 'intranet.notes.create'))!;
-  assert.throws(() => requestFor(intranet, { title: 'x' }, orgCatalog), { code: 'private_address' });
+  assert.throws(() => requestFor(intranet, { title: 'x' }, orgCatalog), { reason: 'private_address' });
   await assert.rejects(orgCatalog.registerOrgConnector('org_A', 'bad', { ...body, tools: {} }), (e: { code: string; description: string }) =>
     e.code === 'invalid_request' && /at least one tool/.test(e.description));
 });

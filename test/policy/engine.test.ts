@@ -172,6 +172,6 @@ test('rule ids must be unique across files', () => {
   assert.throws(
     () => createPolicySet([a, b]),
     (e: unknown) =>
-      e instanceof PolicyFileError && e.code === 'POLICY_DUPLICATE_RULE_ID' && e.file === 'b.yaml' && /already used in a\.yaml/.test(e.message),
+      e instanceof PolicyFileError && e.reason === 'POLICY_DUPLICATE_RULE_ID' && e.file === 'b.yaml' && /already used in a\.yaml/.test(e.message),
   );
 });

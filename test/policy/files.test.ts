@@ -104,7 +104,7 @@ test('start-up errors name the directory or the file, the line and the path', as
   const rejects = async (dir: string, code: string, check?: (e: PolicyFileError) => void) => {
     await assert.rejects(loadPolicies(dir), (e: unknown) => {
       assert.ok(e instanceof PolicyFileError);
-      assert.equal(e.code, code);
+      assert.equal(e.reason, code);
       check?.(e);
       return true;
     });
@@ -200,7 +200,7 @@ test('reload() picks up changes on demand and reports failures without throwing'
     await writeFile(join(dir, 'gmail.yaml'), 'version: 3\nrules:\n  - id: [\n');
     const failed = await watcher.reload();
     assert.equal(failed.ok, false);
-    assert.ok(!failed.ok && failed.error.code === 'POLICY_YAML_SYNTAX');
+    assert.ok(!failed.ok && failed.error.reason === 'POLICY_YAML_SYNTAX');
     assert.equal(failed.policies, watcher.current());
     assert.ok(records.some((r) => r.msg === 'policy reload failed; the previous policies stay in force' && typeof r.line === 'number'));
   } finally {

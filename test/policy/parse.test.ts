@@ -59,7 +59,7 @@ test('durations accept seconds and s/m/h units, and refuse more than 24 hours', 
   assert.equal(ttl('24h'), 86_400);
   for (const bad of ['25h', '0', '-5', '5d', '1.5m', '"5 m"', '86401']) {
     const error = parseError(`version: 1\nrules:\n  - id: r\n    description: d\n    effect: allow\n    match: {}\n    constraints: { max_ttl: ${bad} }\n`);
-    assert.equal(error.code, 'POLICY_SCHEMA', bad);
+    assert.equal(error.reason, 'POLICY_SCHEMA', bad);
     assert.equal(error.path, 'rules[0].constraints.max_ttl', bad);
     assert.equal(error.line, 7, bad);
   }
@@ -67,13 +67,13 @@ test('durations accept seconds and s/m/h units, and refuse more than 24 hours', 
 
 test('YAML syntax errors name the file and line', () => {
   const error = parseError('version: 1\nrules:\n  - id: a\n    id: b\n');
-  assert.equal(error.code, 'POLICY_YAML_SYNTAX');
+  assert.equal(error.reason, 'POLICY_YAML_SYNTAX');
   assert.equal(error.file, 'team.yaml');
   assert.equal(error.line, 4);
   assert.match(error.message, /^team\.yaml:4:5: /);
 
   const unclosed = parseError('version: 1\nrules: [\n  { id: a\n');
-  assert.equal(unclosed.code, 'POLICY_YAML_SYNTAX');
+  assert.equal(unclosed.reason, 'POLICY_YAML_SYNTAX');
   assert.ok(unclosed.line !== undefined && unclosed.line >= 2);
 });
 
@@ -92,7 +92,7 @@ rules:
       principal: robot
 `;
   const error = parseError(text);
-  assert.equal(error.code, 'POLICY_SCHEMA');
+  assert.equal(error.reason, 'POLICY_SCHEMA');
   const byPath = new Map(error.issues.map((i) => [i.path, i]));
   assert.equal(byPath.get('rules[1].match.tool')?.line, 11);
   assert.match(byPath.get('rules[1].match.tool')?.message ?? '', /Unrecognized key/);
@@ -134,12 +134,12 @@ test('argument constraints must say something and keep min at most max', () => {
 });
 
 test('a file must be one document, not too large, without alias bombs', () => {
-  assert.equal(parseError('version: 1\nrules: []\n---\nversion: 2\nrules: []\n').code, 'POLICY_YAML_SYNTAX');
-  assert.equal(parseError('#'.repeat(MAX_POLICY_FILE_BYTES + 1)).code, 'POLICY_FILE_TOO_LARGE');
+  assert.equal(parseError('version: 1\nrules: []\n---\nversion: 2\nrules: []\n').reason, 'POLICY_YAML_SYNTAX');
+  assert.equal(parseError('#'.repeat(MAX_POLICY_FILE_BYTES + 1)).reason, 'POLICY_FILE_TOO_LARGE');
   const bomb = ['version: 1', 'a: &a [x, x, x, x, x, x, x, x, x, x]'];
   for (let i = 0; i < 8; i++) bomb.push(`${'b'.repeat(i + 1)}: &${'b'.repeat(i + 1)} [${Array(10).fill(i === 0 ? '*a' : `*${'b'.repeat(i)}`).join(', ')}]`);
   bomb.push('rules: []');
-  assert.equal(parseError(bomb.join('\n')).code, 'POLICY_YAML_SYNTAX');
+  assert.equal(parseError(bomb.join('\n')).reason, 'POLICY_YAML_SYNTAX');
 });
 
 test('an empty rule list is valid and allows nothing', () => {

@@ -7,7 +7,7 @@ import {
 import { Vault } from '../../src/vault/service.ts';
 import { newVault, openVaultStore, ringOf, tempDir } from './helpers.ts';
 
-const decryptFailed = (err: unknown) => err instanceof VaultCryptoError && err.code === 'decrypt_failed';
+const decryptFailed = (err: unknown) => err instanceof VaultCryptoError && err.reason === 'decrypt_failed';
 
 test('seal/open round-trips and binds the associated data', () => {
   const ring = ringOf([1, generateKey()]);
@@ -25,8 +25,8 @@ test('a tampered sealed value fails authentication', () => {
   ct[0]! ^= 1;
   parts[4] = ct.toString('base64url');
   assert.throws(() => open(ring, parts.join('.'), 'aad'), decryptFailed);
-  assert.throws(() => open(ring, 'v2.1.a.b.c', 'aad'), (e: unknown) => e instanceof VaultCryptoError && e.code === 'malformed');
-  assert.throws(() => open(ring, sealed.replace(/^v1\.1\./, 'v1.7.'), 'aad'), (e: unknown) => e instanceof VaultCryptoError && e.code === 'unknown_key');
+  assert.throws(() => open(ring, 'v2.1.a.b.c', 'aad'), (e: unknown) => e instanceof VaultCryptoError && e.reason === 'malformed');
+  assert.throws(() => open(ring, sealed.replace(/^v1\.1\./, 'v1.7.'), 'aad'), (e: unknown) => e instanceof VaultCryptoError && e.reason === 'unknown_key');
 });
 
 test('the master key ring parses the configured format and seals with the newest key', () => {

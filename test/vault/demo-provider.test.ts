@@ -89,7 +89,7 @@ test('connect, call, refresh with rotation and revoke against the demo provider'
   // The user withdraws access at the provider: the next refresh marks the account revoked.
   demo.revokeUserGrants('john');
   const stale = (await vault.getAccount('org_1', pending.id))!.credential_version;
-  await assert.rejects(refresher.getFreshCredential('org_1', pending.id, { forceRefresh: true, staleVersion: stale }), { code: 'revoked' });
+  await assert.rejects(refresher.getFreshCredential('org_1', pending.id, { forceRefresh: true, staleVersion: stale }), { reason: 'revoked' });
   assert.equal((await vault.getAccount('org_1', pending.id))?.status, 'revoked');
   assert.deepEqual(events.map((e) => e.type), ['credential.refreshed', 'credential.refreshed', 'account.revoked']);
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fixedClock } from '../../src/core/clock.ts';
+import { withExpose } from '../../src/errors/index.ts';
 import { generateKey, LocalKeyProvider } from '../../src/vault/crypto.ts';
 import { CredentialRefresher, CredentialUnavailableError, type VaultEvent } from '../../src/vault/refresh.ts';
 import { Vault } from '../../src/vault/service.ts';
@@ -97,8 +98,8 @@ test('invalid_grant marks the account revoked, not expired, and says so with a t
   clock.set(START + 7_200_000);
   await assert.rejects(a.refresher.getFreshCredential('org_1', account_id), (err: unknown) => {
     assert.ok(err instanceof CredentialUnavailableError);
-    assert.equal(err.code, 'revoked');
-    const writ = err.toWritError('https://writ.example/connect/demo');
+    assert.equal(err.reason, 'revoked');
+    const writ = withExpose(err, { reconnect_url: 'https://writ.example/connect/demo' });
     assert.equal(writ.code, 'auth_revoked');
     assert.equal(writ.toOAuthBody().reconnect_url, 'https://writ.example/connect/demo');
     return true;
@@ -107,7 +108,7 @@ test('invalid_grant marks the account revoked, not expired, and says so with a t
   assert.equal(server.state.refreshCalls, 1, 'invalid_grant is not retried');
   assert.deepEqual(events.map((e) => e.type), ['account.revoked']);
   // Later calls answer at once, without asking the provider again.
-  await assert.rejects(a.refresher.getFreshCredential('org_1', account_id), { code: 'revoked' });
+  await assert.rejects(a.refresher.getFreshCredential('org_1', account_id), { reason: 'revoked' });
   assert.equal(server.state.refreshCalls, 1);
 });
 
@@ -116,7 +117,7 @@ for (const mode of ['server_error', 'drop'] as const) {
     const { a, server, clock, events, account_id } = await setup(t);
     server.state.mode = mode;
     clock.set(START + 7_200_000);
-    await assert.rejects(a.refresher.getFreshCredential('org_1', account_id), { code: 'refresh_failed' });
+    await assert.rejects(a.refresher.getFreshCredential('org_1', account_id), { reason: 'refresh_failed' });
     assert.equal(server.state.refreshCalls, 3, 'one attempt plus two retries');
     const account = (await a.vault.getAccount('org_1', account_id))!;
     assert.equal(account.status, 'active');
@@ -124,7 +125,7 @@ for (const mode of ['server_error', 'drop'] as const) {
     assert.equal(events.at(-1)?.type, 'credential.refresh_failed');
 
     // During the cooldown nobody calls the provider.
-    await assert.rejects(a.refresher.getFreshCredential('org_1', account_id), (e: unknown) => e instanceof CredentialUnavailableError && e.code === 'cooldown' && e.retry_after_ms === 30_000);
+    await assert.rejects(a.refresher.getFreshCredential('org_1', account_id), (e: unknown) => e instanceof CredentialUnavailableError && e.reason === 'cooldown' && e.retry_after_ms === 30_000);
     assert.equal(server.state.refreshCalls, 3);
 
     // After it, the provider is back and the refresh token (never lost) still works.
@@ -141,7 +142,7 @@ test('a client the provider refuses puts the account in error, not revoked', asy
   const { a, server, clock, account_id } = await setup(t);
   server.state.mode = 'invalid_client';
   clock.set(START + 7_200_000);
-  await assert.rejects(a.refresher.getFreshCredential('org_1', account_id), { code: 'refresh_failed' });
+  await assert.rejects(a.refresher.getFreshCredential('org_1', account_id), { reason: 'refresh_failed' });
   assert.equal(server.state.refreshCalls, 1);
   const account = (await a.vault.getAccount('org_1', account_id))!;
   assert.equal(account.status, 'error');
@@ -153,7 +154,7 @@ test('an expired token without a refresh token is expired, not revoked', async (
   const acct = await a.vault.createPendingAccount('org_1', { owner: { kind: 'org' }, connector: 'demo' });
   await a.vault.storeCredential('org_1', acct.id, { type: 'oauth2', access_token: 'x', token_type: 'Bearer', expires_at: new Date(START + 1000).toISOString() });
   clock.set(START + 120_000);
-  await assert.rejects(a.refresher.getFreshCredential('org_1', acct.id), { code: 'expired' });
+  await assert.rejects(a.refresher.getFreshCredential('org_1', acct.id), { reason: 'expired' });
   assert.equal((await a.vault.getAccount('org_1', acct.id))?.status, 'expired');
 });
 
@@ -163,7 +164,7 @@ test('a waiter in another process gives up, bounded, while a lease holder never 
   // Another process took the lease and stalled.
   assert.equal(await a.store.acquireLease('org_1', account_id, 'stalled-process', 60_000, clock.now()), true);
   const waiter = new CredentialRefresher({ vault: a.vault, clock, owner: 'waiter', resolveProvider: async () => server.provider, pollIntervalMs: 1, maxWaitMs: 0 });
-  await assert.rejects(waiter.getFreshCredential('org_1', account_id), { code: 'busy' });
+  await assert.rejects(waiter.getFreshCredential('org_1', account_id), { reason: 'busy' });
   assert.equal(server.state.refreshCalls, 0);
   // Once the stalled lease expires it can be taken over.
   clock.advance(60_001);
@@ -174,9 +175,9 @@ test('a waiter in another process gives up, bounded, while a lease holder never 
 
 test('unknown, pending and other-org accounts are not connected', async (t) => {
   const { a, account_id } = await setup(t);
-  await assert.rejects(a.refresher.getFreshCredential('org_2', account_id), { code: 'not_connected' });
+  await assert.rejects(a.refresher.getFreshCredential('org_2', account_id), { reason: 'not_connected' });
   const pending = await a.vault.createPendingAccount('org_1', { owner: { kind: 'org' }, connector: 'demo' });
-  await assert.rejects(a.refresher.getFreshCredential('org_1', pending.id), { code: 'pending' });
+  await assert.rejects(a.refresher.getFreshCredential('org_1', pending.id), { reason: 'pending' });
 });
 
 test('connect: authorization URL with state and PKCE S256, callback exchanges the code into the vault', async (t) => {
@@ -191,12 +192,12 @@ test('connect: authorization URL with state and PKCE S256, callback exchanges th
   assert.equal(u.searchParams.get('access_type'), 'offline');
   assert.equal(u.searchParams.get('state'), state);
 
-  await assert.rejects(a.vault.completeConnect('org_1', acct.id, provider, { state: state + 'x', code: 'good-code' }), { code: 'invalid_state' });
+  await assert.rejects(a.vault.completeConnect('org_1', acct.id, provider, { state: state + 'x', code: 'good-code' }), { reason: 'invalid_state' });
   const view = await a.vault.completeConnect('org_1', acct.id, provider, { state, code: 'good-code' });
   assert.equal(view.status, 'active');
   assert.deepEqual(view.scopes, ['notes:read', 'notes:write']);
   assert.equal(server.state.lastForm?.get('code_verifier')?.length, 43);
   // The state is single-use.
-  await assert.rejects(a.vault.completeConnect('org_1', acct.id, provider, { state, code: 'good-code' }), { code: 'invalid_state' });
+  await assert.rejects(a.vault.completeConnect('org_1', acct.id, provider, { state, code: 'good-code' }), { reason: 'invalid_state' });
   assert.equal(server.state.codeCalls, 1);
 });
