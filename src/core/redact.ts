@@ -56,7 +56,8 @@ export function redact(value: unknown, depth = 0, place: Place = undefined): unk
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1, place === 'detail' ? 'detail' : undefined));
   if (value instanceof Error) {
-    return { name: value.name, message: redact(value.message, depth + 1), code: (value as { code?: unknown }).code };
+    const { code, reason } = value as { code?: unknown; reason?: unknown };
+    return { name: value.name, message: redact(value.message, depth + 1), code, ...(typeof reason === 'string' ? { reason } : {}) };
   }
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
