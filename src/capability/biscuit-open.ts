@@ -7,34 +7,22 @@ import { describeWasmError, HEX_KEY, isRunLimitError, publicKeyFromHex, RUN_LIMI
 import { BoundedMap } from './bounded-map.ts';
 import { DEFAULT_BISCUIT_LIMITS, readBiscuitEnvelope, type BiscuitEnvelope, type BiscuitLimits } from './envelope.ts';
 import { CapabilityError } from './errors.ts';
+import type { VerifiedCapability } from './verified.ts';
 
 // Opening a Biscuit capability: the size limits and the variant budget before any parsing, then
 // every signature against the root key its id names, then the authority block's facts, read once
 // per authority block and kept.
 
-/** What the authority block says, read once per token. */
-export interface BiscuitFacts {
-  iss: string;
-  aud: string;
-  org_id: string;
-  principal: 'user' | 'org';
-  /** The user id, or the org id for an org-level capability. */
-  sub: string;
-  client_id: string;
-  /** Acting agent first, then whoever it acts for. */
-  actor_chain: string[];
-  auth_event_id: string;
-  jti: string;
-  parent_jti?: string;
-  cnf?: { jkt: string };
-  single_use?: boolean;
+/**
+ * What the authority block says, read once per token: the fields of a verified capability as its
+ * Datalog states them, with the raw `right(tool, resource)` facts the authoriser matches and the
+ * root key id that verified them. `verifiedFromFacts` makes it the verified capability.
+ */
+export type BiscuitFacts = Omit<VerifiedCapability, 'format' | 'rights'> & {
   rights: Array<{ tool: string; resource: string }>;
   authorization_details: ToolAccessDetail[];
-  revocation_ids: string[];
   root_key_id: number | undefined;
-  iat: number;
-  exp: number;
-}
+};
 
 /** A signature-checked token with its facts read; reusable for many authorisations. */
 export interface OpenedBiscuit {

@@ -1,34 +1,24 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import {
-  openBiscuit, verifyJwtCapability, isCapabilityError, actorChain,
-  type BiscuitRootKey, type CapabilityClaims, type JwtSigningKey,
+  isCapabilityError, keySourceOf, verifyCapability,
+  type BiscuitRootKey, type JwtSigningKey, type VerifiedCapability,
 } from '../capability/index.ts';
 import type { Clock } from '../core/clock.ts';
-import type { ToolAccessDetail } from '../core/rights.ts';
 import { WritError } from '../errors/index.ts';
-import type { KeyObject } from 'node:crypto';
 
-/** What a subject token proves, whatever its format. */
-export interface Subject {
+/**
+ * What a subject token proves, whatever its format: the verified capability's fields the exchange
+ * decides on, or the same fields read from one of the server's delegated access tokens.
+ */
+export interface Subject extends Pick<VerifiedCapability, 'org_id' | 'principal' | 'sub' | 'auth_event_id' | 'rights' | 'exp' | 'cnf' | 'single_use'> {
   kind: 'delegated' | 'capability';
-  format: 'access_token' | 'jwt' | 'biscuit';
-  org_id: string;
-  principal: 'user' | 'org';
-  /** User id, or the org id for org-level delegation. */
-  sub: string;
+  format: 'access_token' | VerifiedCapability['format'];
   /** Agents that hold it, acting agent first. For a delegated token: the client it was issued to. */
   chain: string[];
-  auth_event_id: string;
-  rights: ToolAccessDetail[];
-  /** Epoch seconds. */
-  exp: number;
   /** An identifier of the subject token that is safe to record (never the token itself). */
   ref: string;
   /** RFC 8693 §4.4: who may act on it, when the token says. */
   may_act?: { sub: string } | undefined;
-  single_use?: boolean | undefined;
-  /** RFC 9449: the DPoP key the subject is bound to; the exchange must prove the same key. */
-  cnf?: { jkt: string } | undefined;
 }
 
 export interface CapabilityKeys {
@@ -52,62 +42,43 @@ export type AudienceCheck = (org_id: string, audience: string) => Promise<boolea
 
 export interface CapabilityCheckDeps { issuer: string; clock: Clock; keys: CapabilityKeys; isAudience: AudienceCheck }
 
-class NotOurAudience extends Error {}
-
 /**
- * Verifies a JWT capability whose audience is one this server issues to (RFC 7519 §4.1.3: a token
- * not for an audience the recipient accepts is rejected). The verifier checks one audience, and
- * the accepted set depends on the verified org; so the signature, issuer and times are verified
- * first, then the signed `aud` must be in that set. The claim is never its own reference.
+ * The one capability verification, as the server itself applies it: its own keys, and the
+ * audiences it issues to for the capability's org (RFC 7519 §4.1.3). A holder may re-delegate a
+ * capability minted for any of them; where the new token may be spent is decided again for it.
  */
-export async function verifyCapabilityJwt(token: string, deps: CapabilityCheckDeps): Promise<CapabilityClaims> {
-  const claims = await verifyJwtCapability(token, {
-    issuer: deps.issuer, keys: (kid) => deps.keys.jwtVerificationKey(kid), clock: deps.clock,
+export function verifyOwnCapability(token: string, deps: CapabilityCheckDeps, format?: VerifiedCapability['format']): Promise<VerifiedCapability> {
+  return verifyCapability(token, {
+    issuer: deps.issuer, clock: deps.clock, keys: keySourceOf(deps.keys),
+    audiences: (aud, org_id) => deps.isAudience(org_id, aud),
+    ...(format !== undefined && { format }),
   });
-  if (!(await deps.isAudience(claims.org_id, claims.aud))) throw new NotOurAudience('it is not for an audience this server issues to');
-  return claims;
-}
-
-/** The same rule for a Biscuit: its signed `intended_audience` must be one the server issues to. */
-export async function checkBiscuitAudience(facts: { org_id: string; aud: string }, deps: CapabilityCheckDeps): Promise<void> {
-  if (!(await deps.isAudience(facts.org_id, facts.aud))) throw new NotOurAudience('it is not for an audience this server issues to');
 }
 
 const notValid = (why: string, cause?: unknown) => new WritError('invalid_grant', `the subject token is not valid: ${why}`, { cause });
 
+/** The exchange's view of a verified capability presented as a subject. */
+export function subjectOf(capability: VerifiedCapability): Subject {
+  return {
+    kind: 'capability', format: capability.format, org_id: capability.org_id, principal: capability.principal, sub: capability.sub,
+    chain: capability.actor_chain, auth_event_id: capability.auth_event_id, rights: capability.rights, exp: capability.exp,
+    ref: capability.jti, single_use: capability.single_use, cnf: capability.cnf,
+  };
+}
+
 /** Verifies one of Writ's own capabilities presented as a subject (sub-agent chains). */
-export async function capabilitySubject(token: string, format: 'jwt' | 'biscuit', deps: CapabilityCheckDeps): Promise<Subject> {
+export async function capabilitySubject(token: string, format: VerifiedCapability['format'], deps: CapabilityCheckDeps): Promise<Subject> {
+  let capability: VerifiedCapability;
   try {
-    if (format === 'jwt') {
-      // A holder may re-delegate a capability minted for any audience the server issues to; where
-      // the new token may be spent is decided again for it.
-      const claims = await verifyCapabilityJwt(token, deps);
-      return {
-        kind: 'capability', format, org_id: claims.org_id, principal: claims.principal, sub: claims.sub,
-        chain: actorChain(claims.act), auth_event_id: claims.auth_event_id, rights: claims.authorization_details,
-        exp: claims.exp, ref: claims.jti, single_use: claims.single_use, cnf: claims.cnf,
-        may_act: (claims as { may_act?: { sub: string } }).may_act,
-      };
-    }
-    const opened = openBiscuit(token, (kid) => deps.keys.biscuitRootKeyById(kid)?.publicKey);
-    const facts = opened.facts;
-    opened.biscuit.free();
-    // A holder's attenuation blocks are Datalog checks whose effect on rights cannot be read back
-    // as facts; exchanging such a token could widen it, so only unattenuated Biscuits are exchanged.
-    if (facts.revocation_ids.length > 1) {
-      throw notValid('an attenuated Biscuit can be presented where it is accepted, not exchanged for another token');
-    }
-    if (facts.exp * 1000 <= deps.clock.now()) throw notValid('it has expired');
-    await checkBiscuitAudience(facts, deps);
-    return {
-      kind: 'capability', format, org_id: facts.org_id, principal: facts.principal, sub: facts.sub, chain: facts.actor_chain,
-      auth_event_id: facts.auth_event_id, rights: facts.authorization_details, exp: facts.exp, ref: facts.jti,
-      single_use: facts.single_use, cnf: facts.cnf,
-    };
+    capability = await verifyOwnCapability(token, deps, format);
   } catch (err) {
-    if (err instanceof WritError && err.code === 'invalid_grant') throw err;
-    if (err instanceof NotOurAudience) throw notValid(err.message);
     if (isCapabilityError(err)) throw notValid(err.code === 'expired' ? 'it has expired' : err.description, err);
     throw notValid('it could not be verified', err);
   }
+  // A holder's attenuation blocks are Datalog checks whose effect on rights cannot be read back
+  // as facts; exchanging such a token could widen it, so only unattenuated Biscuits are exchanged.
+  if (capability.revocation_ids.length > 1) {
+    throw notValid('an attenuated Biscuit can be presented where it is accepted, not exchanged for another token');
+  }
+  return subjectOf(capability);
 }

@@ -1,6 +1,6 @@
 import { CapabilityError, type CapabilityErrorCode } from '../capability/errors.ts';
 import type { WritErrorOptions } from '../errors/index.ts';
-import type { VerifiedCapability } from './verifier.ts';
+import type { VerifiedCapability } from '../capability/verified.ts';
 
 export type VerifierErrorCode = CapabilityErrorCode;
 

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import type { RevocationSource, RevocationType } from '../capability/sources.ts';
 import { getJson } from './keyring.ts';
 
 // Follows the issuer's revocation feed, `GET /v1/revocations?since=CURSOR&wait=N`, with long polls:
 // the server answers as soon as something is revoked, so a verifier learns of it within a second.
+// The verifier library's default RevocationSource.
 
 const feedSchema = z.object({
   revoked: z.array(
@@ -10,8 +12,6 @@ const feedSchema = z.object({
   ),
   cursor: z.union([z.string(), z.number()]).transform(String),
 });
-
-export type RevocationType = z.infer<typeof feedSchema>['revoked'][number]['type'];
 
 export interface FeedOptions {
   url: string;
@@ -21,7 +21,7 @@ export interface FeedOptions {
   onError?: (error: unknown) => void;
 }
 
-export class RevocationFeed {
+export class RevocationFeed implements RevocationSource {
   readonly #options: FeedOptions;
   readonly #revoked: Record<RevocationType, Set<string>> = {
     jti: new Set(),

@@ -1,7 +1,9 @@
 // Writ's verifier library for downstream services: checks JWT and Biscuit capabilities with the
-// issuer's published keys and revocation feed. Depends on nothing but Node, jose,
-// biscuit-wasm and zod — never on Koa, MongoDB, oidc-provider or Writ's server code.
+// issuer's published keys and revocation feed (or any KeySource and RevocationSource). Depends on
+// nothing but Node, jose, biscuit-wasm and zod — never on Koa, MongoDB, oidc-provider or Writ's
+// server code.
 export { createVerifier, type Verifier, type VerifierOptions, type VerifyRequest, type VerifiedCapability } from './verifier.ts';
+export type { KeySource, RevocationSource, RevocationType } from '../capability/sources.ts';
 export { VerifierError, type VerifierErrorCode } from './errors.ts';
 export { requireCapability, type CapabilityContext, type RequireCapabilityOptions } from './koa.ts';
 export { jwkThumbprint, type DpopPresentation } from './dpop.ts';

@@ -1,9 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { importPublicJwk } from '../capability/keys.ts';
+import type { KeySource } from '../capability/sources.ts';
 
 // The issuer's published keys: RFC 8414 metadata → jwks_uri (JWT keys) and biscuit_public_keys
 // (Biscuit root keys). Nothing is trusted that did not come from the configured issuer's metadata.
+// The verifier library's default KeySource.
 
 const metadataSchema = z.object({
   issuer: z.string(),
@@ -24,7 +26,7 @@ export interface KeyringOptions {
   now: () => number;
 }
 
-export class Keyring {
+export class Keyring implements KeySource {
   readonly #options: KeyringOptions;
   #jwtKeys = new Map<string, KeyObject>();
   #biscuitKeys = new Map<number, string>();
@@ -39,7 +41,7 @@ export class Keyring {
     return this.#jwtKeys.get(kid);
   }
 
-  biscuitKey(kid: number | undefined): string | undefined {
+  biscuitRootKey(kid: number | undefined): string | undefined {
     return kid === undefined ? undefined : this.#biscuitKeys.get(kid);
   }
 
@@ -52,7 +54,7 @@ export class Keyring {
   }
 
   /** Refresh after meeting an unknown key id, at most once per interval. Resolves to whether it ran. */
-  async refreshForUnknownKey(): Promise<boolean> {
+  async refresh(): Promise<boolean> {
     if (this.#loading) {
       await this.#loading;
       return true;

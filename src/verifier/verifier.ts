@@ -1,14 +1,14 @@
 import { systemClock, type Clock } from '../core/clock.ts';
-import type { ToolAccessDetail } from '../core/rights.ts';
 import { constrainableInput, decideAccess, requestedResource, type AccessRequest } from '../capability/access.ts';
 import { attenuateBiscuit, type Attenuation } from '../capability/biscuit-attenuate.ts';
 import { authorizeOpenedBiscuit } from '../capability/biscuit-authorise.ts';
-import { openBiscuit, UnknownRootKeyError, type OpenedBiscuit } from '../capability/biscuit-open.ts';
-import { actorChain } from '../capability/claims.ts';
+import { UnknownRootKeyError, type OpenedBiscuit } from '../capability/biscuit-open.ts';
 import { CapabilityError } from '../capability/errors.ts';
-import { jwtKeyId, verifyJwtCapability } from '../capability/jwt.ts';
 import { BoundedMap } from '../capability/bounded-map.ts';
 import { DEFAULT_BISCUIT_LIMITS, type BiscuitLimits } from '../capability/envelope.ts';
+import type { KeySource, RevocationSource } from '../capability/sources.ts';
+import type { VerifiedCapability } from '../capability/verified.ts';
+import { capabilityFormat, ensureCurrent, openCapability, type VerifyCapabilityOptions } from '../capability/verify.ts';
 import { tokenCache } from './cache.ts';
 import { DpopChecker, type DpopPresentation } from './dpop.ts';
 import { MemoryReplayStore, type ReplayStore } from './replay.ts';
@@ -16,12 +16,19 @@ import { VerifierError } from './errors.ts';
 import { RevocationFeed } from './feed.ts';
 import { Keyring } from './keyring.ts';
 
+export type { VerifiedCapability } from '../capability/verified.ts';
+
 export interface VerifierOptions {
   /** The Writ issuer, exactly as in its metadata (`https://writ.example`). */
   issuer: string;
   /** This service's identifier: capabilities must name it as their audience. */
   audience: string;
+  /** For the metadata, JWKS and feed requests of the default key and revocation sources. */
   fetch?: typeof fetch;
+  /** The issuer's public keys. Default: its RFC 8414 metadata and JWKS, read over `fetch`. */
+  keys?: KeySource;
+  /** What the issuer has revoked. Default: its revocation feed, followed over `fetch`. */
+  revocations?: RevocationSource;
   clock?: Clock;
   feed?: {
     /** Seconds the issuer may hold a revocation poll open (default 25). */
@@ -49,24 +56,6 @@ export interface VerifyRequest extends AccessRequest {
   dpop?: DpopPresentation;
 }
 
-export interface VerifiedCapability {
-  format: 'jwt' | 'biscuit';
-  org_id: string;
-  principal: 'user' | 'org';
-  /** The user id, or the org id for an org-level capability. */
-  sub: string;
-  client_id: string;
-  /** Acting agent first, then whoever it acts for (RFC 8693 §4.1 `act`, flattened). */
-  actor_chain: string[];
-  rights: ToolAccessDetail[];
-  jti: string;
-  auth_event_id: string;
-  /** Seconds since the epoch. */
-  exp: number;
-  cnf?: { jkt: string };
-  single_use?: boolean;
-}
-
 export interface Verifier {
   verify(token: string, request: VerifyRequest): Promise<VerifiedCapability>;
   /**
@@ -83,13 +72,10 @@ export interface Verifier {
 /** One token string, verified once: its description and what revocation must be checked. */
 interface CacheEntry {
   result: VerifiedCapability;
-  revocationIds: string[];
-  opened?: OpenedBiscuit;
+  opened?: OpenedBiscuit | undefined;
   /** Biscuit decisions for a request key, valid for one second of Biscuit's second-precision time. */
   decisions?: BoundedMap<string, number>;
 }
-
-const MAX_JWT_LENGTH = 64 * 1024;
 
 /** Cached results are shared between calls, so nobody may change them. */
 function deepFreeze<T>(value: T): T {
@@ -116,20 +102,31 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const clock = options.clock ?? systemClock;
   const issuer = options.issuer;
-  const keyring = new Keyring({
+  // The HTTP sources are made only when no source of that kind is given.
+  const keyring = options.keys ? undefined : new Keyring({
     issuer,
     fetch: fetchImpl,
     refreshIntervalSec: options.keyRefreshIntervalSec ?? 5,
     now: () => clock.now(),
   });
-  const feed = new RevocationFeed({
+  const feed = options.revocations ? undefined : new RevocationFeed({
     url: `${issuer.replace(/\/$/, '')}/v1/revocations`,
     fetch: fetchImpl,
     wait: options.feed?.wait ?? 25,
     ...(options.onError && { onError: options.onError }),
   });
+  const keys: KeySource = options.keys ?? keyring!;
   const dpop = new DpopChecker(clock, options.replayStore ?? new MemoryReplayStore({ now: () => clock.now() }));
   const biscuitLimits: BiscuitLimits = { ...DEFAULT_BISCUIT_LIMITS, ...options.biscuitLimits };
+  const verification: VerifyCapabilityOptions = {
+    issuer,
+    audiences: [options.audience],
+    keys,
+    clock,
+    revocations: options.revocations ?? feed!,
+    limits: biscuitLimits,
+    ...(options.clockToleranceSec !== undefined && { clockToleranceSec: options.clockToleranceSec }),
+  };
   const cache = tokenCache<CacheEntry>({
     ...(options.cacheSize !== undefined && { maxEntries: options.cacheSize }),
     ...(options.cacheBytes !== undefined && { maxBytes: options.cacheBytes }),
@@ -137,113 +134,39 @@ export function createVerifier(options: VerifierOptions): Verifier {
   let keysLoaded: Promise<void> | undefined;
 
   async function ready(): Promise<void> {
-    keysLoaded ??= keyring.load().catch((error: unknown) => {
-      keysLoaded = undefined;
-      options.onError?.(error);
-      throw new VerifierError('temporarily_unavailable', 'the issuer\'s keys could not be loaded');
-    });
-    await keysLoaded;
-    if (!feed.synced && !(await feed.whenSynced((options.feed?.syncTimeoutSec ?? 10) * 1000))) {
+    if (keyring) {
+      keysLoaded ??= keyring.load().catch((error: unknown) => {
+        keysLoaded = undefined;
+        options.onError?.(error);
+        throw new VerifierError('temporarily_unavailable', 'the issuer\'s keys could not be loaded');
+      });
+      await keysLoaded;
+    }
+    if (feed && !feed.synced && !(await feed.whenSynced((options.feed?.syncTimeoutSec ?? 10) * 1000))) {
       throw new VerifierError('temporarily_unavailable', 'the revocation feed could not be read');
     }
   }
 
-  function checkRevocation(entry: CacheEntry): void {
-    const { jti, auth_event_id } = entry.result;
-    if (
-      feed.isRevoked('jti', jti) ||
-      feed.isRevoked('auth_event_id', auth_event_id) ||
-      entry.revocationIds.some((id) => feed.isRevoked('biscuit_revocation_id', id))
-    ) {
-      throw new VerifierError('revoked', 'the capability has been revoked', { capability: entry.result });
-    }
-  }
-
-  async function openJwt(token: string): Promise<CacheEntry> {
-    const kid = jwtKeyId(token);
-    if (kid !== undefined && !keyring.jwtKey(kid)) await keyring.refreshForUnknownKey();
-    const claims = await verifyJwtCapability(token, {
-      issuer,
-      audience: options.audience,
-      keys: (id) => keyring.jwtKey(id),
-      clock,
-      ...(options.clockToleranceSec !== undefined && { clockToleranceSec: options.clockToleranceSec }),
-      // opened() checks exp next, for cached and new tokens alike, and says whose token expired.
-      skipExpiry: true,
-    });
-    return {
-      revocationIds: [],
-      result: {
-        format: 'jwt',
-        org_id: claims.org_id,
-        principal: claims.principal,
-        sub: claims.sub,
-        client_id: claims.client_id,
-        actor_chain: claims.act ? actorChain(claims.act) : [claims.client_id],
-        rights: claims.authorization_details,
-        jti: claims.jti,
-        auth_event_id: claims.auth_event_id,
-        exp: claims.exp,
-        ...(claims.cnf && { cnf: claims.cnf }),
-        ...(claims.single_use && { single_use: true }),
-      },
-    };
-  }
-
-  async function openBiscuitEntry(token: string): Promise<CacheEntry> {
-    let opened: OpenedBiscuit;
-    try {
-      opened = openBiscuit(token, (kid) => keyring.biscuitKey(kid), { limits: biscuitLimits });
-    } catch (error) {
-      if (!(error instanceof UnknownRootKeyError) || !(await keyring.refreshForUnknownKey())) throw error;
-      opened = openBiscuit(token, (kid) => keyring.biscuitKey(kid), { limits: biscuitLimits });
-    }
-    const f = opened.facts;
-    if (f.iss !== issuer) {
-      opened.biscuit.free();
-      throw new VerifierError('invalid_token', 'unexpected issuer');
-    }
-    return {
-      opened,
-      revocationIds: f.revocation_ids,
-      decisions: new BoundedMap({ maxEntries: 64 }),
-      result: {
-        format: 'biscuit',
-        org_id: f.org_id,
-        principal: f.principal,
-        sub: f.sub,
-        client_id: f.client_id,
-        actor_chain: f.actor_chain,
-        rights: f.authorization_details,
-        jti: f.jti,
-        auth_event_id: f.auth_event_id,
-        exp: f.exp,
-        ...(f.cnf && { cnf: f.cnf }),
-        ...(f.single_use && { single_use: true }),
-      },
-    };
-  }
-
   /** Signature, issuer, audience, expiry and revocation: everything but the request itself. */
   async function opened(token: string): Promise<CacheEntry> {
-    if (typeof token !== 'string' || token.length === 0) throw new VerifierError('invalid_token', 'malformed token');
-    // Compact JWS has two dots; a Biscuit is one base64url string. Size is refused before any work.
-    const isJwt = token.includes('.');
-    const maxLength = isJwt ? MAX_JWT_LENGTH : biscuitLimits.maxBytes;
-    if (token.length > maxLength) throw new VerifierError('invalid_token', `the token is larger than ${maxLength} bytes`);
+    // Malformed and oversized tokens are refused before any work.
+    capabilityFormat(token, biscuitLimits);
     await ready();
     let entry = cache.get(token);
     if (!entry) {
-      entry = isJwt ? await openJwt(token) : await openBiscuitEntry(token);
-      deepFreeze(entry.result);
+      const { capability, biscuit } = await openCapability(token, verification);
+      entry = { result: deepFreeze(capability), opened: biscuit, ...(biscuit && { decisions: new BoundedMap<string, number>({ maxEntries: 64 }) }) };
       cache.set(token, entry);
     }
-    if (entry.result.exp * 1000 <= clock.now() - (options.clockToleranceSec ?? 0) * 1000) {
-      cache.delete(token);
-      throw new VerifierError('expired', 'the capability has expired', { capability: entry.result });
+    // Expiry and revocation are checked on every call, cached or not.
+    try {
+      await ensureCurrent(entry.result, verification);
+    } catch (error) {
+      if (!(error instanceof CapabilityError)) throw error;
+      if (error.code === 'expired') cache.delete(token);
+      // Its signature, issuer and audience were good: say whose capability was refused.
+      throw new VerifierError(error.code, error.description, { capability: entry.result });
     }
-    // Revocation is checked on every call, cached or not.
-    checkRevocation(entry);
     return entry;
   }
 
@@ -301,17 +224,17 @@ export function createVerifier(options: VerifierOptions): Verifier {
       await ready();
       try {
         try {
-          return attenuateBiscuit(biscuit, (kid) => keyring.biscuitKey(kid), { clock, limits: biscuitLimits, ...attenuation });
+          return attenuateBiscuit(biscuit, (kid) => keys.biscuitRootKey(kid), { clock, limits: biscuitLimits, ...attenuation });
         } catch (error) {
-          if (!(error instanceof UnknownRootKeyError) || !(await keyring.refreshForUnknownKey())) throw error;
-          return attenuateBiscuit(biscuit, (kid) => keyring.biscuitKey(kid), { clock, limits: biscuitLimits, ...attenuation });
+          if (!(error instanceof UnknownRootKeyError) || !(await keys.refresh?.())) throw error;
+          return attenuateBiscuit(biscuit, (kid) => keys.biscuitRootKey(kid), { clock, limits: biscuitLimits, ...attenuation });
         }
       } catch (error) {
         refuse(error);
       }
     },
     close() {
-      feed.close();
+      feed?.close();
       cache.clear();
     },
   };

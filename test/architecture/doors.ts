@@ -24,7 +24,7 @@ export const DOORS: Record<string, Door> = {
   grants: { to: ['audit', 'storage'], why: 'authorization events, with their audit events' },
   keys: { to: ['capability', 'storage'], why: 'signing and root keys, sealed in the store' },
   web: { to: [], why: 'HTML and cookies for every page' },
-  as: { to: ['audit', 'exchange', 'grants', 'storage', 'web'], why: 'oidc-provider, its token-endpoint grants and pages' },
+  as: { to: ['audit', 'capability', 'exchange', 'grants', 'revocation', 'storage', 'web'], why: 'oidc-provider, its token-endpoint grants and pages; RFC 7662 introspection of capabilities' },
   admin: { to: ['as', 'audit', 'connectors', 'grants', 'keys', 'policy', 'storage', 'vault', 'web'], why: 'the admin API over the rooms it manages (as: password hashing)' },
   exchange: { to: ['audit', 'capability', 'policy', 'revocation', 'storage'], why: 'RFC 8693: subject, policy, mint, record, audit' },
   revocation: { to: ['storage'], why: 'the cascade and the public feed' },
