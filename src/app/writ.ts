@@ -30,7 +30,8 @@ import { CredentialRefresher, type VaultEvent } from '../vault/refresh.ts';
 import { ConnectorCatalog } from '../connectors/catalog.ts';
 import { createVerifier } from '../verifier/index.ts';
 import { warmUpBiscuit } from '../capability/biscuit-warm-up.ts';
-import { localIssuerFetch } from '../executor/local-issuer.ts';
+import { keySourceOf } from '../capability/sources.ts';
+import { StoreRevocations } from '../executor/store-revocations.ts';
 import { executorRoutes } from '../executor/routes.ts';
 import { connectLink, connectRoutes, newConnectionLink } from '../connect/routes.ts';
 import { accountAdminRoutes } from '../admin/accounts.ts';
@@ -156,12 +157,11 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     vault, clock, onEvent: auditVaultEvent,
     resolveProvider: (org_id, account) => catalog.oauthProvider(org_id, account.connector),
   });
+  // The executor verifies with the library downstream services use, its keys and revocations read
+  // in this process: the key manager (a rotation is seen at once) and the store's revocation feed.
   const verifier = createVerifier({
     issuer, audience: executorResource, clock,
-    fetch: localIssuerFetch({
-      issuer, publicJwks: () => keys.publicJwks, biscuitPublicKeys: () => keys.biscuitPublicKeys,
-      feedPage: (since, wait, signal) => revocations.page(since, wait, signal),
-    }),
+    keys: keySourceOf(keys), revocations: new StoreRevocations(store.capabilities),
     // DPoP proof ids are claimed in the store, so a proof is accepted once across every worker.
     replayStore: store.replay,
     onError: (err) => logger.warn('executor verifier', { err }),
