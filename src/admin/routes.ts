@@ -6,7 +6,7 @@ import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { newId, newSecret } from '../core/ids.ts';
 import { hashPassword } from '../as/passwords.ts';
-import { toolsOf } from '../core/rights.ts';
+import { toolsOf } from '../rights/rights.ts';
 import { digestSecret, safeEqual } from '../core/secrets.ts';
 import { WritError } from '../errors/index.ts';
 import type { GrantService } from '../grants/service.ts';

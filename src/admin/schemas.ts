@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { TOOL_NAME } from '../core/rights.ts';
-import { authorizationDetailsSchema } from '../core/rights-schema.ts';
+import { TOOL_NAME } from '../rights/rights.ts';
+import { authorizationDetailsSchema } from '../rights/schema.ts';
 
 // Strict schemas for every admin body: unknown fields are refused, not ignored, so a
 // mass-assignment attempt (`{ "roles": ["admin"], "org_id": … }` where not allowed) fails loudly.

@@ -3,7 +3,7 @@ import type Provider from 'oidc-provider';
 import type { Context } from 'koa';
 import { newId } from '../core/ids.ts';
 import { WritError } from '../errors/index.ts';
-import type { ToolAccessDetail } from '../core/rights.ts';
+import type { ToolAccessDetail } from '../rights/rights.ts';
 import type { DirectoryStore } from '../storage/ports/directory.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { GrantService } from '../grants/service.ts';

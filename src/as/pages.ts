@@ -1,4 +1,4 @@
-import type { ToolAccessDetail } from '../core/rights.ts';
+import type { ToolAccessDetail } from '../rights/rights.ts';
 import { html, renderPage, SafeHtml } from '../web/html.ts';
 
 type Ctx = { status: number; body: unknown; set(headers: Record<string, string>): void };

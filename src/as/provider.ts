@@ -1,8 +1,8 @@
 import Provider, { errors, type Configuration } from 'oidc-provider';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import { detailsFromScope, grantableRights, type ToolAccessDetail } from '../core/rights.ts';
-import { parseToolAccess } from '../core/rights-schema.ts';
+import { detailsFromScope, grantableRights, type ToolAccessDetail } from '../rights/rights.ts';
+import { parseToolAccess } from '../rights/schema.ts';
 import type { DirectoryStore } from '../storage/ports/directory.ts';
 import type { GrantRecord, GrantStore } from '../storage/ports/grants.ts';
 import type { OidcStore } from '../storage/ports/oidc.ts';

@@ -1,4 +1,4 @@
-import { constraintHolds, globMatch, type ToolAccessDetail } from '../core/rights.ts';
+import { constraintHolds, globMatch, type ToolAccessDetail } from '../rights/rights.ts';
 import { CapabilityError } from './errors.ts';
 
 /** What a caller wants to do with a capability. */

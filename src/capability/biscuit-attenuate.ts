@@ -1,6 +1,6 @@
 import { BlockBuilder } from '@biscuit-auth/biscuit-wasm';
 import { systemClock, type Clock } from '../core/clock.ts';
-import type { ArgumentConstraint } from '../core/rights.ts';
+import type { ArgumentConstraint } from '../rights/rights.ts';
 import { ANY_RESOURCE } from './access.ts';
 import { attenuationConstraintCheck, attenuationExpiryCheck, globConditions } from './biscuit-checks.ts';
 import { invalidBiscuit as invalid } from './biscuit-errors.ts';

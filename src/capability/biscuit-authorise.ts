@@ -1,5 +1,5 @@
 import { AuthorizerBuilder } from '@biscuit-auth/biscuit-wasm';
-import { globMatch } from '../core/rights.ts';
+import { globMatch } from '../rights/rights.ts';
 import { constrainableInput, requestedResource } from './access.ts';
 import { classifyAuthorizationError } from './biscuit-errors.ts';
 import { openBiscuit, type OpenedBiscuit, type OpenOptions } from './biscuit-open.ts';

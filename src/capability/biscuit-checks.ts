@@ -1,4 +1,4 @@
-import type { ArgumentConstraint, ToolAccessDetail } from '../core/rights.ts';
+import type { ArgumentConstraint, ToolAccessDetail } from '../rights/rights.ts';
 import { datalog, join, type Datalog } from './datalog.ts';
 
 // The checks Writ writes into Biscuits, and how a failing one is recognised again. A refusal's

@@ -1,5 +1,5 @@
 import { BiscuitBuilder, PrivateKey, SignatureAlgorithm } from '@biscuit-auth/biscuit-wasm';
-import type { ArgumentConstraint } from '../core/rights.ts';
+import type { ArgumentConstraint } from '../rights/rights.ts';
 import { ANY_RESOURCE } from './access.ts';
 import { authorityConstraintChecks, globParts, integerBound, leadingAuthorityChecks, sameTypeSet } from './biscuit-checks.ts';
 import { actorChain, capabilityClaimsSchema, type CapabilityClaims } from './claims.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AuthorizerBuilder, Biscuit, Rule, type Authorizer } from '@biscuit-auth/biscuit-wasm';
-import { TOOL_ACCESS, type ToolAccessDetail } from '../core/rights.ts';
+import { TOOL_ACCESS, type ToolAccessDetail } from '../rights/rights.ts';
 import { ANY_RESOURCE } from './access.ts';
 import { invalidBiscuit as invalid } from './biscuit-errors.ts';
 import { describeWasmError, HEX_KEY, isRunLimitError, publicKeyFromHex, RUN_LIMITS, unknownRootKeyHex, withTimeoutRetry, type RootKeyResolver } from './biscuit-runtime.ts';

@@ -1,5 +1,5 @@
 import { KeyPair, SignatureAlgorithm } from '@biscuit-auth/biscuit-wasm';
-import { TOOL_ACCESS } from '../core/rights.ts';
+import { TOOL_ACCESS } from '../rights/rights.ts';
 import { authorizeBiscuit } from './biscuit-authorise.ts';
 import { mintBiscuitCapability } from './biscuit-mint.ts';
 

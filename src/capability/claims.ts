@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { TOOL_ACCESS, type ToolAccessDetail } from '../core/rights.ts';
-import { argumentConstraintSchema } from '../core/rights-schema.ts';
+import { TOOL_ACCESS, type ToolAccessDetail } from '../rights/rights.ts';
+import { argumentConstraintSchema } from '../rights/schema.ts';
 
 /** RFC 8693 §4.1: the acting party, and recursively whoever it acts for. */
 export interface ActorClaim {

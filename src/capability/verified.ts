@@ -1,4 +1,4 @@
-import type { ToolAccessDetail } from '../core/rights.ts';
+import type { ToolAccessDetail } from '../rights/rights.ts';
 import type { BiscuitFacts } from './biscuit-open.ts';
 import { actorChain, type CapabilityClaims } from './claims.ts';
 

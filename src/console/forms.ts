@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TOOL_NAME } from '../core/rights.ts';
+import { TOOL_NAME } from '../rights/rights.ts';
 import { WritError } from '../errors/index.ts';
 
 // The console's inputs, validated once at the edge. HTML forms send every field, empty or not:

@@ -1,6 +1,6 @@
 // The console's pages as plain functions of data: no I/O here, every value escaped by `html`.
 
-import type { ToolAccessDetail } from '../core/rights.ts';
+import type { ToolAccessDetail } from '../rights/rights.ts';
 import type { Explanation, PolicyRule, PolicySet, RuleConstraints, RuleMatch } from '../policy/index.ts';
 import type { AgentRecord, AuditRecord, ConnectedAccountRecord, GrantRecord, OrgRecord, UserRecord } from '../storage/index.ts';
 import { describeDetail } from '../as/pages.ts';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { authorizationDetailsSchema } from '../core/rights-schema.ts';
+import { authorizationDetailsSchema } from '../rights/schema.ts';
 import { WritError } from '../errors/index.ts';
-import type { ToolAccessDetail } from '../core/rights.ts';
+import type { ToolAccessDetail } from '../rights/rights.ts';
 
 // RFC 8693 §2.1 request parameters, validated once at the edge.
 

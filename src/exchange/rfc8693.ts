@@ -4,7 +4,7 @@ import { actorFromChain, mintBiscuitCapability, mintJwtCapability, scopeFor, typ
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
-import { grantableRights, patternWithin, toolsOf, type Ceiling, type ToolAccessDetail, type ArgumentConstraint } from '../core/rights.ts';
+import { grantableRights, patternWithin, toolsOf, type Ceiling, type ToolAccessDetail, type ArgumentConstraint } from '../rights/rights.ts';
 import { WritError, type ErrorCode } from '../errors/index.ts';
 import { decide, mergeConstraint, type Decision, type PolicySet } from '../policy/index.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';

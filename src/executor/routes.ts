@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { readJson } from '../web/body.ts';
 import { WritError } from '../errors/index.ts';
-import { globMatch } from '../core/rights.ts';
+import { globMatch } from '../rights/rights.ts';
 import { execute, type ExecutorDeps } from './pipeline.ts';
 
 const EXECUTE_BODY_LIMIT = 1024 * 1024;

@@ -1,6 +1,6 @@
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
-import type { ToolAccessDetail } from '../core/rights.ts';
+import type { ToolAccessDetail } from '../rights/rights.ts';
 import type { RevocationEntry } from '../storage/ports/capabilities.ts';
 import type { AuthorityTarget, EndedAuthority, GrantRecord, GrantSelector, GrantStore } from '../storage/ports/grants.ts';
 import type { OidcStore } from '../storage/ports/oidc.ts';

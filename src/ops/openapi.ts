@@ -5,7 +5,7 @@
 
 import { z } from 'zod';
 import { auditQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody } from '../admin/schemas.ts';
-import { authorizationDetailsSchema } from '../core/rights-schema.ts';
+import { authorizationDetailsSchema } from '../rights/schema.ts';
 
 export type JsonSchema = { [key: string]: unknown };
 

@@ -6,8 +6,8 @@
 //   denies the whole request (deny wins);
 // - the constraints of every applying allow rule combine to the strictest.
 
-import { globMatch, patternWithin } from '../core/rights.ts';
-import type { ArgumentConstraint } from '../core/rights.ts';
+import { globMatch, patternWithin } from '../rights/rights.ts';
+import type { ArgumentConstraint } from '../rights/rights.ts';
 import { DEFAULT_MAX_TTL_SECONDS } from './schema.ts';
 import type {
   ArgumentConstraints,

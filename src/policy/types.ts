@@ -1,6 +1,6 @@
 // The data the policy engine takes and gives. Plain values only: the engine is pure.
 
-import type { ArgumentConstraint } from '../core/rights.ts';
+import type { ArgumentConstraint } from '../rights/rights.ts';
 
 export type PrincipalKind = 'user' | 'org';
 

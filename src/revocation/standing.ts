@@ -1,4 +1,4 @@
-import { whyNotWithin, type ToolAccessDetail } from '../core/rights.ts';
+import { whyNotWithin, type ToolAccessDetail } from '../rights/rights.ts';
 import type { GrantRecord } from '../storage/ports/grants.ts';
 
 /**

@@ -10,5 +10,5 @@ export { jwkThumbprint, type DpopPresentation } from './dpop.ts';
 export { MemoryReplayStore, type ReplayStore } from './replay.ts';
 export { DEFAULT_BISCUIT_LIMITS, type BiscuitLimits } from '../capability/envelope.ts';
 export { attenuateBiscuit, type Attenuation } from '../capability/biscuit-attenuate.ts';
-export type { ToolAccessDetail, ArgumentConstraint } from '../core/rights.ts';
+export type { ToolAccessDetail, ArgumentConstraint } from '../rights/rights.ts';
 export { warmUpBiscuit } from '../capability/biscuit-warm-up.ts';

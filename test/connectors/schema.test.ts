@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { TOOL_NAME } from '../../src/core/rights.ts';
+import { TOOL_NAME } from '../../src/rights/rights.ts';
 import { CatalogLoadError, loadShippedDefinitions } from '../../src/connectors/catalog.ts';
 import { connectorDefinitionSchema, describeIssues, orgConnectorRegistrationSchema } from '../../src/connectors/schema.ts';
 

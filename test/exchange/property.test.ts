@@ -1,6 +1,6 @@
 // Property, over HTTP against a running Writ: token exchange issues exactly what an independent
 // model of rights says — request ∩ grant ∩ every ceiling ∩ policy, within the lifetimes — or
-// nothing at all. The model below does not use src/core/rights.ts: it enumerates a small universe
+// nothing at all. The model below does not use src/rights/rights.ts: it enumerates a small universe
 // of concrete actions (tool × resource × input) and compares sets of them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

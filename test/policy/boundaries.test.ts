@@ -14,7 +14,7 @@ function importsOf(file: string): string[] {
 }
 
 test('engine.ts depends only on the shared rights shape, the schema limits and the types', () => {
-  assert.deepEqual(new Set(importsOf('engine.ts')), new Set(['../core/rights.ts', './schema.ts', './types.ts']));
+  assert.deepEqual(new Set(importsOf('engine.ts')), new Set(['../rights/rights.ts', './schema.ts', './types.ts']));
 });
 
 test('no policy module imports Koa, oidc-provider, storage, network or other rooms', () => {

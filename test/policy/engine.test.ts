@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
-import { constraintHolds } from '../../src/core/rights.ts';
-import type { ArgumentConstraint } from '../../src/core/rights.ts';
+import { constraintHolds } from '../../src/rights/rights.ts';
+import type { ArgumentConstraint } from '../../src/rights/rights.ts';
 import { intersectPatterns, mayOverlap, mergeConstraint } from '../../src/policy/engine.ts';
 import { PolicyFileError, createPolicySet, decide, explain, parsePolicyFile } from '../../src/policy/index.ts';
 import type { PolicyInput, PolicySet } from '../../src/policy/index.ts';

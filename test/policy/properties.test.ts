@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { globMatch } from '../../src/core/rights.ts';
+import { globMatch } from '../../src/rights/rights.ts';
 import { DEFAULT_MAX_TTL_SECONDS, createPolicySet, decide, explain, parsePolicyFile } from '../../src/policy/index.ts';
 import type { PolicyInput, PolicyRule, PolicySet } from '../../src/policy/index.ts';
 

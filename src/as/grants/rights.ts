@@ -1,9 +1,9 @@
 import { errors } from 'oidc-provider';
-import { detailsFromScope, grantableRights, type RightsAnswer, type ToolAccessDetail } from '../../core/rights.ts';
+import { detailsFromScope, grantableRights, type RightsAnswer, type ToolAccessDetail } from '../../rights/rights.ts';
 import { WritError } from '../../errors/index.ts';
 import { TOOL_SCOPE_PREFIX } from '../constants.ts';
 
-// The authorization server's side of the one rights function (core/rights.ts grantableRights):
+// The authorization server's side of the one rights function (rights/rights.ts grantableRights):
 // consent, authorization code, refresh and client credentials all compute rights here.
 
 type ClientWithCeiling = { clientId: string; tools: string[] };

@@ -3,7 +3,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { exchangeToken, type ExchangeDeps } from '../../exchange/rfc8693.ts';
 import { parseExchangeParams } from '../../exchange/params.ts';
 import { tokenReference, type Subject } from '../../exchange/subject.ts';
-import type { ToolAccessDetail } from '../../core/rights.ts';
+import type { ToolAccessDetail } from '../../rights/rights.ts';
 import { isWritError } from '../../errors/index.ts';
 import { TOKEN_EXCHANGE_GRANT } from '../constants.ts';
 import { boundGrantHelpers } from './stock.ts';

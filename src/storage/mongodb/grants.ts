@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter, WithId } from 'mongodb';
-import type { ToolAccessDetail } from '../../core/rights.ts';
+import type { ToolAccessDetail } from '../../rights/rights.ts';
 import type { AuthorityTarget, EndedAuthority, GrantFilter, GrantRecord, GrantStore, Publication } from '../ports/grants.ts';
 import { endAuthority } from './authority.ts';
 import { json, parse, rethrowAsConflict, type IndexPlan } from './database.ts';

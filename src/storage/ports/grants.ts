@@ -1,4 +1,4 @@
-import type { ToolAccessDetail } from '../../core/rights.ts';
+import type { ToolAccessDetail } from '../../rights/rights.ts';
 import type { AuditRecord } from './audit.ts';
 import type { CapabilityRecord, RevocationEntry } from './capabilities.ts';
 
