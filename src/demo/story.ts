@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { startWrit, type RunningWrit } from '../app/writ.ts';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../core/log.ts';
-import { startDemoProvider, type DemoProvider } from '../demo-provider/index.ts';
+import { startDemoProvider, type DemoProvider } from './provider/index.ts';
 import { WritClient } from '../client/index.ts';
 import { httpClient, parseForms, type HttpClient, type HttpResponse } from './browser.ts';
 

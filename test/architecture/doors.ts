@@ -39,15 +39,15 @@ export const DOORS: Record<string, Door> = {
   console: { to: ['as', 'audit', 'grants', 'policy', 'rights', 'storage', 'web'], why: "the org admin's pages (as: page helpers, sign-in form)" },
   ops: { to: ['admin', 'rights', 'storage'], why: 'request schemas for the OpenAPI document; store ports to observe' },
   client: { to: [], why: 'the agent SDK stands alone' },
-  'demo-provider': { to: [], why: 'a real OAuth provider for the demo and the tests' },
-  demo: { to: ['app', 'client', 'config', 'demo-provider'], why: 'the quickstart story: a whole Writ and the notes provider' },
+  // Beside the product, not part of it: no product room has a door here (only the CLI's `demo` command).
+  demo: { to: ['app', 'client', 'config'], why: 'the quickstart story and the notes provider it runs against (demo/provider/), apart from the product' },
 };
 
 /** Packages confined to the rooms that own them. */
 export const PACKAGE_OWNERS: Record<string, string[]> = {
   'oidc-provider': ['as'],
   mongodb: ['storage'],
-  koa: ['admin', 'app', 'as', 'connect', 'console', 'demo-provider', 'web'],
+  koa: ['admin', 'app', 'as', 'connect', 'console', 'demo', 'web'],
   '@koa/router': ['admin', 'as', 'connect', 'console', 'executor', 'revocation'],
   'koa-compose': ['app'],
   '@biscuit-auth/biscuit-wasm': ['capability'],

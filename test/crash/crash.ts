@@ -19,7 +19,7 @@ import { remoteWrit, seedOrg, type TestWrit } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN, BISCUIT, JWT } from '../support/exchange.ts';
 import { DEMO_CLIENT, openConnectLink } from '../support/connect.ts';
-import { startDemoProvider } from '../../src/demo-provider/index.ts';
+import { startDemoProvider } from '../../src/demo/provider/index.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const NODE = process.execPath;

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { startDemoProvider, type DemoProvider } from '../../src/demo-provider/index.ts';
+import { startDemoProvider, type DemoProvider } from '../../src/demo/provider/index.ts';
 import { createVerifier, type Verifier } from '../../src/verifier/index.ts';
 import { remoteWrit, seedOrg, type TestWrit } from '../support/writ.ts';
 import { delegate, type Seeded } from '../support/delegation.ts';

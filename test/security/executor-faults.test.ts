@@ -10,7 +10,7 @@ import { freePort, startWritWithDemo } from '../support/connect.ts';
 import { skippingClock } from '../support/clock.ts';
 import { seedOrg } from '../support/writ.ts';
 import { accountStatus, connectDemo, demoScene, execute, DEMO_TOOLS, type DemoScene } from './executor-support.ts';
-import type { Fault } from '../../src/demo-provider/index.ts';
+import type { Fault } from '../../src/demo/provider/index.ts';
 
 const TIMEOUT_MS = 500;
 

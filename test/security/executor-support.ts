@@ -8,7 +8,7 @@ import { seedOrg, type TestWrit } from '../support/writ.ts';
 import { delegate, type DelegationRun } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
 import { openConnectLink, startWritWithDemo } from '../support/connect.ts';
-import type { DemoProvider } from '../../src/demo-provider/index.ts';
+import type { DemoProvider } from '../../src/demo/provider/index.ts';
 import { Vault } from '../../src/vault/service.ts';
 import { LocalKeyProvider, parseMasterKeyRing } from '../../src/vault/crypto.ts';
 import type { Seeded } from './support.ts';

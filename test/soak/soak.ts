@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startDemoProvider } from '../../src/demo-provider/index.ts';
+import { startDemoProvider } from '../../src/demo/provider/index.ts';
 import { remoteWrit, seedOrg } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';

@@ -1,7 +1,7 @@
 // A person opening a Writ connect link: sign in to Writ if asked, sign in and consent at the
 // provider, and land back on Writ's callback page.
 import { createServer } from 'node:net';
-import { startDemoProvider, type DemoProvider } from '../../src/demo-provider/index.ts';
+import { startDemoProvider, type DemoProvider } from '../../src/demo/provider/index.ts';
 import { parseForm, type HttpClient, type HttpResponse } from './http.ts';
 import { startTestWrit, type TestWrit } from './writ.ts';
 import type { Clock } from '../../src/core/clock.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DEMO_PASSWORD, startDemoProvider } from '../../src/demo-provider/index.ts';
+import { DEMO_PASSWORD, startDemoProvider } from '../../src/demo/provider/index.ts';
 import { ConnectorCatalog } from '../../src/connectors/catalog.ts';
 import { buildRequest, credentialHeaders } from '../../src/connectors/request.ts';
 import { CredentialRefresher, type VaultEvent } from '../../src/vault/refresh.ts';

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { connectorDefinitionSchema } from '../schema.ts';
 
-// The demo connector: Writ's bundled notes provider (src/demo-provider), an oidc-provider at
+// The demo connector: Writ's bundled notes provider (src/demo/provider), an oidc-provider at
 // its issuer URL (authorization `/auth`, token `/token`, revocation `/token/revocation`, PKCE
 // S256 required, rotating refresh tokens) with a notes API under `/api`. Its URL comes from
 // configuration (`WRIT_DEMO_PROVIDER_URL`), so it is built here rather than shipped as JSON.

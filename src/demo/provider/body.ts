@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { WritError } from '../errors/index.ts';
+import { WritError } from '../../errors/index.ts';
 
 export class BodyTooLarge extends WritError {
   constructor(description: string) {

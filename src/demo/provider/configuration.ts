@@ -2,7 +2,7 @@
 // access tokens for one resource server (the notes API), refresh tokens always issued and,
 // by default, rotated on every use.
 import { generateKeyPairSync } from 'node:crypto';
-import { newSecret } from '../core/ids.ts';
+import { newSecret } from '../../core/ids.ts';
 import { errorPage } from './html.ts';
 import type { OidcContext } from './oidc.ts';
 import type { DemoStore } from './store.ts';

@@ -3,7 +3,7 @@
 // and resumes the authorization request once `interactionFinished` records the result.
 import type { Next } from 'koa';
 import { z } from 'zod';
-import { safeEqual } from '../core/secrets.ts';
+import { safeEqual } from '../../core/secrets.ts';
 import { BodyTooLarge, readBody } from './body.ts';
 import { consentPage, errorPage, signInPage } from './html.ts';
 import type { OidcContext, OidcInteraction, OidcProvider } from './oidc.ts';

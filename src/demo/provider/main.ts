@@ -1,4 +1,4 @@
-// `node src/demo-provider/main.ts`: runs the demo provider for the quickstart.
+// `node src/demo/provider/main.ts`: runs the demo provider for the quickstart.
 //   DEMO_PROVIDER_PORT  port on 127.0.0.1 (default 9090; 0 picks a free one)
 //   DEMO_CLIENT_ID      the client Writ registers as (default `writ-demo`)
 //   DEMO_CLIENT_SECRET  its secret (required)

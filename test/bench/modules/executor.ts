@@ -1,7 +1,7 @@
 // The executor's cost: POST /v1/tools/demo.notes.list/execute with a capability, against calling
 // the same provider's API directly with a token of its own. Both hit one demo provider instance
 // (in this process, idle but for the calls), from the same autocannon, in the same module run.
-import { startDemoProvider } from '../../../src/demo-provider/index.ts';
+import { startDemoProvider } from '../../../src/demo/provider/index.ts';
 import { runLoad } from '../load/index.ts';
 import { requireClean, round, type BenchModule, type Figures } from '../harness.ts';
 import { spawnWrit } from '../servers/writ.ts';
@@ -10,7 +10,7 @@ import { seedOrg, type TestWrit } from '../../support/writ.ts';
 import { delegate } from '../../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN } from '../../support/exchange.ts';
 import { DEMO_CLIENT, openConnectLink } from '../../support/connect.ts';
-import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, obtainTokens } from '../../demo-provider/flow.ts';
+import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, obtainTokens } from '../../demo/provider/flow.ts';
 
 export const executor: BenchModule = {
   id: 'executor',

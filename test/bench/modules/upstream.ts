@@ -3,8 +3,8 @@
 import { runLoad } from '../load/index.ts';
 import { spawnDemoProvider } from '../servers/baselines.ts';
 import { requireClean, round, type BenchModule, type Figures } from '../harness.ts';
-import { obtainTokens } from '../../demo-provider/flow.ts';
-import type { DemoProvider } from '../../../src/demo-provider/index.ts';
+import { obtainTokens } from '../../demo/provider/flow.ts';
+import type { DemoProvider } from '../../../src/demo/provider/index.ts';
 
 export const directUpstream: BenchModule = {
   id: 'upstream',

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, spawnServer, type ServerProcess } from './process.ts';
-import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } from '../../demo-provider/flow.ts';
+import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI } from '../../demo/provider/flow.ts';
 
 export const BASELINE_CLIENT = { client_id: 'bench-client', client_secret: 'bench-client-secret-of-some-length' };
 
@@ -23,7 +23,7 @@ export async function spawnOidcBaseline(logDir: string): Promise<ServerProcess> 
 export async function spawnDemoProvider(logDir: string): Promise<ServerProcess> {
   const port = await freePort();
   return spawnServer({
-    script: fileURLToPath(new URL('../../../src/demo-provider/main.ts', import.meta.url)),
+    script: fileURLToPath(new URL('../../../src/demo/provider/main.ts', import.meta.url)),
     nodeArgs: ['--disable-warning=ExperimentalWarning'],
     env: { DEMO_PROVIDER_PORT: String(port), DEMO_CLIENT_ID: CLIENT_ID, DEMO_CLIENT_SECRET: CLIENT_SECRET, DEMO_REDIRECT_URI: REDIRECT_URI },
     port,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { DemoProvider } from '../../src/demo-provider/index.ts';
-import { httpClient, parseForm } from '../support/http.ts';
+import type { DemoProvider } from '../../../src/demo/provider/index.ts';
+import { httpClient, parseForm } from '../../support/http.ts';
 import {
   CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, api, authorize, authorizeUrl, obtainTokens, pkce, startTestProvider, tokenRequest,
   type TokenSet,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { DemoProvider } from '../../src/demo-provider/index.ts';
+import type { DemoProvider } from '../../../src/demo/provider/index.ts';
 import { api, obtainTokens, startTestProvider, tokenRequest, type TokenSet } from './flow.ts';
 
 describe('demo provider: faults on the notes API', () => {

@@ -2,8 +2,8 @@
 // request with PKCE, sign-in form, consent form, code exchange, refresh, revocation.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { startDemoProvider, type DemoProvider, type DemoProviderOptions } from '../../src/demo-provider/index.ts';
-import { httpClient, parseForm, type HttpClient, type HttpResponse } from '../support/http.ts';
+import { startDemoProvider, type DemoProvider, type DemoProviderOptions } from '../../../src/demo/provider/index.ts';
+import { httpClient, parseForm, type HttpClient, type HttpResponse } from '../../support/http.ts';
 
 export const CLIENT_ID = 'writ-test';
 export const CLIENT_SECRET = 'test-secret-of-enough-length';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { CookieJar, decodeEntities, httpClient, parseForm, parseForms } from '../support/http.ts';
+import { CookieJar, decodeEntities, httpClient, parseForm, parseForms } from '../../support/http.ts';
 
 describe('test support: parseForm', () => {
   const html = `<html><body>

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../../src/demo-provider/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../../src/demo/provider/main.ts', import.meta.url));
 
 function run(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], {

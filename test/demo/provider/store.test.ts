@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DemoStore } from '../../src/demo-provider/store.ts';
+import { DemoStore } from '../../../src/demo/provider/store.ts';
 
 describe('demo provider: in-memory store', () => {
   it('revokes every artefact of a grant across models, and only that grant', async () => {

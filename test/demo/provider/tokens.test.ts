@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { DemoProvider } from '../../src/demo-provider/index.ts';
-import { httpClient } from '../support/http.ts';
+import type { DemoProvider } from '../../../src/demo/provider/index.ts';
+import { httpClient } from '../../support/http.ts';
 import { api, basic, obtainTokens, startTestProvider, tokenRequest, type TokenSet } from './flow.ts';
 
 function errorOf(response: { json: unknown }): string | undefined {
