@@ -1,13 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHash, hkdfSync } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import Koa from 'koa';
-import compose from 'koa-compose';
 import { accountRoutes } from '../as/account.ts';
 import { consoleRoutes } from '../console/routes.ts';
 import { interactionRoutes } from '../as/interactions.ts';
-import { createProvider } from '../as/provider.ts';
 import { SignIn } from '../as/signin.ts';
+import { authorizationServer } from '../as/server.ts';
 import { adminRoutes } from '../admin/routes.ts';
 import { AuditLog } from '../audit/log.ts';
 import type { Config } from '../config/load.ts';
@@ -19,10 +18,7 @@ import type { WritStore } from '../storage/index.ts';
 import { openSqliteStore } from '../storage/sqlite/index.ts';
 import { open, parseMasterKeyRing, seal } from '../vault/crypto.ts';
 import { SessionCodec } from '../web/session.ts';
-import { registerTokenExchange } from '../as/grants/token-exchange.ts';
-import { endGrantsWithRefreshTokens } from '../as/refresh-revocation.ts';
 import { acceptedAudiences } from '../exchange/audiences.ts';
-import { capabilityIntrospection } from '../as/introspection.ts';
 import { watchPolicies, type PolicyWatcher } from '../policy/index.ts';
 import { LocalKeyProvider } from '../vault/crypto.ts';
 import { Vault } from '../vault/service.ts';
@@ -105,7 +101,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
 
   const audit = new AuditLog(store.audit, clock);
   const grantService = new GrantService(store.grants, store.oidc, audit, clock);
-  const revocations = new RevocationFeed(store.capabilities, clock);
+  const revocations = new RevocationFeed(store.revocationFeed, clock);
   grantService.publishOn(revocations);
   const policies: PolicyWatcher = await watchPolicies(config.policiesDir, { logger });
   const signIn = new SignIn(store.directory, audit, clock);
@@ -124,28 +120,20 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   // The executor's resource identifier (RFC 8707/9728): the default audience of capabilities.
   const executorResource = `${issuer}/executor`;
   const audiences = acceptedAudiences(store.directory, executorResource);
-  const provider = createProvider({
+  const authorization = authorizationServer({
     issuer, executorResource, directory: store.directory, grants: store.grants, oidc: store.oidc, jwks: keys.providerJwks, cookieKeys,
     accessTokenTtl: config.env.WRIT_ACCESS_TOKEN_TTL, refreshTokenTtl: config.env.WRIT_REFRESH_TOKEN_TTL, clock, logger,
+    replay: store.replay, capabilities: store.capabilities, grantService,
+    exchange: { audit, keys, policies: () => policies.current(), isAudience: audiences },
+    publicKeys: () => ({ jwks: keys.publicJwks.keys, biscuit: keys.biscuitPublicKeys }),
+    revocationFeedEndpoint: `${issuer}/v1/revocations`,
   });
-  // RFC 9449 §11.1 at /token: oidc-provider asks its ReplayDetection model whether a DPoP proof (or
-  // client assertion) id is new with a find, then a save, which two workers can both pass. Make it
-  // one atomic claim in the store every process shares.
-  provider.ReplayDetection.unique = (iss, jti, exp) =>
-    store.replay.claimOnce(`oidc:${createHash('sha256').update(`${iss}\0${jti}`).digest('base64url')}`, new Date(exp * 1000));
-
-  endGrantsWithRefreshTokens(provider, grantService);
-  registerTokenExchange(provider, {
-    issuer, clock, directory: store.directory, grants: store.grants, capabilities: store.capabilities, audit, keys,
-    policies: () => policies.current(),
-    defaultAudience: executorResource,
-    isAudience: audiences,
-  });
+  const { provider } = authorization;
 
   // The vault, the connector catalog and the executor (DESIGN flows 5–7).
   const vault = new Vault({ store: store.vault, keys: new LocalKeyProvider(ring), clock });
   const catalog = new ConnectorCatalog({
-    vault, clock, demoProviderUrl: config.env.WRIT_DEMO_PROVIDER_URL, oauthClients: config.connectorClients,
+    vault, orgConnectors: store.orgConnectors, clock, demoProviderUrl: config.env.WRIT_DEMO_PROVIDER_URL, oauthClients: config.connectorClients,
     endpoints: config.connectorEndpoints, egress: { allowPrivateHosts: config.allowPrivateEgress },
   });
   const auditVaultEvent = (event: VaultEvent) => {
@@ -161,7 +149,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   // in this process: the key manager (a rotation is seen at once) and the store's revocation feed.
   const verifier = createVerifier({
     issuer, audience: executorResource, clock,
-    keys: keySourceOf(keys), revocations: new StoreRevocations(store.capabilities),
+    keys: keySourceOf(keys), revocations: new StoreRevocations(store.revocationFeed),
     // DPoP proof ids are claimed in the store, so a proof is accepted once across every worker.
     replayStore: store.replay,
     onError: (err) => logger.warn('executor verifier', { err }),
@@ -176,19 +164,6 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   app.use(securityHeaders);
   app.use(errorBoundary(logger));
   app.use(adminGuard(config.adminToken));
-
-  // RFC 8414 metadata: oidc-provider's discovery document plus Writ's own fields.
-  app.use(async (ctx, next) => {
-    const rfc8414 = ctx.path === '/.well-known/oauth-authorization-server';
-    if (rfc8414) ctx.path = '/.well-known/openid-configuration';
-    await next();
-    if ((rfc8414 || ctx.path === '/.well-known/openid-configuration') && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
-      Object.assign(ctx.body as Record<string, unknown>, {
-        biscuit_public_keys: keys.biscuitPublicKeys,
-        revocation_feed_endpoint: `${issuer}/v1/revocations`,
-      });
-    }
-  });
 
   // The pages people use, behind one check that refuses a state-changing request from another
   // site (DESIGN invariant 10); the protocol and API endpoints are for programs and stay outside it.
@@ -221,20 +196,8 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   }
   const openapi = openApiDocument(issuer);
   app.use(opsRoutes({ metrics, ping: () => store.ping(), keysLoaded: () => keys.publicJwks.keys.length > 0, openapi: () => openapi }));
-  // The JWKS is read from the key manager on every request, so a rotated key is published at
-  // once and a retired one disappears at its retire time. oidc-provider's own keystore is fixed at
-  // start-up and keeps signing ID tokens with the RS256 key it started with: that key stays listed.
-  const providerRs256 = keys.publicJwks.keys.find((k) => k.alg === 'RS256');
-  app.use(async (ctx, next) => {
-    if (ctx.path !== '/jwks' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
-    const published = keys.publicJwks.keys;
-    if (providerRs256 && !published.some((k) => k.kid === providerRs256.kid)) published.push(providerRs256);
-    ctx.type = 'application/jwk-set+json; charset=utf-8';
-    ctx.body = { keys: published };
-  });
-  app.use(capabilityIntrospection({ issuer, clock, keys, capabilities: store.capabilities, grants: store.grants, isAudience: audiences }));
-  // oidc-provider is itself a Koa app: run its middleware inside ours for everything else.
-  app.use(compose((provider as unknown as { middleware: Koa.Middleware[] }).middleware));
+  // The authorization server last: discovery, JWKS, introspection and oidc-provider's endpoints.
+  app.use(authorization.middleware);
 
   server.on('request', app.callback());
   logger.info('writ listening', { issuer, port, store: store.kind });

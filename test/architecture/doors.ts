@@ -49,7 +49,7 @@ export const PACKAGE_OWNERS: Record<string, string[]> = {
   mongodb: ['storage'],
   koa: ['admin', 'app', 'as', 'connect', 'console', 'demo', 'web'],
   '@koa/router': ['admin', 'as', 'connect', 'console', 'executor', 'revocation'],
-  'koa-compose': ['app'],
+  'koa-compose': ['as'],
   '@biscuit-auth/biscuit-wasm': ['capability'],
 };
 

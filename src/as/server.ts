@@ -1,0 +1,83 @@
+import type { Middleware } from 'koa';
+import compose from 'koa-compose';
+import type Provider from 'oidc-provider';
+import { createHash } from 'node:crypto';
+import type { ExchangeDeps } from '../exchange/rfc8693.ts';
+import type { ReplayStore } from '../storage/ports/replay.ts';
+import type { CapabilityStore } from '../storage/ports/capabilities.ts';
+import type { GrantService } from '../grants/service.ts';
+import { createProvider, type ProviderDeps } from './provider.ts';
+import { registerTokenExchange } from './grants/token-exchange.ts';
+import { endGrantsWithRefreshTokens } from './refresh-revocation.ts';
+import { capabilityIntrospection } from './introspection.ts';
+
+// The authorization server as one unit: oidc-provider with Writ's grants (token exchange,
+// refresh-token revocation ending the grant), DPoP replay claimed in the shared store, RFC 8414
+// metadata with Writ's fields, the JWKS read from the key manager, and RFC 7662 introspection of
+// capabilities. The composition root mounts what this returns after its own routes.
+
+export interface AuthorizationServerDeps extends ProviderDeps {
+  replay: ReplayStore;
+  capabilities: CapabilityStore;
+  grantService: GrantService;
+  /** The token exchange's collaborators (RFC 8693), less what the provider itself resolves. */
+  exchange: Omit<ExchangeDeps, 'resolveAccessToken' | 'issuer' | 'clock' | 'directory' | 'grants' | 'capabilities' | 'defaultAudience'>;
+  /** The current public JWKS (rotations are published at once) and the Biscuit root public keys. */
+  publicKeys: () => { jwks: Array<Record<string, unknown>>; biscuit: unknown };
+  revocationFeedEndpoint: string;
+}
+
+export interface AuthorizationServer {
+  provider: Provider;
+  /** Discovery, JWKS, introspection and every oidc-provider endpoint. */
+  middleware: Middleware;
+}
+
+export function authorizationServer(deps: AuthorizationServerDeps): AuthorizationServer {
+  const provider = createProvider(deps);
+  // RFC 9449 §11.1 at /token: oidc-provider asks its ReplayDetection model whether a DPoP proof (or
+  // client assertion) id is new with a find, then a save, which two workers can both pass. Make it
+  // one atomic claim in the store every process shares.
+  provider.ReplayDetection.unique = (iss, jti, exp) =>
+    deps.replay.claimOnce(`oidc:${createHash('sha256').update(`${iss}\0${jti}`).digest('base64url')}`, new Date(exp * 1000));
+
+  endGrantsWithRefreshTokens(provider, deps.grantService);
+  registerTokenExchange(provider, {
+    ...deps.exchange,
+    issuer: deps.issuer, clock: deps.clock, directory: deps.directory, grants: deps.grants, capabilities: deps.capabilities,
+    defaultAudience: deps.executorResource,
+  });
+
+  // RFC 8414 metadata: oidc-provider's discovery document plus Writ's own fields.
+  const discovery: Middleware = async (ctx, next) => {
+    const rfc8414 = ctx.path === '/.well-known/oauth-authorization-server';
+    if (rfc8414) ctx.path = '/.well-known/openid-configuration';
+    await next();
+    if ((rfc8414 || ctx.path === '/.well-known/openid-configuration') && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+      Object.assign(ctx.body as Record<string, unknown>, {
+        biscuit_public_keys: deps.publicKeys().biscuit,
+        revocation_feed_endpoint: deps.revocationFeedEndpoint,
+      });
+    }
+  };
+
+  // The JWKS is read from the key manager on every request, so a rotated key is published at
+  // once and a retired one disappears at its retire time. oidc-provider's own keystore is fixed at
+  // start-up and keeps signing ID tokens with the RS256 key it started with: that key stays listed.
+  const providerRs256 = deps.jwks.keys.find((k) => k.alg === 'RS256');
+  const jwks: Middleware = async (ctx, next) => {
+    if (ctx.path !== '/jwks' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    const published = deps.publicKeys().jwks;
+    if (providerRs256 && !published.some((k) => k.kid === providerRs256.kid)) published.push(providerRs256);
+    ctx.type = 'application/jwk-set+json; charset=utf-8';
+    ctx.body = { keys: published };
+  };
+
+  const introspection = capabilityIntrospection({
+    issuer: deps.issuer, clock: deps.clock, keys: deps.exchange.keys, capabilities: deps.capabilities, grants: deps.grants, isAudience: deps.exchange.isAudience,
+  });
+
+  // oidc-provider is itself a Koa app: its middleware runs inside ours, last.
+  const oidc = (provider as unknown as { middleware: Middleware[] }).middleware;
+  return { provider, middleware: compose([discovery, jwks, introspection, ...oidc]) };
+}
