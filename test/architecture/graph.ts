@@ -62,7 +62,7 @@ export async function roomEdges(): Promise<Map<string, Set<string>>> {
   return edges;
 }
 
-/** Every module reachable from `entry` (paths as dependency-cruiser names them), and the packages they import. */
+/** Every module reachable from `entry`, type-only imports included (paths as dependency-cruiser names them), and the packages they import. */
 export async function reachableFrom(entry: string): Promise<{ files: string[]; packages: string[] }> {
   const modules = new Map((await cruiseSrc()).modules.map((m) => [m.source, m]));
   const files = new Set<string>();
@@ -73,7 +73,6 @@ export async function reachableFrom(entry: string): Promise<{ files: string[]; p
     if (files.has(file)) continue;
     files.add(file);
     for (const d of modules.get(file)?.dependencies ?? []) {
-      if (d.dependencyTypes.includes('type-only')) continue;
       if (d.resolved.startsWith('src/')) queue.push(d.resolved);
       else if (!d.coreModule) packages.add(d.module.startsWith('@') ? d.module.split('/').slice(0, 2).join('/') : d.module.split('/')[0]!);
     }
