@@ -215,8 +215,8 @@ export function adminRoutes(deps: AdminDeps): Router {
   });
 
   // Offboarding: every grant revoked (and everything derived from it), every agent removed, and the
-  // org's vault crypto-shredded — its data key destroyed first, so no copy of a credential, in a
-  // backup or anywhere, can be opened again. The org, its users and its audit chain remain: the
+  // org's vault crypto-shredded — its data key destroyed first, so no copy of a credential (or of an
+  // org connector's client secret), in a backup or anywhere, can be opened again — then its connectors removed. The org, its users and its audit chain remain: the
   // record of what happened is kept.
   router.post('/orgs/:org/offboard', async (ctx) => {
     const { id: org_id } = await org(ctx);
@@ -225,6 +225,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     for (const a of agents) await store.directory.deleteAgent(org_id, a.client_id);
     const accounts = (await deps.vault.listAccounts(org_id)).length;
     await deps.vault.destroyOrg(org_id);
+    await store.orgConnectors.deleteOrg(org_id);
     await audit.record(org_id, { type: 'org.offboarded', actor: ADMIN_ACTOR, subject: { org_id }, details: { grants_revoked: revoked.length, agents_removed: agents.length, accounts_shredded: accounts } });
     ctx.body = { grants_revoked: revoked.length, agents_removed: agents.length, accounts_shredded: accounts };
   });

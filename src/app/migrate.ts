@@ -1,7 +1,8 @@
 import type { Config } from '../config/load.ts';
 import type { WritStore } from '../storage/index.ts';
 import { openSqliteStore, type SqliteStore } from '../storage/sqlite/index.ts';
-import type { CapabilityRecord, RevocationEntry } from '../storage/ports/capabilities.ts';
+import type { CapabilityRecord } from '../storage/ports/capabilities.ts';
+import type { RevocationEntry } from '../storage/ports/revocation-feed.ts';
 import type { OidcPayload } from '../storage/ports/oidc.ts';
 import { GENESIS_HASH, hashEvent } from '../audit/chain.ts';
 
@@ -69,7 +70,7 @@ export async function migrateSqliteStore(from: SqliteStore, to: WritStore, progr
     const dataKey = await from.vault.getDataKey(org.id);
     if (dataKey) { counts.data_keys!.source++; await to.vault.putDataKeyIfAbsent(dataKey); landed('data_keys'); }
     for (const acct of await from.vault.listAccounts(org.id)) { counts.connected_accounts!.source++; await to.vault.createAccount(org.id, acct); landed('connected_accounts'); }
-    for (const c of await from.vault.listOrgConnectors(org.id)) { counts.org_connectors!.source++; await to.vault.putOrgConnector(org.id, c); landed('org_connectors'); }
+    for (const c of await from.orgConnectors.listOrgConnectors(org.id)) { counts.org_connectors!.source++; await to.orgConnectors.putOrgConnector(org.id, c); landed('org_connectors'); }
 
     // The chain is copied event by event in order, each keeping its seq and hash.
     let events = 0;
@@ -110,7 +111,7 @@ export async function migrateSqliteStore(from: SqliteStore, to: WritStore, progr
   }
   const revocations = db.all<RevocationEntry>('SELECT id, type, at, expires FROM revocations ORDER BY position');
   count('revocations', revocations.length);
-  if (revocations.length) { await to.capabilities.appendRevocations(revocations); landed('revocations', revocations.length); }
+  if (revocations.length) { await to.revocationFeed.appendRevocations(revocations); landed('revocations', revocations.length); }
 
   const ok = Object.values(counts).every((c) => c.source === c.target) && audit.every((a) => a.ok);
   return { counts, audit, ok };

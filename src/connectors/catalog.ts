@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { UNEXPECTED, WritError } from '../errors/index.ts';
-import type { OrgConnectorRecord, VaultStore } from '../storage/ports/vault.ts';
+import type { OrgConnectorRecord, OrgConnectorStore } from '../storage/ports/org-connectors.ts';
 import type { OAuthProviderConfig } from '../vault/oauth-client.ts';
 import type { Vault } from '../vault/service.ts';
 import { DEMO_CONNECTOR, demoConnectorDefinition } from './catalog/demo.ts';
@@ -65,8 +65,10 @@ export interface OrgConnectorView {
 }
 
 export interface CatalogOptions {
-  /** Needed for org connectors; without it the catalog holds the shipped connectors only. */
+  /** Seals org connectors' client secrets; needed to register one. */
   vault?: Vault;
+  /** Where org connectors are kept; without it the catalog holds the shipped connectors only. */
+  orgConnectors?: OrgConnectorStore;
   /** Base URL of the demo provider (`WRIT_DEMO_PROVIDER_URL`); the demo connector exists only when set. */
   demoProviderUrl?: string | undefined;
   /** OAuth clients of the shipped connectors, by connector name, from the deployment's configuration. */
@@ -118,7 +120,7 @@ export function loadShippedDefinitions(options: Pick<CatalogOptions, 'demoProvid
 export class ConnectorCatalog {
   readonly #shipped = new Map<string, ConnectorDefinition>();
   readonly #options: CatalogOptions;
-  readonly #store: VaultStore | undefined;
+  readonly #store: OrgConnectorStore | undefined;
   readonly #clock: Clock;
   readonly #egress: EgressOptions;
   readonly #validators = new WeakMap<ToolDefinition, z.ZodType>();
@@ -126,7 +128,7 @@ export class ConnectorCatalog {
 
   constructor(options: CatalogOptions = {}) {
     this.#options = options;
-    this.#store = options.vault?.store;
+    this.#store = options.orgConnectors;
     this.#clock = options.clock ?? systemClock;
     for (const d of loadShippedDefinitions(options)) this.#shipped.set(d.name, d);
     const allow = [...(options.egress?.allowPrivateHosts ?? [])];
@@ -241,7 +243,7 @@ export class ConnectorCatalog {
    * sealed with the org's data key; the view returned never holds it.
    */
   async registerOrgConnector(org_id: string, name: string | undefined, body: unknown): Promise<OrgConnectorView> {
-    const vault = this.#requireVault();
+    const { vault, store } = this.#requireOrgConnectors();
     const parsed = orgConnectorRegistrationSchema.safeParse(body);
     if (!parsed.success) throw new WritError('invalid_request', `invalid connector: ${describeIssues(parsed.error)}`);
     const chosen = name ?? parsed.data.name;
@@ -265,13 +267,13 @@ export class ConnectorCatalog {
     }
 
     const now = new Date(this.#clock.now()).toISOString();
-    const existing = await vault.store.getOrgConnector(org_id, chosen);
+    const existing = await store.getOrgConnector(org_id, chosen);
     const record: OrgConnectorRecord = {
       org_id, name: chosen, definition: checked.data as unknown as Record<string, unknown>,
       sealed_client_secret: client_secret === undefined ? undefined : await vault.sealOrgSecret(org_id, CLIENT_SECRET_PURPOSE, chosen, client_secret),
       created_at: existing?.created_at ?? now, updated_at: now,
     };
-    await vault.store.putOrgConnector(org_id, record);
+    await store.putOrgConnector(org_id, record);
     return this.#view(record, checked.data);
   }
 
@@ -281,7 +283,7 @@ export class ConnectorCatalog {
 
   async deleteOrgConnector(org_id: string, name: string): Promise<boolean> {
     this.#orgCache.delete(`${org_id}\u0000${name}`);
-    return this.#requireVault().store.deleteOrgConnector(org_id, name);
+    return this.#requireOrgConnectors().store.deleteOrgConnector(org_id, name);
   }
 
   #serverSideOAuthUrls(d: ConnectorDefinition): URL[] {
@@ -289,9 +291,9 @@ export class ConnectorCatalog {
     return [d.auth.token_url, d.auth.revocation_url].filter((u): u is string => typeof u === 'string').map((u) => new URL(u));
   }
 
-  #requireVault(): Vault {
-    if (!this.#options.vault) throw new TypeError('org connectors need the catalog to be built with a vault');
-    return this.#options.vault;
+  #requireOrgConnectors(): { vault: Vault; store: OrgConnectorStore } {
+    if (!this.#options.vault || !this.#store) throw new TypeError('org connectors need the catalog to be built with a vault and an org connector store');
+    return { vault: this.#options.vault, store: this.#store };
   }
 
   #view(record: OrgConnectorRecord, d: ConnectorDefinition): OrgConnectorView {

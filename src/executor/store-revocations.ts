@@ -1,4 +1,4 @@
-import type { CapabilityStore } from '../storage/ports/capabilities.ts';
+import type { RevocationFeedStore } from '../storage/ports/revocation-feed.ts';
 import type { RevocationSource, RevocationType } from '../verifier/index.ts';
 
 // The executor's revocation source: the revocation feed as the store holds it, read in this
@@ -8,7 +8,7 @@ import type { RevocationSource, RevocationType } from '../verifier/index.ts';
 const PAGE = 1000;
 
 export class StoreRevocations implements RevocationSource {
-  readonly #store: CapabilityStore;
+  readonly #store: RevocationFeedStore;
   readonly #revoked = new Set<string>();
   #cursor = 0;
   /** Checks begun so far, and how many of them the last completed read covers. */
@@ -16,7 +16,7 @@ export class StoreRevocations implements RevocationSource {
   #covered = 0;
   #reading: Promise<void> | undefined;
 
-  constructor(store: CapabilityStore) {
+  constructor(store: RevocationFeedStore) {
     this.#store = store;
   }
 

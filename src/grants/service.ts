@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ToolAccessDetail } from '../rights/rights.ts';
-import type { RevocationEntry } from '../storage/ports/capabilities.ts';
+import type { RevocationEntry } from '../storage/ports/revocation-feed.ts';
 import type { AuthorityTarget, EndedAuthority, GrantRecord, GrantSelector, GrantStore } from '../storage/ports/grants.ts';
 import type { OidcStore } from '../storage/ports/oidc.ts';
 import { crashPoint } from './crash-point.ts';

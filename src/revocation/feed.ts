@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../core/clock.ts';
 import type { GrantRecord } from '../storage/ports/grants.ts';
-import type { CapabilityRecord, CapabilityStore, RevocationEntry } from '../storage/ports/capabilities.ts';
+import type { CapabilityRecord } from '../storage/ports/capabilities.ts';
+import type { RevocationEntry, RevocationFeedStore } from '../storage/ports/revocation-feed.ts';
 
 // Capabilities live at most as long as the delegated token they came from (≤ 10 minutes); a feed
 // entry outlives everything it names by a margin for clock skew.
@@ -20,12 +21,12 @@ export interface FeedPage {
  * made by other processes.
  */
 export class RevocationFeed {
-  readonly #store: CapabilityStore;
+  readonly #store: RevocationFeedStore;
   readonly #clock: Clock;
   readonly #events = new EventEmitter();
   #purge: NodeJS.Timeout;
 
-  constructor(store: CapabilityStore, clock: Clock) {
+  constructor(store: RevocationFeedStore, clock: Clock) {
     this.#store = store;
     this.#clock = clock;
     this.#events.setMaxListeners(0);

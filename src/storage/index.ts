@@ -4,7 +4,9 @@ import type { DirectoryStore } from './ports/directory.ts';
 import type { GrantStore } from './ports/grants.ts';
 import type { KeyStore } from './ports/keys.ts';
 import type { OidcStore } from './ports/oidc.ts';
+import type { OrgConnectorStore } from './ports/org-connectors.ts';
 import type { ReplayStore } from './ports/replay.ts';
+import type { RevocationFeedStore } from './ports/revocation-feed.ts';
 import type { VaultStore } from './ports/vault.ts';
 
 // The store as the rest of Writ sees it: one port per aggregate. Only the composition root
@@ -17,7 +19,9 @@ export interface WritStore {
   audit: AuditStore;
   keys: KeyStore;
   vault: VaultStore;
+  orgConnectors: OrgConnectorStore;
   capabilities: CapabilityStore;
+  revocationFeed: RevocationFeedStore;
   /** Once-only claims that expire (DPoP proof ids), shared by every process. */
   replay: ReplayStore;
   /** Cheap liveness probe for /readyz. */
@@ -31,5 +35,7 @@ export type * from './ports/directory.ts';
 export type * from './ports/grants.ts';
 export type * from './ports/keys.ts';
 export type * from './ports/oidc.ts';
+export type * from './ports/org-connectors.ts';
 export type * from './ports/replay.ts';
+export type * from './ports/revocation-feed.ts';
 export type * from './ports/vault.ts';

@@ -19,6 +19,9 @@ test('offboarding an org revokes everything, removes its agents and crypto-shred
   // A copy of the sealed credential, as a backup would hold it.
   const backup = await writ.store.vault.getAccount(leaving.org.id, link.id);
   assert.ok(backup?.sealed_credential);
+  for (const org of [leaving.org.id, staying.org.id]) {
+    await writ.store.orgConnectors.putOrgConnector(org, { org_id: org, name: 'acme', definition: {}, created_at: '2025-03-01T12:00:00.000Z', updated_at: '2025-03-01T12:00:00.000Z' });
+  }
 
   const res = await writ.admin('POST', `/orgs/${leaving.org.id}/offboard`);
   assert.equal(res.status, 200, res.text);
@@ -29,6 +32,8 @@ test('offboarding an org revokes everything, removes its agents and crypto-shred
   await assert.rejects(oauth.tokenIntrospection(run.config, run.tokens!.access_token), (e: any) => e.error === 'invalid_client');
   assert.deepEqual((await writ.admin('GET', `/orgs/${leaving.org.id}/agents`)).json.agents, []);
   assert.deepEqual((await writ.admin('GET', `/orgs/${leaving.org.id}/connected-accounts`)).json.connected_accounts, []);
+  assert.deepEqual(await writ.store.orgConnectors.listOrgConnectors(leaving.org.id), [], 'its org connectors go with it');
+  assert.equal((await writ.store.orgConnectors.listOrgConnectors(staying.org.id)).length, 1);
   // The backup copy cannot be opened any more: the data key is gone.
   await writ.store.vault.createAccount(leaving.org.id, backup!);
   const vault = new Vault({ store: writ.store.vault, keys: new LocalKeyProvider(parseMasterKeyRing(writ.masterKey)) });

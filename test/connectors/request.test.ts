@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { ConnectorCatalog, type ToolWithConnector } from '../../src/connectors/catalog.ts';
 import { checkEgress, EgressError, isForbiddenAddress, resolveEgress } from '../../src/connectors/egress.ts';
 import { buildRequest, credentialHeaders, resourceFor, ToolInputError } from '../../src/connectors/request.ts';
+import { SqliteOrgConnectorStore } from '../../src/storage/sqlite/org-connectors.ts';
 import { newVault, openVaultStore, tempDir } from '../vault/helpers.ts';
 
 const catalog = new ConnectorCatalog({ demoProviderUrl: 'http://127.0.0.1:4000' });
@@ -138,9 +139,10 @@ test('credential headers follow the connector auth, and refuse header injection'
 });
 
 test('org connectors: registered per org, tools named <name>.<tool>, client secret sealed and never shown', async (t) => {
-  const { store } = openVaultStore(t, join(tempDir(t), 'v.sqlite'));
+  const { db, store } = openVaultStore(t, join(tempDir(t), 'v.sqlite'));
   const vault = newVault(store);
-  const orgCatalog = new ConnectorCatalog({ vault, oauthClients: { github: { client_id: 'gh-client', client_secret: 'gh-secret' } } });
+  const orgConnectors = new SqliteOrgConnectorStore(db);
+  const orgCatalog = new ConnectorCatalog({ vault, orgConnectors, oauthClients: { github: { client_id: 'gh-client', client_secret: 'gh-secret' } } });
   const body = {
     display_name: 'Acme Notes',
     auth: {
@@ -155,7 +157,7 @@ test('org connectors: registered per org, tools named <name>.<tool>, client secr
   assert.deepEqual(view.tools, ['acme_notes.notes.create']);
   assert.equal(view.client_secret_set, true);
   assert.ok(!JSON.stringify(view).includes('acme-client-secret-value'));
-  const stored = (await store.getOrgConnector('org_A', 'acme_notes'))!;
+  const stored = (await orgConnectors.getOrgConnector('org_A', 'acme_notes'))!;
   assert.ok(!JSON.stringify(stored).includes('acme-client-secret-value'));
 
   assert.ok(await orgCatalog.getTool('org_A', 'acme_notes.notes.create'));

@@ -10,6 +10,7 @@ import { CatalogLoadError, ConnectorCatalog, loadShippedDefinitions } from '../.
 import { resourceFor, ToolInputError } from '../../src/connectors/request.ts';
 import { resourcePaths } from '../../src/connectors/resource-path.ts';
 import { describeIssues, orgConnectorRegistrationSchema } from '../../src/connectors/schema.ts';
+import { SqliteOrgConnectorStore } from '../../src/storage/sqlite/org-connectors.ts';
 import { newVault, openVaultStore, tempDir } from '../vault/helpers.ts';
 import { sampleInput, smuggledInputs } from '../support/tool-inputs.ts';
 
@@ -108,16 +109,17 @@ test('an org connector must close every object on its resource paths', () => {
 });
 
 test('an org connector stored before the check is closed when read, not refused', async (t) => {
-  const { store } = openVaultStore(t, join(tempDir(t), 'v.sqlite'));
-  const orgCatalog = new ConnectorCatalog({ vault: newVault(store) });
+  const { db, store } = openVaultStore(t, join(tempDir(t), 'v.sqlite'));
+  const orgConnectors = new SqliteOrgConnectorStore(db);
+  const orgCatalog = new ConnectorCatalog({ vault: newVault(store), orgConnectors });
   await orgCatalog.registerOrgConnector('org_A', 'acme_docs', orgTool(closedInput(closedParent)));
   // As an older release stored it: nothing closed, the resource key optional.
-  const record = (await store.getOrgConnector('org_A', 'acme_docs'))!;
+  const record = (await orgConnectors.getOrgConnector('org_A', 'acme_docs'))!;
   const open = structuredClone(record.definition) as any;
   delete open.tools['docs.create'].input_schema.additionalProperties;
   delete open.tools['docs.create'].input_schema.properties.parent.additionalProperties;
   open.tools['docs.create'].input_schema.properties.parent.required = [];
-  await store.putOrgConnector('org_A', { ...record, definition: open, updated_at: new Date(Date.now() + 1000).toISOString() });
+  await orgConnectors.putOrgConnector('org_A', { ...record, definition: open, updated_at: new Date(Date.now() + 1000).toISOString() });
 
   const tool = (await orgCatalog.getTool('org_A', 'acme_docs.docs.create'))!;
   assert.doesNotThrow(() => orgCatalog.validateInput(tool, { parent: { folder_id: 'f1' }, title: 'x' }));

@@ -30,10 +30,10 @@ const billingConnector = (api_base_url: string) => ({
   },
 });
 
-/** The store, with the org connector reads counted at the vault port. */
+/** The store, with the org connector reads counted at the org connectors port. */
 function countingConnectorReads(store: WritStore): { store: WritStore; reads: () => number } {
   let reads = 0;
-  const vault = new Proxy(store.vault, {
+  const orgConnectors = new Proxy(store.orgConnectors, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (prop === 'getOrgConnector') return (...args: Parameters<typeof target.getOrgConnector>) => { reads++; return target.getOrgConnector(...args); };
@@ -42,7 +42,7 @@ function countingConnectorReads(store: WritStore): { store: WritStore; reads: ()
   });
   const wrapped = new Proxy(store, {
     get(target, prop, receiver) {
-      if (prop === 'vault') return vault;
+      if (prop === 'orgConnectors') return orgConnectors;
       const value = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },

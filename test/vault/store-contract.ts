@@ -103,30 +103,15 @@ export function vaultStoreContract(name: string, factory: VaultStoreFactory): vo
       assert.equal(await s.getDataKey('org_A'), undefined);
     });
 
-    withStore('org connectors are per org and upsert keeps created_at', async (s) => {
-      const c = { org_id: 'org_A', name: 'acme', definition: { display_name: 'Acme' }, sealed_client_secret: 'sealed', created_at: T0, updated_at: T0 };
-      await s.putOrgConnector('org_A', c);
-      await s.putOrgConnector('org_A', { ...c, definition: { display_name: 'Acme 2' }, created_at: '2030-01-01T00:00:00.000Z', updated_at: '2025-03-02T00:00:00.000Z' });
-      const got = (await s.getOrgConnector('org_A', 'acme'))!;
-      assert.deepEqual(got.definition, { display_name: 'Acme 2' });
-      assert.equal(got.created_at, T0);
-      assert.equal(await s.getOrgConnector('org_B', 'acme'), undefined);
-      assert.deepEqual((await s.listOrgConnectors('org_B')), []);
-      assert.equal(await s.deleteOrgConnector('org_B', 'acme'), false);
-      assert.equal(await s.deleteOrgConnector('org_A', 'acme'), true);
-    });
-
     withStore('deleteOrg removes the org and nothing else', async (s) => {
       for (const org of ['org_A', 'org_B']) {
         await s.createAccount(org, account(org, 'acct_1'));
         await s.putDataKeyIfAbsent({ org_id: org, version: 1, wrapped: `w-${org}`, master_version: 1, created_at: T0 });
-        await s.putOrgConnector(org, { org_id: org, name: 'acme', definition: {}, created_at: T0, updated_at: T0 });
         await s.acquireLease(org, 'acct_1', 'p', 60_000, 0);
       }
       await s.deleteOrg('org_A');
       assert.equal(await s.getAccount('org_A', 'acct_1'), undefined);
       assert.equal(await s.getDataKey('org_A'), undefined);
-      assert.deepEqual(await s.listOrgConnectors('org_A'), []);
       assert.equal(await s.acquireLease('org_A', 'acct_1', 'q', 1000, 1), true, 'its leases are gone');
       assert.ok(await s.getAccount('org_B', 'acct_1'));
       assert.ok(await s.getDataKey('org_B'));

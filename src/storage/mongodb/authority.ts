@@ -3,9 +3,10 @@ import { WritError } from '../../errors/index.ts';
 import type { AuthorityTarget, EndedAuthority, GrantRecord, Publication } from '../ports/grants.ts';
 import type { CapabilityRecord } from '../ports/capabilities.ts';
 import { toAuditDoc, type AuditDoc } from './audit.ts';
-import { FEED_FLOOR_ID, toCapabilityRecord, type CapabilityDoc, type FeedFloorDoc, type RevocationDoc } from './capabilities.ts';
+import { toCapabilityRecord, type CapabilityDoc } from './capabilities.ts';
 import { isDuplicateKey } from './database.ts';
 import { toGrant, type GrantDoc } from './grants.ts';
+import { FEED_FLOOR_ID, type FeedFloorDoc, type RevocationDoc } from './revocation-feed.ts';
 
 // Ending authority on MongoDB: the grants and capabilities marked revoked, the feed entries and the
 // audit events all written in one multi-document transaction, so a crash commits all or nothing.

@@ -7,7 +7,9 @@ import { directoryIndexes, MongoDirectoryStore } from './directory.ts';
 import { grantIndexes, MongoGrantStore } from './grants.ts';
 import { keyIndexes, MongoKeyStore } from './keys.ts';
 import { MongoOidcStore, oidcIndexes } from './oidc.ts';
+import { MongoOrgConnectorStore, orgConnectorIndexes } from './org-connectors.ts';
 import { MongoReplayStore, replayIndexes } from './replay.ts';
+import { MongoRevocationFeedStore, revocationFeedIndexes } from './revocation-feed.ts';
 import { MongoVaultStore, vaultIndexes } from './vault.ts';
 
 const indexPlans: IndexPlan[] = [
@@ -17,7 +19,9 @@ const indexPlans: IndexPlan[] = [
   ...auditIndexes,
   ...keyIndexes,
   ...vaultIndexes,
+  ...orgConnectorIndexes,
   ...capabilityIndexes,
+  ...revocationFeedIndexes,
   ...replayIndexes,
 ];
 
@@ -74,7 +78,9 @@ export async function openMongoStore(uri: string, options: MongoStoreOptions = {
     audit: new MongoAuditStore(db),
     keys: new MongoKeyStore(db),
     vault: new MongoVaultStore(db),
+    orgConnectors: new MongoOrgConnectorStore(db),
     capabilities: new MongoCapabilityStore(db),
+    revocationFeed: new MongoRevocationFeedStore(db),
     replay: new MongoReplayStore(db, options.now),
     async ping() { await db.command({ ping: 1 }); },
     async close() { await client.close(); },

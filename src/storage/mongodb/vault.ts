@@ -1,9 +1,8 @@
 import type { Collection, Db, Document, Filter, WithId } from 'mongodb';
 import type {
-  AccountFilter, AccountPatch, AccountStatus, ConnectedAccountRecord, CredentialWrite, DataKeyRecord,
-  OrgConnectorRecord, VaultStore,
+  AccountFilter, AccountPatch, AccountStatus, ConnectedAccountRecord, CredentialWrite, DataKeyRecord, VaultStore,
 } from '../ports/vault.ts';
-import { isDuplicateKey, json, parse, rethrowAsConflict, retryOnDuplicate, setAndUnset, type IndexPlan } from './database.ts';
+import { isDuplicateKey, rethrowAsConflict, retryOnDuplicate, setAndUnset, type IndexPlan } from './database.ts';
 
 // The vault's documents. Every atomic step of the port is one single-document operation, so it
 // needs no transaction: the credential compare-and-swap is `findOneAndUpdate` filtered on
@@ -33,13 +32,6 @@ interface LeaseDoc {
 /** How long after its wall-clock expiry an abandoned lease is left before the TTL monitor drops it. */
 const LEASE_GC_GRACE_SECONDS = 3600;
 
-interface ConnectorDoc {
-  org_id: string; name: string;
-  /** JSON text: tool tables are keyed by dotted tool names. */
-  definition: string;
-  sealed_client_secret?: string; created_at: string; updated_at: string;
-}
-
 export const vaultIndexes: IndexPlan[] = [
   {
     collection: 'vault_data_keys',
@@ -65,7 +57,6 @@ export const vaultIndexes: IndexPlan[] = [
       { key: { gc_at: 1 }, name: 'vault_leases_gc_ttl', expireAfterSeconds: LEASE_GC_GRACE_SECONDS },
     ],
   },
-  { collection: 'vault_connectors', indexes: [{ key: { org_id: 1, name: 1 }, name: 'vault_connectors_org_name', unique: true }] },
 ];
 
 const toDataKey = (d: WithId<DataKeyDoc>): DataKeyRecord => ({
@@ -92,11 +83,6 @@ const toAccount = (d: WithId<AccountDoc>): ConnectedAccountRecord => ({
   last_error: d.last_error ?? undefined,
 });
 
-const toConnector = (d: WithId<ConnectorDoc>): OrgConnectorRecord => ({
-  org_id: d.org_id, name: d.name, definition: parse<Record<string, unknown>>(d.definition),
-  sealed_client_secret: d.sealed_client_secret ?? undefined, created_at: d.created_at, updated_at: d.updated_at,
-});
-
 /** The update for an AccountPatch: `null` clears (`$unset`), `undefined` leaves alone. */
 function patchUpdate(patch: AccountPatch): Document {
   const $set: Document = { updated_at: patch.updated_at };
@@ -115,13 +101,11 @@ export class MongoVaultStore implements VaultStore {
   readonly #keys: Collection<DataKeyDoc>;
   readonly #accounts: Collection<AccountDoc>;
   readonly #leases: Collection<LeaseDoc>;
-  readonly #connectors: Collection<ConnectorDoc>;
 
   constructor(db: Db) {
     this.#keys = db.collection<DataKeyDoc>('vault_data_keys');
     this.#accounts = db.collection<AccountDoc>('vault_accounts');
     this.#leases = db.collection<LeaseDoc>('vault_leases');
-    this.#connectors = db.collection<ConnectorDoc>('vault_connectors');
   }
 
   // Data keys
@@ -249,34 +233,9 @@ export class MongoVaultStore implements VaultStore {
     await this.#leases.deleteOne({ org_id, account_id, owner });
   }
 
-  // Org connectors
-
-  async putOrgConnector(org_id: string, c: OrgConnectorRecord) {
-    if (c.org_id !== org_id) throw new TypeError('connector.org_id does not match org_id');
-    const update = setAndUnset(
-      { definition: json(c.definition), sealed_client_secret: c.sealed_client_secret, updated_at: c.updated_at },
-      { $setOnInsert: { created_at: c.created_at } },
-    );
-    await retryOnDuplicate(() => this.#connectors.updateOne({ org_id, name: c.name }, update, { upsert: true }));
-  }
-
-  async getOrgConnector(org_id: string, name: string) {
-    const d = await this.#connectors.findOne({ org_id, name });
-    return d ? toConnector(d) : undefined;
-  }
-
-  async listOrgConnectors(org_id: string) {
-    return (await this.#connectors.find({ org_id }).sort({ name: 1 }).toArray()).map(toConnector);
-  }
-
-  async deleteOrgConnector(org_id: string, name: string) {
-    return (await this.#connectors.deleteOne({ org_id, name })).deletedCount === 1;
-  }
-
   async deleteOrg(org_id: string) {
     await this.#keys.deleteMany({ org_id });
     await this.#leases.deleteMany({ org_id });
     await this.#accounts.deleteMany({ org_id });
-    await this.#connectors.deleteMany({ org_id });
   }
 }

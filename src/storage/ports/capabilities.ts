@@ -1,4 +1,5 @@
-// Every capability Writ issues, and the public revocation feed.
+// Every capability Writ issues: recorded once, spent once if single-use, revoked with its grant.
+// The feed that publishes revocations is its own port (revocation-feed.ts).
 
 export interface CapabilityRecord {
   jti: string;
@@ -18,16 +19,6 @@ export interface CapabilityRecord {
   revoked_at?: string | undefined;
 }
 
-export type RevocationKind = 'jti' | 'biscuit_revocation_id' | 'auth_event_id';
-
-export interface RevocationEntry {
-  id: string;
-  type: RevocationKind;
-  at: string;
-  /** Epoch seconds after which nothing the entry names can still be valid; the entry may be dropped. */
-  expires: number;
-}
-
 export interface CapabilityStore {
   recordCapability(org_id: string, record: CapabilityRecord): Promise<void>;
   getCapability(org_id: string, jti: string): Promise<CapabilityRecord | undefined>;
@@ -38,11 +29,4 @@ export interface CapabilityStore {
   spendCapability(org_id: string, jti: string, at: string): Promise<boolean>;
   /** Marks every live capability of these grants revoked and returns them. */
   revokeCapabilitiesOfGrants(org_id: string, grant_ids: string[], at: string): Promise<CapabilityRecord[]>;
-
-  /** Appends to the feed; each entry gets the next cursor position. */
-  appendRevocations(entries: RevocationEntry[]): Promise<void>;
-  /** Entries after `cursor` (0 = from the start), oldest first, and the cursor to ask from next. */
-  listRevocations(cursor: number, limit: number): Promise<{ entries: RevocationEntry[]; cursor: number }>;
-  /** Drops entries whose `expires` has passed. */
-  purgeRevocations(nowSeconds: number): Promise<number>;
 }

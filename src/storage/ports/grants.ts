@@ -1,6 +1,7 @@
 import type { ToolAccessDetail } from '../../rights/rights.ts';
 import type { AuditRecord } from './audit.ts';
-import type { CapabilityRecord, RevocationEntry } from './capabilities.ts';
+import type { CapabilityRecord } from './capabilities.ts';
+import type { RevocationEntry } from './revocation-feed.ts';
 
 // A Grant is one authorization event: "user U of org O allowed agent A to use tools T on
 // resources R". Its id is the `auth_event_id` every derived token carries.

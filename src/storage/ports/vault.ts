@@ -1,5 +1,6 @@
 // The vault's storage: per-org data keys (wrapped by the master key), connected accounts with
-// their sealed credentials, refresh leases and org-registered connectors. Every tenant method
+// their sealed credentials and refresh leases. Org-registered connectors, whose client secrets
+// the vault seals, are their own port (org-connectors.ts). Every tenant method
 // takes `org_id` first; an account id or a user id alone finds nothing.
 //
 // Atomic steps are single calls so every adapter can implement them with one statement:
@@ -80,17 +81,6 @@ export interface DataKeyRecord {
   rewrapped_at?: string | undefined;
 }
 
-export interface OrgConnectorRecord {
-  org_id: string;
-  name: string;
-  /** The validated definition, without the client secret. */
-  definition: Record<string, unknown>;
-  /** The OAuth client secret, sealed with the org's data key. */
-  sealed_client_secret?: string | undefined;
-  created_at: string;
-  updated_at: string;
-}
-
 export interface VaultStore {
   // Data keys
   getDataKey(org_id: string): Promise<DataKeyRecord | undefined>;
@@ -126,12 +116,6 @@ export interface VaultStore {
   /** Releases only a lease held by `owner`. */
   releaseLease(org_id: string, account_id: string, owner: string): Promise<void>;
 
-  // Org connectors
-  putOrgConnector(org_id: string, connector: OrgConnectorRecord): Promise<void>;
-  getOrgConnector(org_id: string, name: string): Promise<OrgConnectorRecord | undefined>;
-  listOrgConnectors(org_id: string): Promise<OrgConnectorRecord[]>;
-  deleteOrgConnector(org_id: string, name: string): Promise<boolean>;
-
-  /** Removes every vault record of the org: data key, accounts, leases, connectors. */
+  /** Removes every vault record of the org: data key, accounts, leases. */
   deleteOrg(org_id: string): Promise<void>;
 }

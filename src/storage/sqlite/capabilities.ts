@@ -1,6 +1,8 @@
-import type { CapabilityRecord, CapabilityStore, RevocationEntry } from '../ports/capabilities.ts';
+import type { CapabilityRecord, CapabilityStore } from '../ports/capabilities.ts';
 import { json, optional, parse, type Migration, type SqliteDatabase } from './database.ts';
 
+// The revocation feed's table was created with the capabilities and stays in their migrations;
+// its store is revocation-feed.ts.
 export const capabilityMigrations: Migration[] = [
   {
     aggregate: 'capabilities',
@@ -65,13 +67,6 @@ export function capabilitiesOfGrant(db: SqliteDatabase, org_id: string, grant_id
   return db.all<CapabilityRow>('SELECT * FROM capabilities WHERE org_id = ? AND auth_event_id = ?', org_id, grant_id).map(toRecord);
 }
 
-/** Appends feed entries at the next positions; joins the caller's transaction. */
-export function appendRevocationsNow(db: SqliteDatabase, entries: RevocationEntry[]): void {
-  db.transaction(() => {
-    for (const e of entries) db.run('INSERT INTO revocations (id, type, at, expires) VALUES (?, ?, ?, ?)', e.id, e.type, e.at, e.expires);
-  });
-}
-
 export class SqliteCapabilityStore implements CapabilityStore {
   readonly #db: SqliteDatabase;
   constructor(db: SqliteDatabase) { this.#db = db; }
@@ -107,31 +102,5 @@ export class SqliteCapabilityStore implements CapabilityStore {
       this.#db.run(`UPDATE capabilities SET revoked_at = ? WHERE org_id = ? AND auth_event_id IN (${marks}) AND revoked_at IS NULL`, at, org_id, ...grant_ids);
       return rows.map((r) => ({ ...toRecord(r), revoked_at: at }));
     });
-  }
-
-  async appendRevocations(entries: RevocationEntry[]) {
-    appendRevocationsNow(this.#db, entries);
-  }
-
-  async listRevocations(cursor: number, limit: number) {
-    if (limit <= 0) return { entries: [], cursor };
-    // One statement, so one snapshot: the head it reports and the rows it returns are the same
-    // moment of the file. Read in two statements, a writer in another process could commit between
-    // them, and an empty page would hand back a head past entries this follower never saw.
-    // The head comes from sqlite_sequence too, so purging the newest entries never lowers it.
-    const rows = this.#db.all<{ head: number; position: number | null; id: string; type: RevocationEntry['type']; at: string; expires: number }>(
-      `WITH head AS (SELECT MAX(COALESCE((SELECT MAX(position) FROM revocations), 0),
-                                COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'revocations'), 0)) AS head)
-       SELECT head.head, page.position, page.id, page.type, page.at, page.expires
-       FROM head LEFT JOIN (SELECT * FROM revocations WHERE position > ? ORDER BY position LIMIT ?) AS page
-       ORDER BY page.position`, cursor, limit);
-    const entries = rows.filter((r) => r.position !== null).map(({ id, type, at, expires }): RevocationEntry => ({ id, type, at, expires }));
-    const last = rows.at(-1);
-    if (entries.length === 0) return { entries, cursor: Math.max(cursor, last?.head ?? 0) };
-    return { entries, cursor: last!.position! };
-  }
-
-  async purgeRevocations(nowSeconds: number) {
-    return this.#db.run('DELETE FROM revocations WHERE expires < ?', nowSeconds).changes;
   }
 }

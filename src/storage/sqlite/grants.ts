@@ -1,7 +1,8 @@
 import type { AuthorityTarget, EndedAuthority, GrantFilter, GrantRecord, GrantSelector, GrantStore, Publication } from '../ports/grants.ts';
 import { appendAuditNow } from './audit.ts';
-import { appendRevocationsNow, capabilitiesOfGrant, revokeCapabilitiesNow } from './capabilities.ts';
+import { capabilitiesOfGrant, revokeCapabilitiesNow } from './capabilities.ts';
 import { json, optional, parse, type Migration, type SqliteDatabase } from './database.ts';
+import { appendRevocationsNow } from './revocation-feed.ts';
 
 export const grantMigrations: Migration[] = [
   {

@@ -7,7 +7,9 @@ import { directoryMigrations, SqliteDirectoryStore } from './directory.ts';
 import { grantMigrations, SqliteGrantStore } from './grants.ts';
 import { keyMigrations, SqliteKeyStore } from './keys.ts';
 import { oidcMigrations, SqliteOidcStore } from './oidc.ts';
+import { SqliteOrgConnectorStore } from './org-connectors.ts';
 import { replayMigrations, SqliteReplayStore } from './replay.ts';
+import { SqliteRevocationFeedStore } from './revocation-feed.ts';
 import { SqliteVaultStore, vaultMigrations } from './vault.ts';
 
 const migrations: Migration[] = [
@@ -43,7 +45,9 @@ export function openSqliteStore(dataDirOrMemory: string, options: { now?: () => 
     audit: new SqliteAuditStore(database),
     keys: new SqliteKeyStore(database),
     vault: new SqliteVaultStore(database),
+    orgConnectors: new SqliteOrgConnectorStore(database),
     capabilities: new SqliteCapabilityStore(database),
+    revocationFeed: new SqliteRevocationFeedStore(database),
     replay,
     async ping() { database.get('SELECT 1'); },
     async close() { clearInterval(purge); database.close(); },

@@ -1,9 +1,10 @@
 import type {
-  AccountFilter, AccountPatch, ConnectedAccountRecord, CredentialWrite, DataKeyRecord,
-  OrgConnectorRecord, VaultStore,
+  AccountFilter, AccountPatch, ConnectedAccountRecord, CredentialWrite, DataKeyRecord, VaultStore,
 } from '../ports/vault.ts';
 import { json, optional, parse, type Migration, type SqliteDatabase } from './database.ts';
 
+// The org connectors' table was created with the vault and stays in its migrations; its store is
+// org-connectors.ts.
 export const vaultMigrations: Migration[] = [
   {
     aggregate: 'vault',
@@ -63,13 +64,6 @@ interface DataKeyRow { org_id: string; version: number; wrapped: string; master_
 const toDataKey = (r: DataKeyRow): DataKeyRecord => ({
   org_id: r.org_id, version: Number(r.version), wrapped: r.wrapped, master_version: Number(r.master_version),
   created_at: r.created_at, rewrapped_at: r.rewrapped_at ?? undefined,
-});
-
-interface ConnectorRow { org_id: string; name: string; definition: string; sealed_client_secret: string | null; created_at: string; updated_at: string }
-
-const toConnector = (r: ConnectorRow): OrgConnectorRecord => ({
-  org_id: r.org_id, name: r.name, definition: parse(r.definition),
-  sealed_client_secret: r.sealed_client_secret ?? undefined, created_at: r.created_at, updated_at: r.updated_at,
 });
 
 /** SET clause for an AccountPatch; `null` clears, `undefined` leaves alone. */
@@ -217,36 +211,11 @@ export class SqliteVaultStore implements VaultStore {
     this.#db.run('DELETE FROM vault_leases WHERE org_id = ? AND account_id = ? AND owner = ?', org_id, account_id, owner);
   }
 
-  async putOrgConnector(org_id: string, c: OrgConnectorRecord) {
-    if (c.org_id !== org_id) throw new TypeError('connector.org_id does not match org_id');
-    this.#db.run(
-      `INSERT INTO vault_connectors (org_id, name, definition, sealed_client_secret, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (org_id, name) DO UPDATE SET definition = excluded.definition,
-         sealed_client_secret = excluded.sealed_client_secret, updated_at = excluded.updated_at`,
-      org_id, c.name, json(c.definition), optional(c.sealed_client_secret), c.created_at, c.updated_at,
-    );
-  }
-
-  async getOrgConnector(org_id: string, name: string) {
-    const r = this.#db.get<ConnectorRow>('SELECT * FROM vault_connectors WHERE org_id = ? AND name = ?', org_id, name);
-    return r && toConnector(r);
-  }
-
-  async listOrgConnectors(org_id: string) {
-    return this.#db.all<ConnectorRow>('SELECT * FROM vault_connectors WHERE org_id = ? ORDER BY name', org_id).map(toConnector);
-  }
-
-  async deleteOrgConnector(org_id: string, name: string) {
-    return this.#db.run('DELETE FROM vault_connectors WHERE org_id = ? AND name = ?', org_id, name).changes === 1;
-  }
-
   async deleteOrg(org_id: string) {
     this.#db.transaction(() => {
       this.#db.run('DELETE FROM vault_data_keys WHERE org_id = ?', org_id);
       this.#db.run('DELETE FROM vault_leases WHERE org_id = ?', org_id);
       this.#db.run('DELETE FROM vault_accounts WHERE org_id = ?', org_id);
-      this.#db.run('DELETE FROM vault_connectors WHERE org_id = ?', org_id);
     });
   }
 }

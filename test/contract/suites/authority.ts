@@ -22,7 +22,7 @@ function publication(ended: EndedAuthority): Publication {
 }
 
 async function feed(store: WritStore): Promise<string[]> {
-  return (await store.capabilities.listRevocations(0, 1000)).entries.map((e) => e.id);
+  return (await store.revocationFeed.listRevocations(0, 1000)).entries.map((e) => e.id);
 }
 
 async function seed(store: WritStore): Promise<void> {

@@ -5,8 +5,10 @@ import { directoryContract } from './directory.ts';
 import { grantsContract } from './grants.ts';
 import { keysContract } from './keys.ts';
 import { oidcContract } from './oidc.ts';
+import { orgConnectorsContract } from './org-connectors.ts';
 import { peersContract } from './peers.ts';
 import { replayContract } from './replay.ts';
+import { revocationFeedContract } from './revocation-feed.ts';
 import { vaultContract } from './vault.ts';
 import type { ContractSuite, StoreFactory } from '../support/harness.ts';
 
@@ -18,7 +20,9 @@ export const contractSuites: ContractSuite[] = [
   auditContract,
   keysContract,
   vaultContract,
+  orgConnectorsContract,
   capabilitiesContract,
+  revocationFeedContract,
   authorityContract,
   peersContract,
   replayContract,

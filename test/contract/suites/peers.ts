@@ -54,10 +54,10 @@ export const peersContract: ContractSuite = (adapter, factory) => {
     test('revocation feed appends racing from both handles: nothing lost, no position shared', async (t) => {
       const [one, two] = await peers(t, factory);
       const entry = (id: string) => ({ id, type: 'jti' as const, at: T0, expires: 2_000_000_000 });
-      await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? one : two).capabilities.appendRevocations([entry(`r${i}`)])));
-      const { entries, cursor } = await two.capabilities.listRevocations(0, 100);
+      await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? one : two).revocationFeed.appendRevocations([entry(`r${i}`)])));
+      const { entries, cursor } = await two.revocationFeed.listRevocations(0, 100);
       assert.deepEqual(entries.map((e) => e.id).sort(), Array.from({ length: 30 }, (_, i) => `r${i}`).sort());
-      assert.deepEqual(await one.capabilities.listRevocations(cursor, 100), { entries: [], cursor });
+      assert.deepEqual(await one.revocationFeed.listRevocations(cursor, 100), { entries: [], cursor });
       const spent = await Promise.all([one, two, one, two].map(async (s, i) => {
         if (i === 0) await s.capabilities.recordCapability('org_A', {
           jti: 'cap_1', org_id: 'org_A', auth_event_id: 'grt_1', client_id: 'agt_1', format: 'jwt', revocation_ids: [],

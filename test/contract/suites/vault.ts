@@ -102,19 +102,5 @@ export const vaultContract: ContractSuite = (adapter, factory) => {
       assert.deepEqual(await store.vault.listDataKeysToRewrap(2, { limit: 0 }), []);
       assert.equal(await store.vault.deleteDataKey('org_B'), false);
     });
-
-    test('re-putting an org connector without a client secret removes the old one', async (t) => {
-      const { store } = await freshStore(t, factory);
-      const def = { display_name: 'Acme', tools: { 'acme.items.list': { method: 'GET', path: '/items' } }, $schema: 'v1' };
-      await store.vault.putOrgConnector('org_A', { org_id: 'org_A', name: 'acme', definition: def, sealed_client_secret: 'sealed', created_at: T0, updated_at: T0 });
-      assert.deepEqual((await store.vault.getOrgConnector('org_A', 'acme'))?.definition, def);
-      await store.vault.putOrgConnector('org_A', { org_id: 'org_A', name: 'acme', definition: def, created_at: T0, updated_at: isoAt(1) });
-      const got = await store.vault.getOrgConnector('org_A', 'acme');
-      assert.equal(got?.sealed_client_secret, undefined);
-      assert.equal(got?.updated_at, isoAt(1));
-      await store.vault.putOrgConnector('org_A', { org_id: 'org_A', name: 'zeta', definition: {}, created_at: T0, updated_at: T0 });
-      assert.deepEqual((await store.vault.listOrgConnectors('org_A')).map((c) => c.name), ['acme', 'zeta']);
-      await assert.rejects(store.vault.putOrgConnector('org_A', { org_id: 'org_B', name: 'x', definition: {}, created_at: T0, updated_at: T0 }), TypeError);
-    });
   });
 };
