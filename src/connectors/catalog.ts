@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { UNEXPECTED, WritError } from '../errors/index.ts';
-import type { OrgConnectorRecord, OrgConnectorStore } from '../storage/ports/org-connectors.ts';
+import type { OrgConnectorRecord, OrgConnectorStore } from './org-connector-store.ts';
 import type { OAuthProviderConfig } from '../vault/oauth-client.ts';
 import type { Vault } from '../vault/service.ts';
 import { DEMO_CONNECTOR, demoConnectorDefinition } from './catalog/demo.ts';

@@ -1,16 +1,17 @@
+import type { OrgConnectorStore } from '../connectors/org-connector-store.ts';
 import type { AuditStore } from './ports/audit.ts';
 import type { CapabilityStore } from './ports/capabilities.ts';
 import type { DirectoryStore } from './ports/directory.ts';
 import type { GrantStore } from './ports/grants.ts';
 import type { KeyStore } from './ports/keys.ts';
 import type { OidcStore } from './ports/oidc.ts';
-import type { OrgConnectorStore } from './ports/org-connectors.ts';
 import type { ReplayStore } from './ports/replay.ts';
 import type { RevocationFeedStore } from './ports/revocation-feed.ts';
 import type { VaultStore } from './ports/vault.ts';
 
 // The store as the rest of Writ sees it: one port per aggregate. Only the composition root
-// (app/) chooses and opens an adapter.
+// (app/) chooses and opens an adapter. A port with one consuming room is declared in that room
+// (org connectors in connectors/); a port several rooms consume stays in ports/.
 export interface WritStore {
   readonly kind: 'sqlite' | 'mongodb';
   directory: DirectoryStore;
@@ -35,7 +36,7 @@ export type * from './ports/directory.ts';
 export type * from './ports/grants.ts';
 export type * from './ports/keys.ts';
 export type * from './ports/oidc.ts';
-export type * from './ports/org-connectors.ts';
+export type * from '../connectors/org-connector-store.ts';
 export type * from './ports/replay.ts';
 export type * from './ports/revocation-feed.ts';
 export type * from './ports/vault.ts';

@@ -1,5 +1,5 @@
 import type { Collection, Db, WithId } from 'mongodb';
-import type { OrgConnectorRecord, OrgConnectorStore } from '../ports/org-connectors.ts';
+import type { OrgConnectorRecord, OrgConnectorStore } from '../../connectors/org-connector-store.ts';
 import { json, parse, retryOnDuplicate, setAndUnset, type IndexPlan } from './database.ts';
 
 // Org-registered connectors, one document per (org, name) in `vault_connectors`. The upsert on

@@ -1,5 +1,8 @@
 // Every capability Writ issues: recorded once, spent once if single-use, revoked with its grant.
 // The feed that publishes revocations is its own port (revocation-feed.ts).
+//
+// Declared here, not beside a consumer: exchange/ records, as/ introspects, executor/ spends and
+// revocation/ publishes capabilities.
 
 export interface CapabilityRecord {
   jti: string;

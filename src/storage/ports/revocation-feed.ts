@@ -1,5 +1,8 @@
 // The public revocation feed: what remote verifiers follow to learn that a grant or capability
 // ended. Deployment-wide, one global order; each entry gets the next cursor position.
+//
+// Declared here, not in revocation/: the feed is read by revocation/ (the public endpoint) and by
+// executor/ (its revocation source), its entries are written by grants/ through GrantStore.
 
 export type RevocationKind = 'jti' | 'biscuit_revocation_id' | 'auth_event_id';
 

@@ -1,7 +1,10 @@
 // The vault's storage: per-org data keys (wrapped by the master key), connected accounts with
 // their sealed credentials and refresh leases. Org-registered connectors, whose client secrets
-// the vault seals, are their own port (org-connectors.ts). Every tenant method
+// the vault seals, are their own port (connectors/org-connector-store.ts). Every tenant method
 // takes `org_id` first; an account id or a user id alone finds nothing.
+//
+// Declared here, not in vault/: vault/ owns the records, but console/ lists accounts, connect/ names
+// their owners and ops/ observes lease contention through this port.
 //
 // Atomic steps are single calls so every adapter can implement them with one statement:
 // `swapCredential` is a compare-and-swap on `credential_version`, `acquireLease` is an

@@ -1,4 +1,4 @@
-import type { OrgConnectorRecord, OrgConnectorStore } from '../ports/org-connectors.ts';
+import type { OrgConnectorRecord, OrgConnectorStore } from '../../connectors/org-connector-store.ts';
 import { json, optional, parse, type SqliteDatabase } from './database.ts';
 
 // Org-registered connectors in the `vault_connectors` table (created by the vault migrations).

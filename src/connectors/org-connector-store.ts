@@ -1,3 +1,6 @@
+// The storage port the catalog needs, declared here beside its one consumer; the adapters in
+// storage/ implement it.
+//
 // Connectors an org registers for itself: the validated definition, and the OAuth client secret
 // sealed with the org's data key (the vault seals and opens it; this port only keeps it).
 // Every method takes `org_id` first; a name alone finds nothing.
