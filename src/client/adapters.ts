@@ -1,8 +1,10 @@
-// Writ tools in the shapes agent frameworks expect, as plain objects (no framework package is
-// needed): the Vercel AI SDK's `tool()` shape and LangChain.js's DynamicStructuredTool interface.
-// Each call gets its own capability from `capability(tool)`, so the model never holds a token.
+// What every framework adapter shares: the tool list from `GET /v1/tools`, a fresh capability per
+// call, model-safe names, and Writ's refusals turned into text the model can read and act on.
+// The adapters never import a framework at run time: the caller passes its helpers in, so an
+// agent loads only the framework it uses.
 
 import type { WritClient } from './client.ts';
+import { ExecutorError, WritClientError } from './errors.ts';
 
 /** A tool as `GET /v1/tools` lists it. */
 export interface ToolDescription {
@@ -14,41 +16,47 @@ export interface ToolDescription {
 /** Returns a capability (token string, or `exchange`'s result) for one call of `tool`. */
 export type CapabilitySource = (tool: string, input: Record<string, unknown>) => Promise<string | { token: string; tokenType: 'Bearer' | 'DPoP' }>;
 
-/** Vercel AI SDK: `{ description, parameters, execute }`, keyed by a model-safe tool name. */
-export interface AiSdkTool {
-  description: string;
-  /** JSON Schema of the input (wrap with the SDK's `jsonSchema()` if your version wants it). */
-  parameters: Record<string, unknown>;
-  execute(input: Record<string, unknown>): Promise<unknown>;
+export interface AdapterOptions {
+  /**
+   * Throw Writ's refusals (ExecutorError, TokenExchangeError) out of the tool instead of answering
+   * the model with them; most agent loops then stop. Default false.
+   */
+  throwOnError?: boolean;
 }
 
-/** LangChain.js: the fields of a `DynamicStructuredTool` (`name`, `description`, `schema`, `func`, `invoke`). */
-export interface LangChainTool {
-  name: string;
-  description: string;
-  /** JSON Schema; LangChain accepts JSON Schema for structured tools. */
-  schema: Record<string, unknown>;
-  func(input: Record<string, unknown>): Promise<string>;
-  invoke(input: Record<string, unknown>): Promise<string>;
-}
-
-const EMPTY_SCHEMA = { type: 'object', properties: {}, additionalProperties: false };
+/** JSON Schema of a tool without declared input: an empty object. */
+export const EMPTY_SCHEMA: Record<string, unknown> = { type: 'object', properties: {}, additionalProperties: false };
 
 /** Model providers accept `^[a-zA-Z0-9_-]{1,64}$` tool names; Writ's use dots. */
 export const modelToolName = (tool: string) => tool.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64);
 
-export function toAiSdkTools(client: WritClient, tools: ToolDescription[], capability: CapabilitySource): Record<string, AiSdkTool> {
-  return Object.fromEntries(tools.map((t) => [modelToolName(t.name), {
-    description: t.description ?? t.name,
-    parameters: t.input_schema ?? EMPTY_SCHEMA,
-    execute: async (input: Record<string, unknown>) => client.execute(t.name, input, await capability(t.name, input)),
-  } satisfies AiSdkTool]));
+export const inputSchemaOf = (tool: ToolDescription): Record<string, unknown> => tool.input_schema ?? EMPTY_SCHEMA;
+
+/**
+ * Runs one Writ tool call for a framework: mints the capability, executes, and answers either the
+ * data or, for a refusal, `{ error: { code, message, … } }` so the loop goes on and the model
+ * sees why (a reconnect link, the failed constraint, the missing scope).
+ */
+export async function runWritTool(client: WritClient, tool: string, input: Record<string, unknown>, capability: CapabilitySource, options: AdapterOptions = {}): Promise<unknown> {
+  try {
+    return await client.execute(tool, input ?? {}, await capability(tool, input ?? {}));
+  } catch (err) {
+    if (options.throwOnError || !(err instanceof WritClientError)) throw err;
+    return { error: describeRefusal(err) };
+  }
 }
 
-export function toLangChainTools(client: WritClient, tools: ToolDescription[], capability: CapabilitySource): LangChainTool[] {
-  return tools.map((t) => {
-    // LangChain tools answer strings to the model.
-    const func = async (input: Record<string, unknown>) => JSON.stringify(await client.execute(t.name, input, await capability(t.name, input)));
-    return { name: modelToolName(t.name), description: t.description ?? t.name, schema: t.input_schema ?? EMPTY_SCHEMA, func, invoke: func };
-  });
+/** A refusal as the model reads it. Never carries a token: the SDK's messages hold none. */
+export function describeRefusal(err: WritClientError): Record<string, unknown> {
+  const detail: Record<string, unknown> = { code: err.code, message: err.message };
+  if (err instanceof ExecutorError) {
+    if (err.connectUrl) detail.connect_url = err.connectUrl;
+    if (err.reconnectUrl) detail.reconnect_url = err.reconnectUrl;
+    if (err.retryAfter !== undefined) detail.retry_after = err.retryAfter;
+    if (err.reason) detail.reason = err.reason;
+  }
+  return detail;
 }
+
+/** Frameworks whose tools answer strings get JSON. */
+export const asText = (value: unknown): string => typeof value === 'string' ? value : JSON.stringify(value ?? null);

@@ -6,5 +6,11 @@ export { WritClientError, TokenExchangeError, ExecutorError } from './errors.ts'
 export type { ExecutorErrorCode } from './errors.ts';
 export { createDpopKey, dpopProof } from './dpop.ts';
 export type { DpopKey, ProofRequest } from './dpop.ts';
-export { toAiSdkTools, toLangChainTools, modelToolName } from './adapters.ts';
-export type { AiSdkTool, LangChainTool, ToolDescription, CapabilitySource } from './adapters.ts';
+export { modelToolName, describeRefusal } from './adapters.ts';
+export type { ToolDescription, CapabilitySource, AdapterOptions } from './adapters.ts';
+export { aiSdkTools } from './ai-sdk.ts';
+export type { AiSdkHelpers, AiSdkTool } from './ai-sdk.ts';
+export { langChainTools } from './langchain.ts';
+export type { LangChainHelpers, LangChainToolFields } from './langchain.ts';
+export { openAiAgentsTools } from './openai-agents.ts';
+export type { OpenAiAgentsHelpers, OpenAiAgentsToolSpec } from './openai-agents.ts';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exportJWK, generateKeyPair, decodeJwt } from 'jose';
-import { WritClient, TokenExchangeError, ExecutorError, toAiSdkTools, toLangChainTools } from '../../src/client/index.ts';
+import { WritClient, TokenExchangeError, ExecutorError } from '../../src/client/index.ts';
 import { createVerifier } from '../../src/verifier/index.ts';
 import { startTestWrit, seedOrg } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
@@ -72,7 +72,7 @@ test('private_key_jwt: the SDK signs a client assertion with a JWK', async (t) =
     (e: unknown) => e instanceof TokenExchangeError && e.code === 'invalid_client');
 });
 
-test('execute through the SDK against the real executor: data, typed refusals, DPoP at the executor, and the framework adapters', async (t) => {
+test('execute through the SDK against the real executor: data, typed refusals, DPoP at the executor', async (t) => {
   const { writ, demo } = await startWritWithDemo();
   t.after(async () => { await writ.stop(); await demo.close(); });
   const seeded = await seedOrg(writ, { tools: TOOLS });
@@ -103,19 +103,4 @@ test('execute through the SDK against the real executor: data, typed refusals, D
   await assert.rejects(client.execute('demo.notes.create', { title: '' }, cap), (e: unknown) => e instanceof ExecutorError && e.code === 'invalid_input');
   await assert.rejects(client.execute('demo.nothing.here', {}, cap), (e: unknown) => e instanceof ExecutorError && e.code === 'unknown_tool');
 
-  // Adapters: tool descriptions from GET /v1/tools, one fresh capability per call.
-  const listed = (await (await fetch(`${writ.issuer}/v1/tools`)).json() as { tools: Array<{ name: string; description?: string; input_schema?: Record<string, unknown> }> }).tools.filter((x) => TOOLS.includes(x.name));
-  const minted: string[] = [];
-  const capability = async (tool: string) => { minted.push(tool); return client.exchange({ subjectToken, tool }); };
-  const ai = toAiSdkTools(client, listed, capability);
-  assert.deepEqual(Object.keys(ai).sort(), ['demo_notes_create', 'demo_notes_get', 'demo_notes_list']);
-  assert.equal(typeof ai.demo_notes_create!.description, 'string');
-  assert.equal((ai.demo_notes_create!.parameters as { type?: string }).type, 'object');
-  const viaAi = await ai.demo_notes_create!.execute({ title: 'via AI SDK shape', body: 'b' }) as { title: string };
-  assert.equal(viaAi.title, 'via AI SDK shape');
-  const lc = toLangChainTools(client, listed, capability);
-  const list = lc.find((x) => x.name === 'demo_notes_list')!;
-  const answer = JSON.parse(await list.invoke({}));
-  assert.ok(JSON.stringify(answer).includes('via AI SDK shape'));
-  assert.deepEqual(minted, ['demo.notes.create', 'demo.notes.list']);
 });
