@@ -1,9 +1,8 @@
-import type { VerifiedCapability, Verifier } from './verifier.ts';
-import { VerifierError } from './errors.ts';
-import { DPOP_ALGS } from './dpop.ts';
+import type { Verifier } from './verifier.ts';
+import { inputOfBody, refusalHeaders, verifyRequest, type VerifyRequestOptions } from './http.ts';
 
 // A Koa middleware written against the few context members it uses, so the verifier library
-// does not depend on Koa. RFC 6750 §3 challenges; the DPoP scheme (RFC 9449 §7.1) when bound.
+// does not depend on Koa. Built on `verifyRequest`, as the Express, Fastify and Hono ones are.
 
 /** The members of a Koa context this middleware touches. */
 export interface CapabilityContext {
@@ -18,37 +17,11 @@ export interface CapabilityContext {
   request: object;
 }
 
-export interface RequireCapabilityOptions<C extends CapabilityContext> {
+export interface RequireCapabilityOptions<C extends CapabilityContext> extends VerifyRequestOptions {
   tool: string | ((ctx: C) => string);
   resource?: string | ((ctx: C) => string | undefined);
   /** The tool input to check constraints against; defaults to `ctx.request.body.input`. */
   input?: (ctx: C) => Record<string, unknown> | undefined;
-}
-
-const quoted = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
-
-function defaultInput(ctx: CapabilityContext): Record<string, unknown> | undefined {
-  const body = (ctx.request as { body?: unknown }).body;
-  if (body && typeof body === 'object' && 'input' in body) {
-    const input = (body as { input?: unknown }).input;
-    if (input && typeof input === 'object' && !Array.isArray(input)) return input as Record<string, unknown>;
-  }
-  return undefined;
-}
-
-function challenge(ctx: CapabilityContext, error: VerifierError, scheme: 'Bearer' | 'DPoP'): void {
-  const forbidden = error.code === 'insufficient_scope' || error.code === 'constraint_failed';
-  const params: string[] = [];
-  if (error.code === 'invalid_dpop_proof') params.push(`error=${quoted('invalid_dpop_proof')}`);
-  else if (error.code === 'dpop_required') scheme = 'DPoP';
-  else if (forbidden) params.push(`error=${quoted('insufficient_scope')}`);
-  else if (error.code !== 'temporarily_unavailable') params.push(`error=${quoted('invalid_token')}`);
-  if (params.length > 0) params.push(`error_description=${quoted(error.description)}`);
-  if (scheme === 'DPoP') params.push(`algs=${quoted(DPOP_ALGS.join(' '))}`);
-  ctx.status = error.code === 'temporarily_unavailable' ? 503 : forbidden ? 403 : 401;
-  ctx.set('WWW-Authenticate', params.length > 0 ? `${scheme} ${params.join(', ')}` : scheme);
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = { error: error.code, error_description: error.description };
 }
 
 /**
@@ -57,33 +30,25 @@ function challenge(ctx: CapabilityContext, error: VerifierError, scheme: 'Bearer
  */
 export function requireCapability<C extends CapabilityContext>(verifier: Verifier, options: RequireCapabilityOptions<C>) {
   return async (ctx: C, next: () => Promise<unknown>): Promise<void> => {
-    const authorization = ctx.get('authorization');
-    const match = /^(Bearer|DPoP) +([A-Za-z0-9._~+/=-]+)$/i.exec(authorization);
-    const scheme = match?.[1]?.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
-    if (!match) {
-      // RFC 6750 §3.1: no credentials at all gets a bare challenge.
-      ctx.status = 401;
-      ctx.set('WWW-Authenticate', `Bearer, DPoP algs=${quoted(DPOP_ALGS.join(' '))}`);
-      ctx.body = { error: 'invalid_token', error_description: 'a capability is required' };
+    const verdict = await verifyRequest(verifier, {
+      method: ctx.method,
+      url: ctx.href,
+      headers: { authorization: ctx.get('authorization'), dpop: ctx.get('dpop') || undefined },
+    }, () => {
+      const resource = typeof options.resource === 'function' ? options.resource(ctx) : options.resource;
+      return {
+        tool: typeof options.tool === 'function' ? options.tool(ctx) : options.tool,
+        resource,
+        input: options.input ? options.input(ctx) : inputOfBody((ctx.request as { body?: unknown }).body),
+      };
+    }, options);
+    if (!verdict.ok) {
+      ctx.status = verdict.status;
+      for (const [name, value] of Object.entries(refusalHeaders(verdict))) ctx.set(name, value);
+      ctx.body = verdict.body;
       return;
     }
-    const proof = ctx.get('dpop');
-    let capability: VerifiedCapability;
-    try {
-      const resource = typeof options.resource === 'function' ? options.resource(ctx) : options.resource;
-      const input = options.input ? options.input(ctx) : defaultInput(ctx);
-      capability = await verifier.verify(match[2]!, {
-        tool: typeof options.tool === 'function' ? options.tool(ctx) : options.tool,
-        ...(resource !== undefined && { resource }),
-        ...(input !== undefined && { input }),
-        // RFC 9449 §7.1: a proof counts only with the DPoP scheme.
-        ...(scheme === 'DPoP' && proof && { dpop: { proof, method: ctx.method, url: ctx.href } }),
-      });
-    } catch (error) {
-      if (error instanceof VerifierError) return challenge(ctx, error, scheme);
-      throw error;
-    }
-    ctx.state.capability = capability;
+    ctx.state.capability = verdict.capability;
     await next();
   };
 }

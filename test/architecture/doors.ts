@@ -51,6 +51,11 @@ export const PACKAGE_OWNERS: Record<string, string[]> = {
   '@koa/router': ['admin', 'as', 'connect', 'console', 'executor', 'revocation'],
   'koa-compose': ['as'],
   '@biscuit-auth/biscuit-wasm': ['capability'],
+  // Each behind its own verifier entry point, so a service loads only the framework it uses.
+  express: ['verifier'],
+  fastify: ['verifier'],
+  hono: ['verifier'],
+  '@modelcontextprotocol/sdk': ['verifier'],
 };
 
 /** The adapters only the composition root opens. */
