@@ -5,6 +5,11 @@
 export { createVerifier, type Verifier, type VerifierOptions, type VerifyRequest, type VerifiedCapability } from './verifier.ts';
 export type { KeySource, RevocationSource, RevocationType } from '../capability/sources.ts';
 export { VerifierError, type VerifierErrorCode } from './errors.ts';
+export {
+  verifyRequest, type HttpRequestParts, type CapabilityRequirement, type RequirementResolver, type VerifyRequestOptions,
+  type RequestVerdict, type CapabilityRefusal,
+} from './http.ts';
+// The Koa middleware needs no Koa import; Express, Fastify, Hono and MCP have their own entry points.
 export { requireCapability, type CapabilityContext, type RequireCapabilityOptions } from './koa.ts';
 export { jwkThumbprint, type DpopPresentation } from './dpop.ts';
 export { MemoryReplayStore, type ReplayStore } from './replay.ts';
