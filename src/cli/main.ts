@@ -1,11 +1,13 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError } from './admin-api.ts';
 import { HANDLERS } from './commands.ts';
 import { createOutput } from './output.ts';
 import { COMMANDS, EXIT, GLOBAL_OPTIONS, usage } from './spec.ts';
 
-// `writ serve` runs the server (src/app/serve.ts); every other command is a row in spec.ts.
+// `writ serve` runs the server (src/app/serve.ts); `writ --version` prints the version; every other
+// command is a row in spec.ts, and a bare `writ` prints their usage.
 
 /** Picks the command whose words start argv (longest first), parses its options, and runs it. */
 async function run(argv: string[]): Promise<number> {
@@ -34,9 +36,15 @@ async function run(argv: string[]): Promise<number> {
   }
   const values = { ...parsed.values } as Record<string, string | boolean | string[] | undefined>;
   for (const [name, o] of Object.entries(options)) if (values[name] === undefined && o.env && process.env[o.env]) values[name] = process.env[o.env];
+  const handler = HANDLERS[spec.name.join(' ')];
+  if (!handler) {
+    // `serve` is run before this parser; here it was given options it does not take.
+    process.stderr.write(`writ: ${spec.name.join(' ')} takes no options\n\n${usage(spec)}`);
+    return EXIT.usage;
+  }
   const out = createOutput(values.json === true);
   try {
-    return await HANDLERS[spec.name.join(' ')]!({ args: parsed.positionals, values, out, env: process.env });
+    return await handler({ args: parsed.positionals, values, out, env: process.env });
   } catch (err) {
     if (err instanceof CliError) {
       process.stderr.write(`writ: ${err.message}\n`);
@@ -47,10 +55,14 @@ async function run(argv: string[]): Promise<number> {
 }
 
 const argv = process.argv.slice(2);
-if (argv.length === 0 || argv[0] === 'serve') {
-  // Loaded only to serve, so admin commands start without the server's dependencies.
+if (argv[0] === 'serve' && argv.length === 1) {
+  // Loaded only to serve, so admin commands start without the server's dependencies. Only an
+  // explicit `writ serve` starts a server: a bare `writ` prints the usage like any other mistake.
   const { serve } = await import('../app/serve.ts');
   await serve();
+} else if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  process.stdout.write(`writ ${pkg.version}\n`);
 } else {
   process.exitCode = await run(argv);
 }

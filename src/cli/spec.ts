@@ -135,6 +135,8 @@ export function renderCliDocs(): string {
     'people by default; `--json` prints one JSON document for scripts. Long operations draw a progress bar',
     'on stderr when it is a terminal. Secrets (passwords, API keys, client secrets, tokens) are read from',
     'environment variables, never from arguments, so they stay out of shell history and process lists.',
+    'A bare `writ` prints the list of commands; only `writ serve` starts a server; `writ --version` prints',
+    'the version.',
     '',
     '## Exit codes',
     '',

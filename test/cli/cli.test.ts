@@ -117,3 +117,22 @@ test('policy validate: file:line errors and exit 1 for a broken file, 0 for the 
   assert.equal((await writ(['policy', 'validate', resolve(import.meta.dirname, '../../policies')])).code, 0);
   assert.equal((await writ(['policy', 'validate', join(dir, 'nope')])).code, 2);
 });
+
+test('a bare writ prints the usage instead of starting a server; --version prints the version; writ serve --help describes serving', async () => {
+  const bare = await writ([]);
+  assert.equal(bare.code, 0);
+  assert.match(bare.stderr, /usage: writ <command>/);
+  assert.match(bare.stderr, /writ serve\s+Run the authorization server/);
+  const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const version = await writ([flag]);
+    assert.equal(version.code, 0);
+    assert.equal(version.stdout, `writ ${pkg.version}\n`);
+  }
+  const serveHelp = await writ(['serve', '--help']);
+  assert.equal(serveHelp.code, 0);
+  assert.match(serveHelp.stdout, /Run the authorization server and executor in one process/);
+  const serveJson = await writ(['serve', '--json']);
+  assert.equal(serveJson.code, 2, 'serve takes no options');
+  assert.match(serveJson.stderr, /takes no options/);
+});
