@@ -106,6 +106,10 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
   const adminToken = secret('WRIT_ADMIN_TOKEN');
   const masterKey = secret('WRIT_MASTER_KEY');
   if (adminToken.length < 32) throw new ConfigError('WRIT_ADMIN_TOKEN', 'must be at least 32 characters');
+  // Without WRIT_ISSUER the issuer is derived as http://localhost:PORT, which production refuses.
+  if (production && !env.WRIT_ISSUER) {
+    throw new ConfigError('WRIT_ISSUER', 'must be set in production to the https URL clients reach (without it the issuer would be http://localhost)');
+  }
 
   let connectorClients: Config['connectorClients'] = {};
   if (env.WRIT_CONNECTOR_CLIENTS) {

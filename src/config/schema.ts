@@ -8,7 +8,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 export const environmentSchema = z.object({
   PORT: port.default(8080).describe('TCP port the server listens on (0 picks a free port).'),
   HOST: z.string().min(1).default('127.0.0.1').describe('Interface to bind. Use `0.0.0.0` behind a load balancer.'),
-  WRIT_ISSUER: z.url().optional().describe('Public issuer URL, no trailing slash. Defaults to `http://localhost:$PORT`. Must be https in production.'),
+  WRIT_ISSUER: z.url().optional().describe('Public issuer URL, no trailing slash. Defaults to `http://localhost:$PORT`. Required in production, and https there.'),
   WRIT_DATA_DIR: z.string().min(1).default('./.writ').describe('Directory for the embedded store and generated development secrets: made mode 0700 on every start, every file in it 0600.'),
   WRIT_STORE: z.enum(['sqlite', 'mongodb']).default('sqlite').describe('Storage adapter: `sqlite` (embedded, one file in the data dir) or `mongodb`.'),
   MONGODB_URI: z.string().min(1).optional().describe('MongoDB connection string; required when `WRIT_STORE=mongodb`.'),

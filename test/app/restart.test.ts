@@ -67,6 +67,9 @@ test('production mode refuses generated or missing secrets, naming the setting',
   assert.throws(() => loadConfig({ WRIT_DATA_DIR: dataDir, NODE_ENV: 'production' }), (err: unknown) => err instanceof ConfigError && err.setting === 'WRIT_ADMIN_TOKEN');
   assert.throws(() => loadConfig({ WRIT_DATA_DIR: dataDir, NODE_ENV: 'production', WRIT_ADMIN_TOKEN: 'a'.repeat(40) }), (err: unknown) => err instanceof ConfigError && err.setting === 'WRIT_MASTER_KEY');
   assert.throws(() => loadConfig({ WRIT_DATA_DIR: dataDir, NODE_ENV: 'production', WRIT_ADMIN_TOKEN: 'a'.repeat(40), WRIT_MASTER_KEY: 'v1:x', WRIT_ISSUER: 'http://writ.example' }), (err: unknown) => err instanceof ConfigError && err.setting === 'WRIT_ISSUER');
+  // With real secrets and no WRIT_ISSUER, the issuer would be derived as plain http://localhost.
+  assert.throws(() => loadConfig({ WRIT_DATA_DIR: dataDir, NODE_ENV: 'production', WRIT_ADMIN_TOKEN: 'a'.repeat(40), WRIT_MASTER_KEY: 'v1:x' }), (err: unknown) => err instanceof ConfigError && err.setting === 'WRIT_ISSUER' && /https/.test(err.message));
+  assert.doesNotThrow(() => loadConfig({ WRIT_DATA_DIR: dataDir, NODE_ENV: 'production', WRIT_ADMIN_TOKEN: 'a'.repeat(40), WRIT_MASTER_KEY: `v1:${'A'.repeat(43)}`, WRIT_ISSUER: 'https://writ.example' }));
   assert.throws(() => loadConfig({ PORT: 'eighty' }), (err: unknown) => err instanceof ConfigError && err.setting === 'PORT');
 
   // The real entry point exits non-zero and says which setting.
