@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { createLogger } from '../core/log.ts';
 import { systemClock } from '../core/clock.ts';
 import { KeyManager } from '../keys/manager.ts';
-import { open, parseMasterKeyRing, seal } from '../vault/crypto.ts';
+import { open, parseMasterKeyRing, seal, VaultCryptoError } from '../vault/crypto.ts';
 import { openSqliteStore } from '../storage/sqlite/index.ts';
 
 // `writ serve`: the authorization server and executor. With WRIT_WORKERS=N (or `auto`), a primary
@@ -35,6 +35,34 @@ async function prepare(config: Config): Promise<void> {
   }
 }
 
+/**
+ * The start-up failures an operator causes and can fix, as one line naming the setting and what to
+ * do; anything else is a bug and keeps its stack.
+ */
+function startupProblem(err: unknown, config: Config): string | undefined {
+  if (err instanceof ConfigError) return `configuration error: ${err.message}`;
+  if ((err as { code?: unknown } | null)?.code === 'EADDRINUSE') {
+    return `PORT ${config.port} is already in use on ${config.host}: stop the process that holds it, or set PORT to a free port`;
+  }
+  if (err instanceof VaultCryptoError && (err.reason === 'decrypt_failed' || err.reason === 'unknown_key' || err.reason === 'malformed')) {
+    return `WRIT_MASTER_KEY does not open the keys sealed in ${config.store === 'mongodb' ? 'the MongoDB store' : config.dataDir}: start with the master key this store was created with (or a key ring that still holds it; see docs/vault.md)`;
+  }
+  if (err instanceof VaultCryptoError && err.reason === 'invalid_key') return `configuration error: WRIT_MASTER_KEY: ${err.message}`;
+  return undefined;
+}
+
+/** Runs a start-up step; an operator's mistake ends the process with one line and exit code 2. */
+async function orExit<T>(config: Config, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    const problem = startupProblem(err, config);
+    if (!problem) throw err;
+    process.stderr.write(`writ: ${problem}\n`);
+    process.exit(2);
+  }
+}
+
 export async function serve(env: Record<string, string | undefined> = process.env): Promise<void> {
   let config: Config;
   let workers: number;
@@ -54,7 +82,7 @@ export async function serve(env: Record<string, string | undefined> = process.en
       process.stderr.write('writ: configuration error: PORT: several workers need a fixed port\n');
       process.exit(2);
     }
-    await prepare(config);
+    await orExit(config, () => prepare(config));
     const logger = createLogger({ level: config.env.WRIT_LOG_LEVEL });
     logger.info('starting workers', { workers });
     let stopping = false;
@@ -76,7 +104,7 @@ export async function serve(env: Record<string, string | undefined> = process.en
     return;
   }
 
-  const writ = await startWrit(config);
+  const writ = await orExit(config, () => startWrit(config));
   if (cluster.isPrimary) {
     process.stderr.write(`\nWrit is listening at ${writ.issuer}\n`);
     if (config.generatedSecrets.length || config.storedSecrets.length) {
