@@ -27,8 +27,8 @@ import { ConnectorCatalog } from '../connectors/catalog.ts';
 import { createVerifier } from '../verifier/index.ts';
 import { warmUpBiscuit } from '../capability/biscuit-warm-up.ts';
 import { keySourceOf } from '../capability/sources.ts';
-import { StoreRevocations } from '../executor/store-revocations.ts';
 import { executorRoutes } from '../executor/routes.ts';
+import { revocationsCheckedInStore } from '../executor/pipeline.ts';
 import { connectLink, connectRoutes, newConnectionLink } from '../connect/routes.ts';
 import { accountAdminRoutes } from '../admin/accounts.ts';
 import { adminGuard } from '../admin/guard.ts';
@@ -145,11 +145,12 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     vault, clock, onEvent: auditVaultEvent,
     resolveProvider: (org_id, account) => catalog.oauthProvider(org_id, account.connector),
   });
-  // The executor verifies with the library downstream services use, its keys and revocations read
-  // in this process: the key manager (a rotation is seen at once) and the store's revocation feed.
+  // The executor verifies with the library downstream services use, its keys read in this process
+  // from the key manager (a rotation is seen at once); revocation is read from the store on every
+  // call by the pipeline's own step, so the verifier follows no feed.
   const verifier = createVerifier({
     issuer, audience: executorResource, clock,
-    keys: keySourceOf(keys), revocations: new StoreRevocations(store.revocationFeed),
+    keys: keySourceOf(keys), revocations: revocationsCheckedInStore,
     // DPoP proof ids are claimed in the store, so a proof is accepted once across every worker.
     replayStore: store.replay,
     onError: (err) => logger.warn('executor verifier', { err }),

@@ -12,7 +12,7 @@ import type { Vault } from '../vault/service.ts';
 import { CredentialUnavailableError, type CredentialRefresher, type FreshCredential } from '../vault/refresh.ts';
 import type { Credential } from '../vault/records.ts';
 import { grantStandsFor } from '../revocation/standing.ts';
-import type { Verifier, VerifiedCapability } from '../verifier/index.ts';
+import type { RevocationSource, Verifier, VerifiedCapability } from '../verifier/index.ts';
 import { VerifierError } from '../verifier/index.ts';
 
 // The executor's request path as a table of named steps (DESIGN flow 6):
@@ -119,6 +119,14 @@ export async function verifyCapability(deps: ExecutorDeps, token: string, tool: 
 }
 
 /** Revocation at the executor is immediate: the store, not the feed (invariant 5). */
+/**
+ * The revocation source the executor's verifier is given. The executor does not also follow the
+ * feed: `ensureNotRevoked` reads the capability's record and its grant from the store on every
+ * call, which is immediate and covers all the feed would name (the jti, the grant, and Biscuit
+ * revocation ids, which an attenuated variant shares with the capability it came from).
+ */
+export const revocationsCheckedInStore: RevocationSource = { isRevoked: () => false };
+
 export async function ensureNotRevoked(deps: ExecutorDeps, cap: VerifiedCapability): Promise<void> {
   const record = await deps.capabilities.getCapability(cap.org_id, cap.jti);
   const grant = await deps.grants.getGrant(cap.org_id, cap.auth_event_id);
