@@ -101,7 +101,7 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
   }
 
   // 3. Who acts: the authenticated client, or the agent an actor_token names (same org only).
-  const actor = await resolveActor(deps, req);
+  const { actor, known } = await resolveActor(deps, req);
   trail.actor = actor.client_id;
   mayPresent(subject, req.client.client_id, actor.client_id);
   const chain = subject.chain[0] === actor.client_id ? subject.chain : [actor.client_id, ...subject.chain];
@@ -110,7 +110,7 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
   const ceilings: Ceiling[] = [{ agent: actor.client_id, tools: actor.tools }];
   for (const link of new Set([req.client.client_id, ...chain])) {
     if (link === actor.client_id) continue;
-    const agent = await deps.directory.getAgent(subject.org_id, link);
+    const agent = known.get(link) ?? await deps.directory.getAgent(subject.org_id, link);
     if (!agent) throw deny('invalid_grant', 'an agent in the delegation chain no longer exists');
     ceilings.push({ agent: link, tools: agent.tools });
   }
@@ -220,26 +220,32 @@ function mayPresent(subject: Subject, presenter: string, actor: string): void {
   }
 }
 
-async function resolveActor(deps: ExchangeDeps, req: ExchangeRequest): Promise<AgentRecord> {
+/** The acting agent, and the agents read to find it (the presenting client among them), so none is read twice. */
+async function resolveActor(deps: ExchangeDeps, req: ExchangeRequest): Promise<{ actor: AgentRecord; known: Map<string, AgentRecord> }> {
   const { params, client } = req;
   const self = await deps.directory.getAgent(client.org_id, client.client_id);
   if (!self) throw deny('invalid_client', 'the client is no longer registered');
-  if (!params.actor_token) return self;
-  let actorId: string | undefined;
+  const known = new Map([[self.client_id, self]]);
+  if (!params.actor_token) return { actor: self, known };
+  let agent: AgentRecord | undefined;
   if (params.actor_token_type === TOKEN_TYPE.access_token) {
     const actor = await deps.resolveAccessToken(params.actor_token);
-    actorId = actor?.org_id === client.org_id ? actor.chain[0] : undefined;
+    const actorId = actor?.org_id === client.org_id ? actor.chain[0] : undefined;
+    if (!actorId) throw deny('invalid_grant', 'the actor token is not valid');
+    agent = known.get(actorId) ?? await deps.directory.getAgent(client.org_id, actorId);
   } else if (params.actor_token_type === TOKEN_TYPE.jwt) {
-    actorId = await assertedAgent(deps, client.org_id, params.actor_token);
+    agent = await assertedAgent(deps, client.org_id, params.actor_token);
+    if (!agent) throw deny('invalid_grant', 'the actor token is not valid');
+  } else {
+    throw deny('invalid_grant', 'the actor token is not valid');
   }
-  if (!actorId) throw deny('invalid_grant', 'the actor token is not valid');
-  const agent = await deps.directory.getAgent(client.org_id, actorId);
   if (!agent) throw deny('invalid_grant', 'the actor token names no agent of this org');
-  return agent;
+  known.set(agent.client_id, agent);
+  return { actor: agent, known };
 }
 
 /** An RFC 7523-style assertion (iss = sub = client_id, aud = issuer) signed with the agent's registered keys. */
-async function assertedAgent(deps: ExchangeDeps, org_id: string, jwt: string): Promise<string | undefined> {
+async function assertedAgent(deps: ExchangeDeps, org_id: string, jwt: string): Promise<AgentRecord | undefined> {
   try {
     const [, payload] = jwt.split('.');
     const claimed = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as { sub?: unknown };
@@ -250,7 +256,7 @@ async function assertedAgent(deps: ExchangeDeps, org_id: string, jwt: string): P
       issuer: agent.client_id, subject: agent.client_id, audience: deps.issuer, maxTokenAge: '5m',
       currentDate: new Date(deps.clock.now()), algorithms: ['EdDSA', 'ES256', 'RS256', 'PS256'],
     });
-    return verified.sub;
+    return verified.sub === agent.client_id ? agent : undefined;
   } catch {
     return undefined;
   }
