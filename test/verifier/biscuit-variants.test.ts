@@ -9,7 +9,7 @@
 // biscuit-wasm 0.6.0 every authorisation of a new token also leaves memory behind that is never
 // reused (the library's own leak, measured here as a baseline): an accepted variant may cost that
 // much and no more. Times are compared as ratios only.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { generateBiscuitRootKey } from '../../src/capability/keys.ts';
@@ -41,16 +41,22 @@ function mintFor(issuer: string, rootKey: ReturnType<typeof generateBiscuitRootK
   return withBlocks(token, rootKey.publicKey, DEFAULT_BISCUIT_LIMITS.maxBlocks - 1);
 }
 
-const request = { tool: 'gmail.messages.send', resource: 'gmail:mailbox:ann' };
-
-test(`${VARIANTS} attenuated variants of one capability: ${DEFAULT_BISCUIT_LIMITS.maxVariants} distinct tokens per capability are accepted, the rest refused before parsing, and memory and time stay flat`, async (t) => {
-  const rootKey = generateBiscuitRootKey(5);
+/** A key issuer and a verifier with a small cache budget, so the plateau is reached early in a run. */
+async function issuerAndVerifier(t: TestContext, kid: number) {
+  const rootKey = generateBiscuitRootKey(kid);
   const issuer = await startIssuer({ jwt: [], biscuit: [rootKey] });
   const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, feed: { wait: 5 }, cacheBytes: 8 * MiB });
   t.after(async () => {
     verifier.close();
     await issuer.close();
   });
+  return { rootKey, issuer, verifier };
+}
+
+const request = { tool: 'gmail.messages.send', resource: 'gmail:mailbox:ann' };
+
+test(`${VARIANTS} attenuated variants of one capability: ${DEFAULT_BISCUIT_LIMITS.maxVariants} distinct tokens per capability are accepted, the rest refused before parsing, and memory and time stay flat`, async (t) => {
+  const { rootKey, issuer, verifier } = await issuerAndVerifier(t, 5);
   const chain = mintFor(issuer.issuer, rootKey);
   await verifier.verify(chain, request);
   // Made before anything is measured: attenuating is the holder's work, not the verifier's.
@@ -95,14 +101,7 @@ test(`${VARIANTS} attenuated variants of one capability: ${DEFAULT_BISCUIT_LIMIT
 });
 
 test(`${VARIANTS} accepted variants across many capabilities: the verifier keeps nothing per variant beyond biscuit-wasm's own cost, and time per new token stays flat`, async (t) => {
-  const rootKey = generateBiscuitRootKey(6);
-  const issuer = await startIssuer({ jwt: [], biscuit: [rootKey] });
-  // A small cache budget, so the plateau is reached within the first fraction of the run.
-  const verifier = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, feed: { wait: 5 }, cacheBytes: 8 * MiB });
-  t.after(async () => {
-    verifier.close();
-    await issuer.close();
-  });
+  const { rootKey, issuer, verifier } = await issuerAndVerifier(t, 6);
   const perCapability = Math.floor(DEFAULT_BISCUIT_LIMITS.maxVariants! * 0.9);
   const chains = Array.from({ length: Math.ceil(VARIANTS / perCapability) }, () => mintFor(issuer.issuer, rootKey));
   for (const chain of chains) await verifier.verify(chain, request);
