@@ -39,6 +39,8 @@ export function cruiseSrc(): Promise<ICruiseResult> {
     tsPreCompilationDeps: true,
     // Packages are leaves: which room imports them is the question, not what they import.
     doNotFollow: { path: 'node_modules' },
+    // The libraries' builds (src/verifier/dist, src/client/dist) are outputs of src/, not part of it.
+    exclude: { path: '^src/[^/]+/dist/' },
     // Subpath imports (`@modelcontextprotocol/sdk/server/auth/errors.js`) resolve through `exports`, as in Node.
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'types', 'node', 'default'] },
     ruleSet: { forbidden: doorRules() },
