@@ -11,6 +11,11 @@ export const TOOLS = ['demo.notes.create', 'demo.notes.list'];
 
 export interface AdapterFixture {
   demo: DemoProvider;
+  /** Writ's issuer URL, the agent's credentials and its delegated access token, for code that makes its own client. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  subjectToken: string;
   client: WritClient;
   /** The notes tools as `GET /v1/tools` describes them. */
   tools: ToolDescription[];
@@ -39,6 +44,7 @@ export async function adapterFixture(t: TestContext): Promise<AdapterFixture> {
   const tools = listed.filter((x) => TOOLS.includes(x.name));
   return {
     demo, client, tools, username: seeded.user.username,
+    issuer: writ.issuer, clientId: seeded.agent.client_id, clientSecret: seeded.agent.client_secret, subjectToken,
     schemaOf: (name) => tools.find((x) => x.name === name)!.input_schema!,
     capability: (tool) => client.exchange({ subjectToken, tool }),
     createOnly: () => client.exchange({ subjectToken, tool: 'demo.notes.create' }),

@@ -12,6 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { waitFor } from '../support/wait.ts';
 import { startWritWithCapabilities, OTHER_TOOL, TOOL, type CapabilityPair, type WritWithCapabilities } from '../verifier/writ-capabilities.ts';
+import { runPageSamples } from './sample-cases.ts';
 import { installedClosure, installNode22, installProject, npm, packLibraries, pinned, ROOT, type Project } from './install.ts';
 
 const METADATA = 'https://notes.example/.well-known/oauth-protected-resource';
@@ -19,6 +20,8 @@ const SERVER_ONLY = Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.jso
   .filter((name) => !['jose', 'zod', '@biscuit-auth/biscuit-wasm'].includes(name));
 /** What the downstream project installs besides the tarballs: the frameworks its services use. */
 const FRAMEWORKS = ['express', 'fastify', '@modelcontextprotocol/sdk'].map((name) => `${name}@${pinned(name)}`);
+/** And on Node 24, the agent frameworks the SDK's page uses. */
+const AGENT_FRAMEWORKS = ['ai', '@langchain/core', '@langchain/langgraph', '@openai/agents'].map((name) => `${name}@${pinned(name)}`);
 
 interface Services { express: string; fastify: string; mcp: string; stop(): Promise<void> }
 
@@ -108,15 +111,16 @@ test('@writ/verifier and @writ/client install from their tarballs and work on No
   });
 
   await t.test('npm publish --dry-run is clean for each library: no warning but the missing login', async () => {
-    for (const p of packed) {
+    await Promise.all(packed.map(async (p) => {
       const { stderr } = await npm(process.execPath, ROOT, ['publish', '--dry-run', '-w', p.name]);
       const warnings = stderr.split('\n').filter((line) => /npm (warn|error)/i.test(line) && !/requires you to be logged in/.test(line));
       assert.deepEqual(warnings, [], `${p.name}: ${stderr}`);
-    }
+    }));
   });
 
   for (const node of [process.execPath, node22]) {
-    const project = await installProject(node, packed, FRAMEWORKS);
+    const onProjectNode = node === process.execPath;
+    const project = await installProject(node, packed, [...FRAMEWORKS, ...(onProjectNode ? AGENT_FRAMEWORKS : [])]);
     const major = project.version.split('.')[0]!;
 
     await t.test(`${major}: the verifier's installed closure is jose, biscuit-wasm and zod; the client's is jose; neither has a server dependency`, () => {
@@ -224,6 +228,9 @@ test('@writ/verifier and @writ/client install from their tarballs and work on No
         }
       });
     });
+
+    if (onProjectNode) {
+      await t.test(`${major}: every code block of docs/verifier.md, docs/sdk.md and the READMEs runs against the installed packages`, (t) => runPageSamples(t, project));
+    }
   }
 });
-
