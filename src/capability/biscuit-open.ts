@@ -38,8 +38,24 @@ export class UnknownRootKeyError extends CapabilityError {
   }
 }
 
-function query(authorizer: Authorizer, source: string): unknown[][] {
-  const rule = Rule.fromString(source);
+// The queries that read the authority facts, parsed once on first use (biscuit-wasm runs a query
+// from a reference, so one parsed rule serves every token).
+const QUERIES = {
+  base: 'q($org, $client, $event, $jti, $iss, $aud, $iat, $exp) <- org($org), client($client), auth_event($event), capability($jti), issuer($iss), intended_audience($aud), issued_at($iat), expires($exp)',
+  principal: 'q($p) <- principal($p)',
+  user: 'q($u) <- user($u)',
+  agent: 'q($a, $i) <- agent($a, $i)',
+  right: 'q($t, $r) <- right($t, $r)',
+  parent: 'q($p) <- parent_capability($p)',
+  jkt: 'q($j) <- cnf_jkt($j)',
+  singleUse: 'q($s) <- single_use($s)',
+  constraint: 'q($t, $k, $op, $v) <- constraint($t, $k, $op, $v)',
+} as const;
+let parsedQueries: Record<keyof typeof QUERIES, Rule> | undefined;
+
+function query(authorizer: Authorizer, name: keyof typeof QUERIES): unknown[][] {
+  parsedQueries ??= Object.fromEntries(Object.entries(QUERIES).map(([key, source]) => [key, Rule.fromString(source)])) as Record<keyof typeof QUERIES, Rule>;
+  const rule = parsedQueries[name];
   const facts = withTimeoutRetry(() => authorizer.queryWithLimits(rule, RUN_LIMITS)) as Array<{ terms(): unknown[]; free(): void }>;
   return facts.map((f) => {
     const terms = f.terms();
@@ -66,59 +82,54 @@ const optional = <T>(rows: unknown[][], read: (row: unknown[]) => T): T | undefi
 /** The facts that depend on the authority block alone (everything but the per-block revocation ids). */
 type AuthorityFacts = Omit<BiscuitFacts, 'revocation_ids'>;
 
-function readFacts(biscuit: Biscuit, rootKeyId: number | undefined): AuthorityFacts {
-  const builder = new AuthorizerBuilder();
-  const authorizer = builder.buildAuthenticated(biscuit);
-  try {
-    // Queries run in the authorizer's scope, which trusts the authority block only: facts an
-    // appended block states are invisible here, as they are to the allow policy.
-    const base = one(
-      query(authorizer, 'q($org, $client, $event, $jti, $iss, $aud, $iat, $exp) <- org($org), client($client), auth_event($event), capability($jti), issuer($iss), intended_audience($aud), issued_at($iat), expires($exp)'),
-      (r) => ({ org_id: str(r[0]), client_id: str(r[1]), auth_event_id: str(r[2]), jti: str(r[3]), iss: str(r[4]), aud: str(r[5]), iat: seconds(r[6]), exp: seconds(r[7]) }),
-    );
-    const principal = one(query(authorizer, 'q($p) <- principal($p)'), (r) => r[0]);
-    if (principal !== 'user' && principal !== 'org') throw invalid('malformed capability facts');
-    const sub = principal === 'user' ? one(query(authorizer, 'q($u) <- user($u)'), (r) => str(r[0])) : base.org_id;
-    const agents = query(authorizer, 'q($a, $i) <- agent($a, $i)')
-      .map((r) => ({ agent: str(r[0]), position: Number(r[1]) }))
-      .sort((a, b) => a.position - b.position);
-    if (agents.length === 0 || agents.some((a, i) => a.position !== i)) throw invalid('malformed capability facts');
-    const rights = query(authorizer, 'q($t, $r) <- right($t, $r)').map((r) => ({ tool: str(r[0]), resource: str(r[1]) }));
-    if (rights.length === 0) throw invalid('malformed capability facts');
-    const parent = optional(query(authorizer, 'q($p) <- parent_capability($p)'), (r) => str(r[0]));
-    const jkt = optional(query(authorizer, 'q($j) <- cnf_jkt($j)'), (r) => str(r[0]));
-    const singleUse = optional(query(authorizer, 'q($s) <- single_use($s)'), (r) => r[0] === true);
-    const constraints = query(authorizer, 'q($t, $k, $op, $v) <- constraint($t, $k, $op, $v)');
+function readFacts(authorizer: Authorizer, rootKeyId: number | undefined): AuthorityFacts {
+  // Queries run in the authorizer's scope, which trusts the authority block (and the authorizer,
+  // which states none of these predicates) only: facts an appended block states are invisible
+  // here, as they are to the allow policy.
+  const base = one(
+    query(authorizer, 'base'),
+    (r) => ({ org_id: str(r[0]), client_id: str(r[1]), auth_event_id: str(r[2]), jti: str(r[3]), iss: str(r[4]), aud: str(r[5]), iat: seconds(r[6]), exp: seconds(r[7]) }),
+  );
+  const principal = one(query(authorizer, 'principal'), (r) => r[0]);
+  if (principal !== 'user' && principal !== 'org') throw invalid('malformed capability facts');
+  const sub = principal === 'user' ? one(query(authorizer, 'user'), (r) => str(r[0])) : base.org_id;
+  const agents = query(authorizer, 'agent')
+    .map((r) => ({ agent: str(r[0]), position: Number(r[1]) }))
+    .sort((a, b) => a.position - b.position);
+  if (agents.length === 0 || agents.some((a, i) => a.position !== i)) throw invalid('malformed capability facts');
+  const rights = query(authorizer, 'right').map((r) => ({ tool: str(r[0]), resource: str(r[1]) }));
+  if (rights.length === 0) throw invalid('malformed capability facts');
+  const parent = optional(query(authorizer, 'parent'), (r) => str(r[0]));
+  const jkt = optional(query(authorizer, 'jkt'), (r) => str(r[0]));
+  const singleUse = optional(query(authorizer, 'singleUse'), (r) => r[0] === true);
+  const constraints = query(authorizer, 'constraint');
 
-    const byTool = new Map<string, ToolAccessDetail>();
-    for (const { tool, resource } of rights) {
-      const detail = byTool.get(tool) ?? { type: TOOL_ACCESS, tools: [tool], resources: [] };
-      detail.resources!.push(resource);
-      byTool.set(tool, detail);
-    }
-    for (const detail of byTool.values()) if (detail.resources!.includes(ANY_RESOURCE)) delete detail.resources;
-    for (const [tool, key, op, value] of constraints) {
-      const detail = byTool.get(str(tool));
-      if (!detail) continue;
-      const c = ((detail.constraints ??= {})[str(key)] ??= {}) as Record<string, unknown>;
-      c[str(op)] = value instanceof Set ? [...value] : typeof value === 'bigint' ? Number(value) : value;
-    }
-
-    return {
-      ...base,
-      principal,
-      sub,
-      actor_chain: agents.map((a) => a.agent),
-      ...(parent !== undefined && { parent_jti: parent }),
-      ...(jkt !== undefined && { cnf: { jkt } }),
-      ...(singleUse && { single_use: true }),
-      rights,
-      authorization_details: [...byTool.values()],
-      root_key_id: rootKeyId,
-    };
-  } finally {
-    authorizer.free();
+  const byTool = new Map<string, ToolAccessDetail>();
+  for (const { tool, resource } of rights) {
+    const detail = byTool.get(tool) ?? { type: TOOL_ACCESS, tools: [tool], resources: [] };
+    detail.resources!.push(resource);
+    byTool.set(tool, detail);
   }
+  for (const detail of byTool.values()) if (detail.resources!.includes(ANY_RESOURCE)) delete detail.resources;
+  for (const [tool, key, op, value] of constraints) {
+    const detail = byTool.get(str(tool));
+    if (!detail) continue;
+    const c = ((detail.constraints ??= {})[str(key)] ??= {}) as Record<string, unknown>;
+    c[str(op)] = value instanceof Set ? [...value] : typeof value === 'bigint' ? Number(value) : value;
+  }
+
+  return {
+    ...base,
+    principal,
+    sub,
+    actor_chain: agents.map((a) => a.agent),
+    ...(parent !== undefined && { parent_jti: parent }),
+    ...(jkt !== undefined && { cnf: { jkt } }),
+    ...(singleUse && { single_use: true }),
+    rights,
+    authorization_details: [...byTool.values()],
+    root_key_id: rootKeyId,
+  };
 }
 
 // Attenuated variants of one token share its authority block: its facts are read once and kept,
@@ -168,6 +179,13 @@ function attenuatedVariant(token: string, envelope: BiscuitEnvelope, limits: Bis
 export interface OpenOptions {
   /** Defaults to DEFAULT_BISCUIT_LIMITS. */
   limits?: BiscuitLimits;
+  /**
+   * An evaluation to run in the authorizer the facts are read from, so one evaluation serves both
+   * (`openAndAuthorizeBiscuit`): `builder` makes the authorizer's builder, `run` gets the built
+   * authorizer before the facts are read and reports its own outcome. It runs even when the facts
+   * come from the cache.
+   */
+  evaluate?: { builder(): AuthorizerBuilder; run(authorizer: Authorizer): void };
 }
 
 /**
@@ -211,17 +229,25 @@ export function openBiscuit(token: string, rootKey: RootKeyResolver, options: Op
     // The whole chain is verified: the authority signature now names exactly one authority block.
     const key = `${rootKeyId ?? '-'}:${rootKeyHex}:${revocationIds[0]}`;
     let authority = authorityFacts.get(key);
-    if (authority === undefined) {
-      authorityFactsReads++;
-      authority = readFacts(biscuit, rootKeyId);
-      authorityFacts.set(key, authority);
+    if (authority === undefined || options.evaluate) {
+      const authorizer = (options.evaluate?.builder() ?? new AuthorizerBuilder()).buildAuthenticated(biscuit);
+      try {
+        options.evaluate?.run(authorizer);
+        if (authority === undefined) {
+          authorityFactsReads++;
+          authority = readFacts(authorizer, rootKeyId);
+          authorityFacts.set(key, authority);
+        }
+      } finally {
+        authorizer.free();
+      }
     }
     variant?.accept();
     // Callers own what they are given; the cached copy stays as read.
     return { biscuit, facts: { ...structuredClone(authority), revocation_ids: revocationIds } };
   } catch (error) {
     biscuit.free();
-    if (error instanceof CapabilityError) throw error;
+    if (error instanceof CapabilityError || error instanceof TypeError) throw error;
     // A hostile block's rules run while the authority facts are read: say that the limits ended it.
     if (isRunLimitError(error)) throw invalid('authorisation exceeded its run limits', describeWasmError(error));
     throw invalid('token could not be read', describeWasmError(error));

@@ -19,7 +19,8 @@ export interface Datalog {
 
 let counter = 0;
 
-function prepare(value: Term): unknown {
+/** A value as biscuit-wasm binds it to a parameter. */
+export function term(value: Term): unknown {
   if (typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw new TypeError('Biscuit integers must be safe integers');
@@ -44,7 +45,7 @@ export function datalog(strings: TemplateStringsArray, ...values: Term[]): Datal
   const params: Record<string, unknown> = {};
   values.forEach((value, i) => {
     const name = `p${(counter = (counter + 1) % 0x7fffffff)}_${i}`;
-    params[name] = prepare(value);
+    params[name] = term(value);
     code += `{${name}}${strings[i + 1] ?? ''}`;
   });
   return { code, params };

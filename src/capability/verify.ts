@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { openAndAuthorizeBiscuit, type BiscuitRequest } from './biscuit-authorise.ts';
 import { openBiscuit, UnknownRootKeyError, type OpenedBiscuit } from './biscuit-open.ts';
 import { DEFAULT_BISCUIT_LIMITS, type BiscuitLimits } from './envelope.ts';
 import { CapabilityError } from './errors.ts';
@@ -34,6 +35,11 @@ export interface OpenedCapability {
   capability: VerifiedCapability;
   /** The opened Biscuit; whoever holds it frees it. */
   biscuit?: OpenedBiscuit;
+  /**
+   * For a Biscuit opened with a request to authorise (`openCapability`'s `authorise`), the outcome
+   * of that authorisation, decided in the same evaluation that read the token's facts.
+   */
+  authorised?: { refusal?: Error };
 }
 
 const MAX_JWT_LENGTH = 64 * 1024;
@@ -63,20 +69,27 @@ async function openJwt(token: string, options: VerifyCapabilityOptions): Promise
   return verifiedFromClaims(claims);
 }
 
-async function openBiscuitCapability(token: string, options: VerifyCapabilityOptions, limits: BiscuitLimits): Promise<OpenedCapability> {
+async function openBiscuitCapability(token: string, options: VerifyCapabilityOptions, limits: BiscuitLimits, authorise?: BiscuitRequest): Promise<OpenedCapability> {
   const rootKey = (id: number | undefined) => options.keys.biscuitRootKey(id);
-  let opened: OpenedBiscuit;
+  const open = (): { opened: OpenedBiscuit; refusal?: Error } =>
+    authorise ? openAndAuthorizeBiscuit(token, rootKey, authorise, { limits }) : { opened: openBiscuit(token, rootKey, { limits }) };
+  let result: ReturnType<typeof open>;
   try {
-    opened = openBiscuit(token, rootKey, { limits });
+    result = open();
   } catch (error) {
     if (!(error instanceof UnknownRootKeyError) || !(await options.keys.refresh?.())) throw error;
-    opened = openBiscuit(token, rootKey, { limits });
+    result = open();
   }
+  const { opened } = result;
   if (opened.facts.iss !== options.issuer) {
     opened.biscuit.free();
     throw invalid('unexpected issuer');
   }
-  return { capability: verifiedFromFacts(opened.facts), biscuit: opened };
+  return {
+    capability: verifiedFromFacts(opened.facts),
+    biscuit: opened,
+    ...(authorise && { authorised: result.refusal ? { refusal: result.refusal } : {} }),
+  };
 }
 
 /** RFC 7519 §4.1.3: a token whose audience is not one the recipient accepts is rejected. */
@@ -85,12 +98,16 @@ async function checkAudience(capability: VerifiedCapability, audiences: Accepted
   if (!accepted) throw invalid('unexpected audience');
 }
 
-/** Format, size, signature against the issuer's keys, issuer and audience: everything that never changes. */
-export async function openCapability(token: string, options: VerifyCapabilityOptions): Promise<OpenedCapability> {
+/**
+ * Format, size, signature against the issuer's keys, issuer and audience: everything that never
+ * changes. `authorise`, when given, is a request a Biscuit is authorised for in the same evaluation
+ * that reads its facts (its outcome in `authorised`; a JWT ignores it).
+ */
+export async function openCapability(token: string, options: VerifyCapabilityOptions, authorise?: BiscuitRequest): Promise<OpenedCapability> {
   const limits = options.limits ?? DEFAULT_BISCUIT_LIMITS;
   const format = capabilityFormat(token, limits);
   if (options.format !== undefined && options.format !== format) throw invalid(`the token is not a ${options.format === 'jwt' ? 'JWT' : 'Biscuit'}`);
-  const opened = format === 'jwt' ? { capability: await openJwt(token, options) } : await openBiscuitCapability(token, options, limits);
+  const opened = format === 'jwt' ? { capability: await openJwt(token, options) } : await openBiscuitCapability(token, options, limits, authorise);
   try {
     await checkAudience(opened.capability, options.audiences);
   } catch (error) {

@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../core/clock.ts';
 import { constrainableInput, decideAccess, requestedResource, type AccessRequest } from '../capability/access.ts';
 import { attenuateBiscuit, type Attenuation } from '../capability/biscuit-attenuate.ts';
-import { authorizeOpenedBiscuit } from '../capability/biscuit-authorise.ts';
+import { authorizeOpenedBiscuit, type BiscuitRequest } from '../capability/biscuit-authorise.ts';
 import { UnknownRootKeyError, type OpenedBiscuit } from '../capability/biscuit-open.ts';
 import { CapabilityError } from '../capability/errors.ts';
 import { BoundedMap } from '../capability/bounded-map.ts';
@@ -147,16 +147,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
   }
 
-  /** Signature, issuer, audience, expiry and revocation: everything but the request itself. */
-  async function opened(token: string): Promise<CacheEntry> {
+  /**
+   * Signature, issuer, audience, expiry and revocation: everything but the request itself. A Biscuit
+   * seen for the first time is authorised for `authorise`, when given, in the same evaluation that
+   * reads its facts; that outcome comes back as `authorised`.
+   */
+  async function opened(token: string, authorise?: BiscuitRequest): Promise<CacheEntry & { authorised?: { refusal?: Error } }> {
     // Malformed and oversized tokens are refused before any work.
     capabilityFormat(token, biscuitLimits);
     await ready();
-    let entry = cache.get(token);
+    let entry: (CacheEntry & { authorised?: { refusal?: Error } }) | undefined = cache.get(token);
     if (!entry) {
-      const { capability, biscuit } = await openCapability(token, verification);
+      const { capability, biscuit, authorised } = await openCapability(token, verification, authorise);
       entry = { result: deepFreeze(capability), opened: biscuit, ...(biscuit && { decisions: new BoundedMap<string, number>({ maxEntries: 64 }) }) };
       cache.set(token, entry);
+      if (authorised) entry = { ...entry, authorised };
     }
     // Expiry and revocation are checked on every call, cached or not.
     try {
@@ -181,9 +186,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
   async function verify(token: string, request: VerifyRequest): Promise<VerifiedCapability> {
     if (typeof request?.tool !== 'string') throw new TypeError('verify needs the tool being called');
     try {
-      const entry = await opened(token);
-      const { result } = entry;
       const nowMs = clock.now();
+      const biscuitRequest = (dpopJkt: string | undefined): BiscuitRequest => ({
+        now: nowMs,
+        tool: request.tool,
+        ...(request.resource !== undefined && { resource: request.resource }),
+        audience: options.audience,
+        ...(request.input !== undefined && { input: request.input }),
+        ...(dpopJkt !== undefined && { dpopJkt }),
+      });
+      // Without a DPoP proof there is nothing to learn before authorising: a fresh Biscuit is
+      // opened and authorised in one evaluation (a bound one is refused below before its outcome counts).
+      const entry = await opened(token, request.dpop === undefined ? biscuitRequest(undefined) : undefined);
+      const { result } = entry;
 
       let dpopJkt: string | undefined;
       if (result.cnf) {
@@ -198,14 +213,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
         const second = Math.floor(nowMs / 1000);
         const key = requestKey(request, dpopJkt);
         if (entry.decisions!.get(key) !== second) {
-          authorizeOpenedBiscuit(entry.opened, {
-            now: nowMs,
-            tool: request.tool,
-            ...(request.resource !== undefined && { resource: request.resource }),
-            audience: options.audience,
-            ...(request.input !== undefined && { input: request.input }),
-            ...(dpopJkt !== undefined && { dpopJkt }),
-          });
+          if (entry.authorised) {
+            if (entry.authorised.refusal) throw entry.authorised.refusal;
+          } else {
+            authorizeOpenedBiscuit(entry.opened, biscuitRequest(dpopJkt));
+          }
           entry.decisions!.set(key, second);
         }
       } else {
