@@ -10,6 +10,7 @@ import { verification } from './verify.ts';
 import { falseDenials } from './false-denials.ts';
 import { revocation } from './revocation.ts';
 import { startup } from './startup.ts';
+import { importCost } from './import-cost.ts';
 import { soak } from './soak.ts';
 import { executor } from './executor.ts';
 import { profile } from './profile.ts';
@@ -25,6 +26,7 @@ export const MODULES: BenchModule[] = [
   falseDenials,
   revocation,
   startup,
+  importCost,
   soak,
   executor,
   profile,
