@@ -18,6 +18,7 @@ import { readJson } from '../web/body.ts';
 import { explain, type PolicySet } from '../policy/index.ts';
 import { auditQuery, bulkRevokeQuery, exportQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody } from './schemas.ts';
 import { validate } from './validate.ts';
+import { publicAgent, publicUser } from './lifecycle.ts';
 
 export interface AdminDeps {
   adminToken: string;
@@ -35,11 +36,6 @@ export interface AdminDeps {
 export const SYSTEM_ORG = '_writ';
 
 const ADMIN_ACTOR = { kind: 'admin' } as const;
-
-function publicAgent(a: AgentRecord) {
-  const { client_secret_digest: _secret, ...rest } = a;
-  return rest;
-}
 
 /** `/admin/v1`: bearer-token protected JSON API for operators. */
 export function adminRoutes(deps: AdminDeps): Router {
@@ -89,7 +85,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   });
   router.get('/orgs/:org/users', async (ctx) => {
     const { id: org_id } = await org(ctx);
-    ctx.body = { users: (await store.directory.listUsers(org_id)).map(({ password_hash: _p, ...u }) => u) };
+    ctx.body = { users: (await store.directory.listUsers(org_id)).map(publicUser) };
   });
 
   router.post('/orgs/:org/agents', async (ctx) => {
@@ -100,7 +96,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     const agent: AgentRecord = {
       client_id: newId('agt'), org_id, name: body.name, redirect_uris: body.redirect_uris ?? [],
       token_endpoint_auth_method: method, client_secret_digest: secret && digestSecret(secret),
-      jwks: body.jwks as AgentRecord['jwks'], tools: [...new Set(body.tools)], created_at: iso(),
+      jwks: body.jwks as AgentRecord['jwks'], jwks_uri: body.jwks_uri, tools: [...new Set(body.tools)], created_at: iso(),
     };
     await store.directory.createAgent(org_id, agent);
     await audit.record(org_id, { type: 'agent.created', actor: ADMIN_ACTOR, subject: { agent_id: agent.client_id }, details: { name: agent.name, tools: agent.tools, token_endpoint_auth_method: method } });
@@ -114,20 +110,11 @@ export function adminRoutes(deps: AdminDeps): Router {
   });
   router.get('/orgs/:org/agents/:client_id', async (ctx) => {
     const { id: org_id } = await org(ctx);
-    const agent = await store.directory.getAgent(org_id, String(ctx.params.client_id));
+    const agent = await store.directory.getAgent(org_id, String(ctx.params.client_id), { includeDisabled: true });
     if (!agent) throw new WritError('not_found', 'no such agent in this org');
     ctx.body = publicAgent(agent);
   });
-  router.delete('/orgs/:org/agents/:client_id', async (ctx) => {
-    const { id: org_id } = await org(ctx);
-    const client_id = String(ctx.params.client_id);
-    if (!(await store.directory.getAgent(org_id, client_id))) throw new WritError('not_found', 'no such agent in this org');
-    // Its grants, and every capability it holds or that was delegated through it, whatever the grant.
-    await deps.grantService.end(org_id, { grants: { agent_id: client_id }, agent: client_id }, ADMIN_ACTOR, 'agent deleted');
-    await store.directory.deleteAgent(org_id, client_id);
-    await audit.record(org_id, { type: 'agent.deleted', actor: ADMIN_ACTOR, subject: { agent_id: client_id } });
-    ctx.status = 204;
-  });
+  // DELETE /orgs/:org/agents/:client_id is the lifecycle's (admin/lifecycle.ts).
 
   router.post('/orgs/:org/agents/:client_id/org-grants', async (ctx) => {
     const { id: org_id } = await org(ctx);

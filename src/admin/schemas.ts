@@ -33,8 +33,45 @@ export const createAgentBody = z.strictObject({
   redirect_uris: z.array(redirectUri).max(16).optional(),
   token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional(),
   jwks: z.strictObject({ keys: z.array(publicJwk).min(1).max(8) }).optional(),
+  jwks_uri: z.url().max(2048).refine((v) => URL.canParse(v) && new URL(v).protocol === 'https:', 'jwks_uri must be https').optional(),
   tools: z.array(z.string().max(128).regex(TOOL_NAME, 'tool names look like connector.tool')).min(1).max(128),
-}).refine((a) => a.token_endpoint_auth_method !== 'private_key_jwt' || a.jwks, { message: 'private_key_jwt needs jwks', path: ['jwks'] });
+}).refine((a) => a.token_endpoint_auth_method !== 'private_key_jwt' || a.jwks || a.jwks_uri, { message: 'private_key_jwt needs jwks or jwks_uri', path: ['jwks'] })
+  .refine((a) => !(a.jwks && a.jwks_uri), { message: 'give jwks or jwks_uri, not both', path: ['jwks_uri'] });
+
+export const updateUserBody = z.strictObject({
+  username: z.string().min(1).max(64).regex(/^[A-Za-z0-9._@+-]+$/, 'usernames use letters, digits and . _ @ + -').optional(),
+  password: z.string().min(8).max(1024).optional(),
+  email: z.email().max(254).nullable().optional(),
+  display_name: z.string().trim().min(1).max(256).nullable().optional(),
+  roles: z.array(z.enum(['member', 'admin'])).min(1).max(2).optional(),
+}).refine((b) => Object.keys(b).length > 0, 'name at least one field to change');
+
+export const updateAgentBody = z.strictObject({
+  name: name.optional(),
+  redirect_uris: z.array(redirectUri).max(16).optional(),
+  tools: z.array(z.string().max(128).regex(TOOL_NAME, 'tool names look like connector.tool')).min(1).max(128).optional(),
+}).refine((b) => Object.keys(b).length > 0, 'name at least one field to change');
+
+export const agentKeysBody = z.strictObject({
+  jwks: z.strictObject({ keys: z.array(publicJwk).min(1).max(8) }).optional(),
+  jwks_uri: z.url().max(2048).refine((v) => URL.canParse(v) && new URL(v).protocol === 'https:', 'jwks_uri must be https').optional(),
+  overlap_seconds: z.number().int().min(0).max(7 * 86400).optional(),
+}).refine((b) => (b.jwks === undefined) !== (b.jwks_uri === undefined), { message: 'give jwks or jwks_uri', path: ['jwks'] });
+
+export const siemStreamBody = z.strictObject({
+  url: z.url().max(2048).refine((value) => {
+    if (!URL.canParse(value)) return false;
+    const u = new URL(value);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname));
+  }, 'the SIEM endpoint must be https (or http on loopback)'),
+  /** Where the stream starts: the beginning of the chain (default) or the events from now on. */
+  from: z.enum(['start', 'now']).optional(),
+});
+
+export const checkpointsQuery = z.strictObject({
+  after_seq: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
 
 export const createOrgGrantBody = z.strictObject({ authorization_details: authorizationDetailsSchema });
 

@@ -16,11 +16,18 @@ import { digestSecret, safeEqual } from '../core/secrets.ts';
 //
 // A digest is no key for HMAC, so `client_secret_jwt` is not offered (admin/schemas.ts).
 
-type ClientWithSecret = { clientSecret?: string };
+type ClientWithSecret = { clientSecret?: string; previous_secret_digest?: string };
 
-/** Authenticates `client_secret_*` clients by the digest of the presented secret, in constant time. */
+/**
+ * Authenticates `client_secret_*` clients by the digest of the presented secret, in constant time:
+ * the current secret, or a rotated-out one while its overlap lasts (adapter.ts puts it in the
+ * metadata only until then). Both comparisons always run.
+ */
 export function compareClientSecretsByDigest(provider: Provider): void {
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: ClientWithSecret, presented: string) {
-    return typeof this.clientSecret === 'string' && safeEqual(this.clientSecret, digestSecret(presented));
+    const digest = digestSecret(presented);
+    const current = typeof this.clientSecret === 'string' && safeEqual(this.clientSecret, digest);
+    const previous = typeof this.previous_secret_digest === 'string' && safeEqual(this.previous_secret_digest, digest);
+    return current || previous;
   };
 }

@@ -68,21 +68,26 @@ export class AuditLog {
     }
   }
 
-  async verify(org_id: string): Promise<VerifyResult> {
-    let prev = GENESIS_HASH;
-    let expectedSeq = 1;
-    let checked = 0;
-    for await (const e of this.scan(org_id)) {
-      const { hash, ...rest } = e;
-      const broken = (reason: NonNullable<VerifyResult['first_broken']>['reason']): VerifyResult =>
-        ({ ok: false, events_checked: checked, first_broken: { seq: e.seq, id: e.id, reason } });
-      if (e.seq !== expectedSeq) return broken('sequence_gap');
-      if (e.prev_hash !== prev) return broken('broken_link');
-      if (hashEvent(rest) !== hash) return broken('hash_mismatch');
-      prev = hash;
-      expectedSeq++;
-      checked++;
-    }
-    return { ok: true, events_checked: checked };
+  verify(org_id: string): Promise<VerifyResult> {
+    return verifyChain(this.scan(org_id));
   }
+}
+
+/** Walks a chain oldest first from its genesis: every sequence number, link and hash. */
+export async function verifyChain(events: AsyncIterable<AuditRecord> | Iterable<AuditRecord>): Promise<VerifyResult> {
+  let prev = GENESIS_HASH;
+  let expectedSeq = 1;
+  let checked = 0;
+  for await (const e of events) {
+    const { hash, ...rest } = e;
+    const broken = (reason: NonNullable<VerifyResult['first_broken']>['reason']): VerifyResult =>
+      ({ ok: false, events_checked: checked, first_broken: { seq: e.seq, id: e.id, reason } });
+    if (e.seq !== expectedSeq) return broken('sequence_gap');
+    if (e.prev_hash !== prev) return broken('broken_link');
+    if (hashEvent(rest) !== hash) return broken('hash_mismatch');
+    prev = hash;
+    expectedSeq++;
+    checked++;
+  }
+  return { ok: true, events_checked: checked };
 }

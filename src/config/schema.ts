@@ -24,6 +24,8 @@ export const environmentSchema = z.object({
   WRIT_WORKERS: z.string().regex(/^(auto|[1-9][0-9]?)$/).default('1').describe('Worker processes sharing the port (node:cluster), each a full Writ over the shared store; `auto` uses one per core. Needs a fixed `PORT`.'),
   WRIT_CONNECTOR_ENDPOINTS: z.string().optional().describe('Endpoint overrides for shipped connectors (GitHub Enterprise Server, regional hosts), as JSON: `{"github": {"api_base_url": "https://ghe.example/api/v3", "authorization_url": "https://ghe.example/login/oauth/authorize", "token_url": "https://ghe.example/login/oauth/access_token", "revocation_url": "…"}}`; every field is optional. The credential is then sent only to the new API host. URLs must be https, except for hosts listed in `WRIT_ALLOW_PRIVATE_EGRESS`.'),
   WRIT_EXECUTOR_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000).describe('How long the executor waits for a provider to answer one tool call, in milliseconds; past it the call fails with `upstream_timeout` (504).'),
+  WRIT_AUDIT_CHECKPOINT_INTERVAL: z.coerce.number().int().min(0).max(7 * 86400).default(3600).describe('Seconds between signed checkpoints of each org\'s audit chain (a checkpoint is made only when the chain grew); `0` signs them on demand only (`POST /admin/v1/orgs/{org}/audit/checkpoints`).'),
+  WRIT_SIEM_INTERVAL: z.coerce.number().int().min(0).max(3600).default(5).describe('Seconds between SIEM delivery runs for orgs with a stream; `0` delivers on demand only (`POST /admin/v1/orgs/{org}/audit/stream/deliver`).'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('`production` refuses generated or missing secrets and non-https issuers.'),
 }).strict();
 

@@ -29,7 +29,7 @@ function encodeRandom(bytes: Buffer): string {
 }
 
 export type IdPrefix =
-  | 'org' | 'usr' | 'agt' | 'grt' | 'cap' | 'evt' | 'key' | 'acct' | 'rs' | 'req' | 'conn';
+  | 'org' | 'usr' | 'agt' | 'grt' | 'cap' | 'evt' | 'key' | 'acct' | 'rs' | 'req' | 'conn' | 'grp' | 'apr' | 'whk';
 
 // Random bytes are drawn from the OS in blocks: one syscall serves hundreds of ids.
 const POOL_SIZE = 4096;

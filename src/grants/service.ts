@@ -1,4 +1,4 @@
-import type { AuditLog } from '../audit/log.ts';
+import type { AuditEntry, AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ToolAccessDetail } from '../rights/rights.ts';
 import type { RevocationEntry } from '../storage/ports/revocation-feed.ts';
@@ -64,8 +64,9 @@ export class GrantService {
   /**
    * Ends authority: the grants selected and, with `agent`, every capability that agent holds or
    * that was delegated through it. A retry of a revocation by id publishes its entries again.
+   * `cause` adds the event that names why (a user disabled, an agent deleted) to the same commit.
    */
-  async end(org_id: string, target: AuthorityTarget, actor: Actor, reason: string): Promise<EndedAuthority> {
+  async end(org_id: string, target: AuthorityTarget, actor: Actor, reason: string, cause?: (ended: EndedAuthority) => AuditEntry): Promise<EndedAuthority> {
     const at = new Date(this.#clock.now()).toISOString();
     // oidc-provider's tokens go first (deleting them twice is harmless): a crash after the commit
     // must not leave a refresh token of a revoked grant behind.
@@ -75,7 +76,7 @@ export class GrantService {
       crashPoint('revocation');
       return {
         feed: this.#publisher?.entriesFor(e, at) ?? [],
-        audit: e.retry ? [] : this.#auditEvents(org_id, e, actor, reason),
+        audit: e.retry ? [] : [...this.#auditEvents(org_id, e, actor, reason), ...(cause ? [this.#audit.builder(org_id, cause(e))] : [])],
       };
     });
     for (const g of ended.grants) if (!named.includes(g.id)) await this.#oidc.revokeByGrantId(g.id);

@@ -13,6 +13,7 @@ interface ModelDoc {
   uid?: string;
   userCode?: string;
   grantId?: string;
+  accountId?: string;
   /** A BSON date, because TTL indexes only expire dates. */
   expiresAt?: Date;
   consumed?: number;
@@ -27,6 +28,7 @@ export const oidcIndexes: IndexPlan[] = [
       { key: { model: 1, userCode: 1 }, name: 'oidc_model_user_code' },
       // revokeByGrantId crosses models: every token, code and session of one grant.
       { key: { grantId: 1 }, name: 'oidc_grant_id' },
+      { key: { accountId: 1 }, name: 'oidc_account_id', sparse: true },
       // Garbage collection only. The TTL monitor runs about once a minute on the server's clock,
       // so reads filter on expiresAt themselves and an expired row is never returned.
       { key: { expiresAt: 1 }, name: 'oidc_expires_at_ttl', expireAfterSeconds: 0 },
@@ -88,6 +90,8 @@ export class MongoOidcStore implements OidcStore {
       uid: payload.uid,
       userCode: payload.userCode,
       grantId: payload.grantId,
+      // Sessions are found by their account when a user is disabled or deleted.
+      accountId: model === 'Session' && typeof payload.accountId === 'string' ? payload.accountId : undefined,
       expiresAt: expiresAt === undefined ? undefined : new Date(expiresAt),
       consumed: undefined,
     });
@@ -119,5 +123,10 @@ export class MongoOidcStore implements OidcStore {
   async revokeByGrantId(grantId: string) {
     await this.#ready();
     await this.#models.deleteMany({ grantId });
+  }
+
+  async destroySessionsOf(accountId: string) {
+    await this.#ready();
+    return (await this.#models.deleteMany({ model: 'Session', accountId })).deletedCount;
   }
 }

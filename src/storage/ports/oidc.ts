@@ -19,6 +19,8 @@ export interface OidcStore {
   consume(model: string, id: string, at: number): Promise<void>;
   destroy(model: string, id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
+  /** Ends every oidc-provider session signed in as this account (a user disabled or deleted); returns how many. */
+  destroySessionsOf(accountId: string): Promise<number>;
 }
 
 // oidc-provider names each token, code and request by its value: the model's id is the bearer

@@ -98,6 +98,10 @@ export class SqliteOidcStore implements OidcStore {
     this.#db.run('DELETE FROM oidc_models WHERE grant_id = ?', grantId);
   }
 
+  async destroySessionsOf(accountId: string) {
+    return this.#db.run(`DELETE FROM oidc_models WHERE model = 'Session' AND json_extract(payload, '$.accountId') = ?`, accountId).changes;
+  }
+
   /** Deletes expired rows; called on a timer by the composition root. */
   purgeExpired(): number {
     return this.#db.run('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= ?', this.#now()).changes;
