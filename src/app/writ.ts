@@ -5,6 +5,9 @@ import Koa from 'koa';
 import { accountRoutes } from '../as/account.ts';
 import { consoleRoutes } from '../console/routes.ts';
 import { interactionRoutes } from '../as/interactions.ts';
+import { mcpInteractionRoutes } from '../as/mcp-interactions.ts';
+import { mcpRoutes } from '../mcp/server.ts';
+import { mcpAdminRoutes } from '../admin/mcp.ts';
 import { SignIn } from '../as/signin.ts';
 import { authorizationServer } from '../as/server.ts';
 import { adminRoutes } from '../admin/routes.ts';
@@ -49,6 +52,8 @@ export interface WritOptions {
   store?: WritStore;
   /** How long close() lets in-flight requests finish before cutting them (ms, default 10 000). */
   drainTimeoutMs?: number;
+  /** Outbound fetch for client metadata documents (a test's own trust store); default the global fetch. */
+  metadataFetch?: typeof fetch;
 }
 
 export interface RunningWrit {
@@ -119,6 +124,8 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
 
   // The executor's resource identifier (RFC 8707/9728): the default audience of capabilities.
   const executorResource = `${issuer}/executor`;
+  // The executor as an MCP server has a resource identifier of its own (RFC 8707, RFC 9728).
+  const mcpResource = `${issuer}/mcp`;
   const audiences = acceptedAudiences(store.directory, executorResource);
   const authorization = authorizationServer({
     issuer, executorResource, directory: store.directory, grants: store.grants, oidc: store.oidc, jwks: keys.providerJwks, cookieKeys,
@@ -127,6 +134,12 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     exchange: { audit, keys, policies: () => policies.current(), isAudience: audiences },
     publicKeys: () => ({ jwks: keys.publicJwks.keys, biscuit: keys.biscuitPublicKeys }),
     revocationFeedEndpoint: `${issuer}/v1/revocations`,
+    // External MCP clients; the MCP resource's scopes are the catalog's tools (made below).
+    mcp: {
+      mcpResource, settings: store.mcp, egress: { allowPrivateHosts: config.allowPrivateEgress },
+      toolScopes: async () => (await catalog.listTools('')).map((t) => `tool:${t.name}`),
+      ...(options.metadataFetch ? { fetch: options.metadataFetch } : {}),
+    },
   });
   const { provider } = authorization;
 
@@ -156,6 +169,13 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     onError: (err) => logger.warn('executor verifier', { err }),
   });
 
+  const executorDeps = {
+    executorResource, clock, logger, verifier, capabilities: store.capabilities, grants: store.grants, catalog, vault, refresher, audit,
+    connectUrl: (org_id: string, connector: string) => newConnectionLink(issuer, org_id, connector),
+    reconnectUrl: (org_id: string, account_id: string) => connectLink(issuer, org_id, account_id),
+    onOutcome: executionObserver(metrics), timeoutMs: config.env.WRIT_EXECUTOR_TIMEOUT_MS,
+  };
+
   const app = new Koa();
   app.keys = cookieKeys;
   app.proxy = false;
@@ -170,6 +190,11 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   // site (DESIGN invariant 10); the protocol and API endpoints are for programs and stay outside it.
   const pages = [
     connectRoutes({ issuer, directory: store.directory, vault, catalog, sessions, audit, secureCookies }),
+    // External MCP clients' sign-in and consent, ahead of the agents' own on the same URLs.
+    mcpInteractionRoutes({
+      provider, directory: store.directory, grants: store.grants, settings: store.mcp, grantService, audit, signIn, sessions, secureCookies,
+      refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400), now: () => clock.now(),
+    }),
     interactionRoutes({ provider, directory: store.directory, grantService, audit, signIn, sessions, issuer, secureCookies, refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400) }),
     accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies }),
     consoleRoutes({
@@ -183,12 +208,13 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   for (const router of [
     adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource, vault }),
     revocationRoutes(revocations),
+    mcpAdminRoutes({ directory: store.directory, settings: store.mcp, audit, clock }),
     accountAdminRoutes({ store, vault, catalog, audit, issuer, connectLink: (org_id, account_id) => connectLink(issuer, org_id, account_id) }),
-    executorRoutes({
-      issuer, executorResource, clock, logger, verifier, capabilities: store.capabilities, grants: store.grants, catalog, vault, refresher, audit,
-      connectUrl: (org_id, connector) => newConnectionLink(issuer, org_id, connector),
-      reconnectUrl: (org_id, account_id) => connectLink(issuer, org_id, account_id),
-      onOutcome: executionObserver(metrics), timeoutMs: config.env.WRIT_EXECUTOR_TIMEOUT_MS,
+    executorRoutes({ issuer, ...executorDeps }),
+    // The executor as an MCP server, protected by this authorization server.
+    mcpRoutes({
+      issuer, mcpResource, executorResource, catalog, grants: store.grants, executor: executorDeps,
+      resolveToken: authorization.resolveResourceToken, exchange: authorization.exchange, now: () => clock.now(),
     }),
     ...pages,
   ]) {

@@ -61,7 +61,9 @@ export function createAdapterClass(oidc: OidcStore, directory: DirectoryStore, n
       if (this.name === 'Client') {
         // Agents live in the directory; client authentication is the one lookup by id alone.
         const agent = await directory.findAgentForClientAuthentication(id);
-        return agent ? clientMetadata(agent) : undefined;
+        if (agent) return clientMetadata(agent);
+        // RFC 7591 registrations (external MCP clients), kept without expiry: never stale.
+        return (await oidc.find(this.name, id)) as AdapterPayload | undefined;
       }
       if (!this.#bearer) return (await oidc.find(this.name, id)) as AdapterPayload | undefined;
       const found = await oidc.find(this.name, bearerDigest(id));

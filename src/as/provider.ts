@@ -12,7 +12,8 @@ import { loginPolicy } from './login-policy.ts';
 import { TOKEN_EXCHANGE_GRANT, TOOL_SCOPE_PREFIX } from './constants.ts';
 import { compareClientSecretsByDigest } from './client-secret.ts';
 import { registerClientCredentials } from './grants/client-credentials.ts';
-import { ceilingOf, rightsError, tokenEndpointRights } from './grants/rights.ts';
+import { ceilingsOf, rightsError, tokenEndpointRights } from './grants/rights.ts';
+import { egressCheckedFetch, isExternalClient, metadataDocumentRefusal, newRegisteredClientId, parseExternalAccountId, refuseOrgFields, type ExternalClientDeps } from './mcp-clients.ts';
 
 export interface ProviderDeps {
   issuer: string;
@@ -27,6 +28,8 @@ export interface ProviderDeps {
   refreshTokenTtl: number;
   clock: Clock;
   logger: Logger;
+  /** External MCP clients: metadata documents, dynamic registration, the MCP resource. */
+  mcp?: ExternalClientDeps;
 }
 
 type ClientWithOrg = { clientId: string; org_id: string; tools: string[] };
@@ -58,14 +61,14 @@ export function createProvider(deps: ProviderDeps): Provider {
     clientBasedCORS: () => false,
     scopes: ['openid', 'offline_access'],
     claims: { openid: ['sub'], profile: ['preferred_username', 'org_id'], email: ['email'] },
-    extraClientMetadata: { properties: ['org_id', 'tools'] },
+    extraClientMetadata: { properties: ['org_id', 'tools'], validator: refuseOrgFields },
     // The ceiling is known at /authorize: `tool:` scopes outside it, or not naming a tool
     // (`tool:*`), are refused here, before any page (RFC 6749 §4.1.2.1 invalid_scope).
     extraParams: {
       async scope(_ctx, value, client) {
         const requested = detailsFromScope(typeof value === 'string' ? value : undefined, TOOL_SCOPE_PREFIX);
         if (!requested.length) return;
-        const answer = grantableRights({ requested, held: undefined, ceilings: [ceilingOf(client)], nowMs: now() });
+        const answer = grantableRights({ requested, held: undefined, ceilings: ceilingsOf(client), nowMs: now() });
         if (!answer.ok) throw rightsError(answer, true);
       },
     },
@@ -97,6 +100,13 @@ export function createProvider(deps: ProviderDeps): Provider {
     async findAccount(ctx, sub) {
       const client = ctx.oidc.client;
       if (!client) return undefined;
+      if (isExternalClient(client)) {
+        // An external MCP client's person names the org they signed in to (mcp-clients.ts).
+        const ref = parseExternalAccountId(sub);
+        const user = ref && (await directory.getUser(ref.org_id, ref.user_id));
+        if (!user) return undefined;
+        return { accountId: sub, claims: async () => ({ sub: user.id, org_id: user.org_id, preferred_username: user.username }) };
+      }
       const user = await directory.getUser(orgOf(client), sub);
       if (!user) return undefined;
       return {
@@ -112,6 +122,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (t.kind === 'ClientCredentials') {
         const g = (ctx.oidc as unknown as { orgGrant?: GrantRecord }).orgGrant;
         return { org_id: orgOf(client), auth_event_id: g?.id, principal: 'org' };
+      }
+      if (isExternalClient(client)) {
+        // The org, the person and the org's agent for this client, from the grant the consent wrote.
+        const ref = parseExternalAccountId((token as unknown as { accountId?: string }).accountId);
+        const g = ref && t.grantId ? await grants.getGrant(ref.org_id, t.grantId) : undefined;
+        if (!ref || !g) return undefined;
+        return { org_id: ref.org_id, auth_event_id: g.id, principal: 'user', user_id: ref.user_id, agent_id: g.agent_id };
       }
       return { org_id: orgOf(client), auth_event_id: t.grantId, principal: 'user' };
     },
@@ -142,6 +159,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
       dPoP: { enabled: true },
       userinfo: { enabled: false },
+      // External MCP clients (mcp-clients.ts): RFC 7591 registration of public clients, and
+      // Client ID Metadata Documents fetched under the executor's egress rules.
+      registration: { enabled: deps.mcp !== undefined, initialAccessToken: false, idFactory: () => newRegisteredClientId() },
+      clientIdMetadataDocument: { enabled: deps.mcp !== undefined, ack: 'draft-02' as never },
       resourceIndicators: {
         enabled: true,
         // Delegated tokens are for Writ itself: they are spent at the token endpoint (exchange).
@@ -154,6 +175,12 @@ export function createProvider(deps: ProviderDeps): Provider {
         },
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, resource, client) => {
+          // The executor as an MCP server (RFC 8707): tokens bound to exactly that resource.
+          if (deps.mcp && resource === deps.mcp.mcpResource) {
+            return { scope: (await deps.mcp.toolScopes()).join(' '), audience: resource, accessTokenTTL: deps.accessTokenTtl, accessTokenFormat: 'opaque' };
+          }
+          // External clients are given tokens for MCP resources only, never one for the exchange.
+          if (isExternalClient(client)) throw new errors.InvalidTarget('this client may ask for MCP resources only');
           if (resource !== deps.issuer) throw new errors.InvalidTarget('delegated tokens are issued for this authorization server only; use token exchange for other audiences');
           return { scope: toolScopes(client), audience: deps.issuer, accessTokenTTL: deps.accessTokenTtl, accessTokenFormat: 'opaque' };
         },
@@ -167,7 +194,7 @@ export function createProvider(deps: ProviderDeps): Provider {
               if (!parsed.ok) throw new errors.InvalidAuthorizationDetails(parsed.reason);
               // Token exchange judges rights itself (and records the refusal on the tenant's log).
               if ((ctx.oidc.params as Record<string, unknown> | undefined)?.grant_type === TOKEN_EXCHANGE_GRANT) return;
-              const answer = grantableRights({ requested: [parsed.detail], held: undefined, ceilings: [ceilingOf(client)], nowMs: now() });
+              const answer = grantableRights({ requested: [parsed.detail], held: undefined, ceilings: ceilingsOf(client), nowMs: now() });
               if (!answer.ok) throw rightsError(answer, false);
             },
           },
@@ -182,9 +209,12 @@ export function createProvider(deps: ProviderDeps): Provider {
         authorizationDetailsForIntrospection: async (_ctx, token) => ((token as unknown as { rar?: unknown[] }).rar ?? []) as never,
       },
     },
-    renderError: async (ctx, out) => {
-      renderErrorPage(ctx, out as { error: string; error_description?: string });
+    renderError: async (ctx, out, error) => {
+      // A refused metadata document says why, in words; the cause itself stays in the log.
+      const why = metadataDocumentRefusal(error);
+      renderErrorPage(ctx, { ...(out as { error: string; error_description?: string }), ...(why ? { error_description: why } : {}) });
     },
+    ...(deps.mcp ? { fetch: egressCheckedFetch(deps.mcp) } : {}),
   };
 
   const provider = new Provider(deps.issuer, configuration);

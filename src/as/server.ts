@@ -7,9 +7,14 @@ import type { ReplayStore } from '../storage/ports/replay.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { GrantService } from '../grants/service.ts';
 import { createProvider, type ProviderDeps } from './provider.ts';
-import { registerTokenExchange } from './grants/token-exchange.ts';
+import { registerTokenExchange, resourceTokenResolver } from './grants/token-exchange.ts';
+import { exchangeToken, type ExchangeRequest, type ExchangeResponse } from '../exchange/rfc8693.ts';
+import type { Subject } from '../exchange/subject.ts';
 import { endGrantsWithRefreshTokens } from './refresh-revocation.ts';
 import { capabilityIntrospection } from './introspection.ts';
+import { registrationLimiter } from './mcp-clients.ts';
+import { TOOL_SCOPE_PREFIX } from './constants.ts';
+import { readJson } from '../web/body.ts';
 
 // The authorization server as one unit: oidc-provider with Writ's grants (token exchange,
 // refresh-token revocation ending the grant), DPoP replay claimed in the shared store, RFC 8414
@@ -31,6 +36,10 @@ export interface AuthorizationServer {
   provider: Provider;
   /** Discovery, JWKS, introspection and every oidc-provider endpoint. */
   middleware: Middleware;
+  /** RFC 8693 exchange for a caller inside the server (the MCP server's tools/call), without HTTP. */
+  exchange: (req: ExchangeRequest) => Promise<ExchangeResponse>;
+  /** An access token presented to one resource (RFC 8707): its subject, when its audience is exactly that resource. */
+  resolveResourceToken: (token: string, resource: string) => Promise<(Subject & { client_id: string }) | undefined>;
 }
 
 export function authorizationServer(deps: AuthorizationServerDeps): AuthorizationServer {
@@ -42,11 +51,36 @@ export function authorizationServer(deps: AuthorizationServerDeps): Authorizatio
     deps.replay.claimOnce(`oidc:${createHash('sha256').update(`${iss}\0${jti}`).digest('base64url')}`, new Date(exp * 1000));
 
   endGrantsWithRefreshTokens(provider, deps.grantService);
-  registerTokenExchange(provider, {
+  const exchangeDeps = registerTokenExchange(provider, {
     ...deps.exchange,
     issuer: deps.issuer, clock: deps.clock, directory: deps.directory, grants: deps.grants, capabilities: deps.capabilities,
     defaultAudience: deps.executorResource,
   });
+
+  // RFC 7591 registration is open to any client, so it is rate-limited per address.
+  const registrations = deps.mcp ? registrationLimiter(deps.mcp.registrationsPerMinute ?? 10, () => deps.clock.now()) : undefined;
+  const registrationLimit: Middleware = async (ctx, next) => {
+    if (!registrations || ctx.path !== '/reg' || ctx.method !== 'POST') return next();
+    const answer = registrations(ctx.ip);
+    if (!answer.ok) {
+      ctx.status = 429;
+      ctx.set('retry-after', String(answer.retryAfter));
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { error: 'invalid_request', error_description: 'too many registrations from this address; try again later' };
+      return;
+    }
+    // `tool:` scopes belong to resource servers (RFC 8707), not to the client's registration: a client
+    // registering with the scopes a resource advertised gets them by consent, so they are left out here.
+    if (!ctx.is('application/json')) return next();
+    const body = await readJson(ctx.req, 64 * 1024);
+    if (body && typeof body === 'object' && !Array.isArray(body) && typeof (body as { scope?: unknown }).scope === 'string') {
+      const kept = (body as { scope: string }).scope.split(' ').filter((s) => s && !s.startsWith(TOOL_SCOPE_PREFIX));
+      if (kept.length) (body as { scope: string }).scope = kept.join(' ');
+      else delete (body as { scope?: string }).scope;
+    }
+    (ctx.request as { body?: unknown }).body = body;
+    return next();
+  };
 
   // RFC 8414 metadata: oidc-provider's discovery document plus Writ's own fields.
   const discovery: Middleware = async (ctx, next) => {
@@ -79,5 +113,9 @@ export function authorizationServer(deps: AuthorizationServerDeps): Authorizatio
 
   // oidc-provider is itself a Koa app: its middleware runs inside ours, last.
   const oidc = (provider as unknown as { middleware: Middleware[] }).middleware;
-  return { provider, middleware: compose([discovery, jwks, introspection, ...oidc]) };
+  return {
+    provider, middleware: compose([registrationLimit, discovery, jwks, introspection, ...oidc]),
+    exchange: (req) => exchangeToken(exchangeDeps, req),
+    resolveResourceToken: resourceTokenResolver(provider),
+  };
 }

@@ -2,6 +2,7 @@
 
 export const AUDIT_EVENTS = {
   'org.created': 'An organisation was created through the admin API.',
+  'mcp.settings_updated': 'An org admin set whether the organisation accepts external MCP clients, which ones, and their ceiling.',
   'org.offboarded': 'An organisation was offboarded: grants revoked, agents removed, its vault crypto-shredded.',
   'user.created': 'A user was added to an organisation.',
   'agent.created': 'An agent (OAuth client) was registered, with its tool ceiling.',

@@ -4,6 +4,7 @@ import type { CapabilityStore } from './ports/capabilities.ts';
 import type { DirectoryStore } from './ports/directory.ts';
 import type { GrantStore } from './ports/grants.ts';
 import type { KeyStore } from './ports/keys.ts';
+import type { McpStore } from './ports/mcp.ts';
 import type { OidcStore } from './ports/oidc.ts';
 import type { ReplayStore } from './ports/replay.ts';
 import type { RevocationFeedStore } from './ports/revocation-feed.ts';
@@ -25,6 +26,8 @@ export interface WritStore {
   revocationFeed: RevocationFeedStore;
   /** Once-only claims that expire (DPoP proof ids), shared by every process. */
   replay: ReplayStore;
+  /** Orgs' answers to external MCP clients. */
+  mcp: McpStore;
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -35,6 +38,7 @@ export type * from './ports/capabilities.ts';
 export type * from './ports/directory.ts';
 export type * from './ports/grants.ts';
 export type * from './ports/keys.ts';
+export type * from './ports/mcp.ts';
 export type * from './ports/oidc.ts';
 export type * from '../connectors/org-connector-store.ts';
 export type * from './ports/replay.ts';

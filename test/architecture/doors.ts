@@ -24,7 +24,7 @@ export const DOORS: Record<string, Door> = {
   grants: { to: ['audit', 'rights', 'storage'], why: 'authorization events, with their audit events' },
   keys: { to: ['capability', 'storage'], why: 'signing and root keys, sealed in the store' },
   web: { to: [], why: 'HTML and cookies for every page' },
-  as: { to: ['audit', 'capability', 'exchange', 'grants', 'revocation', 'rights', 'storage', 'web'], why: 'oidc-provider, its token-endpoint grants and pages; RFC 7662 introspection of capabilities' },
+  as: { to: ['audit', 'capability', 'connectors', 'exchange', 'grants', 'revocation', 'rights', 'storage', 'web'], why: 'oidc-provider, its token-endpoint grants and pages; RFC 7662 introspection of capabilities (connectors: egress rules for client metadata documents)' },
   admin: { to: ['as', 'audit', 'connectors', 'grants', 'keys', 'policy', 'rights', 'storage', 'vault', 'web'], why: 'the admin API over the rooms it manages (as: password hashing)' },
   exchange: { to: ['audit', 'capability', 'policy', 'revocation', 'rights', 'storage'], why: 'RFC 8693: subject, policy, mint, record, audit' },
   revocation: { to: ['rights', 'storage'], why: 'the cascade and the public feed' },
@@ -35,6 +35,7 @@ export const DOORS: Record<string, Door> = {
   vault: { to: ['storage'], why: 'sealed credentials, refresh' },
   connectors: { to: ['vault'], why: "the catalog, declaring its org connector port; org connectors' client secrets are sealed in the vault" },
   executor: { to: ['audit', 'connectors', 'revocation', 'rights', 'storage', 'vault', 'verifier', 'web'], why: 'verify, resolve, refresh, call, audit' },
+  mcp: { to: ['connectors', 'exchange', 'executor', 'revocation', 'rights', 'storage', 'web'], why: 'the executor as an MCP server: tokens for its resource, a capability per tools/call, the executor pipeline' },
   connect: { to: ['audit', 'connectors', 'storage', 'vault', 'web'], why: 'the outbound connect flow' },
   console: { to: ['as', 'audit', 'grants', 'policy', 'rights', 'storage', 'web'], why: "the org admin's pages (as: page helpers, sign-in form)" },
   ops: { to: ['admin', 'rights', 'storage'], why: 'request schemas for the OpenAPI document; store ports to observe' },
@@ -47,15 +48,15 @@ export const DOORS: Record<string, Door> = {
 export const PACKAGE_OWNERS: Record<string, string[]> = {
   'oidc-provider': ['as'],
   mongodb: ['storage'],
-  koa: ['admin', 'app', 'as', 'connect', 'console', 'demo', 'web'],
-  '@koa/router': ['admin', 'as', 'connect', 'console', 'executor', 'revocation'],
+  koa: ['admin', 'app', 'as', 'connect', 'console', 'demo', 'web', 'mcp'],
+  '@koa/router': ['admin', 'as', 'connect', 'console', 'executor', 'revocation', 'mcp'],
   'koa-compose': ['as'],
   '@biscuit-auth/biscuit-wasm': ['capability'],
   // Each behind its own verifier entry point, so a service loads only the framework it uses.
   express: ['verifier'],
   fastify: ['verifier'],
   hono: ['verifier'],
-  '@modelcontextprotocol/sdk': ['verifier'],
+  '@modelcontextprotocol/sdk': ['verifier', 'mcp'],
 };
 
 /** The adapters only the composition root opens. */

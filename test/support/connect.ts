@@ -5,6 +5,7 @@ import { startDemoProvider, type DemoProvider } from '../../src/demo/provider/in
 import { parseForm, type HttpClient, type HttpResponse } from './http.ts';
 import { startTestWrit, type TestWrit } from './writ.ts';
 import type { Clock } from '../../src/core/clock.ts';
+import type { WritOptions } from '../../src/app/writ.ts';
 
 export const DEMO_CLIENT = { client_id: 'writ-demo', client_secret: 'demo-client-secret-of-length' };
 
@@ -21,7 +22,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Writ with the bundled demo provider as the `demo` connector's provider. */
-export async function startWritWithDemo(options: { accessTokenTtlSeconds?: number; env?: Record<string, string>; clock?: Clock } = {}): Promise<{ writ: TestWrit; demo: DemoProvider }> {
+export async function startWritWithDemo(options: { accessTokenTtlSeconds?: number; env?: Record<string, string>; clock?: Clock; writ?: WritOptions } = {}): Promise<{ writ: TestWrit; demo: DemoProvider }> {
   const port = await freePort();
   const demo = await startDemoProvider({
     clients: [{ ...DEMO_CLIENT, redirect_uris: [`http://localhost:${port}/connect/callback`] }],
@@ -32,7 +33,7 @@ export async function startWritWithDemo(options: { accessTokenTtlSeconds?: numbe
       PORT: String(port), WRIT_DEMO_PROVIDER_URL: demo.url, WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1',
       WRIT_CONNECTOR_CLIENTS: JSON.stringify({ demo: DEMO_CLIENT }), ...options.env,
     },
-    ...(options.clock ? { writ: { clock: options.clock } } : {}),
+    ...(options.clock || options.writ ? { writ: { ...options.writ, ...(options.clock ? { clock: options.clock } : {}) } } : {}),
   });
   return { writ, demo };
 }

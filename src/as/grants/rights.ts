@@ -14,6 +14,15 @@ export function ceilingOf(client: unknown) {
   return { agent: c.clientId, tools: c.tools };
 }
 
+/**
+ * The ceilings a client's request is held to at the authorization server: its own. An external MCP
+ * client has none of its own before a person's org is known; consent applies the org's ceiling for
+ * MCP clients, and the token exchange every ceiling of the chain.
+ */
+export function ceilingsOf(client: unknown) {
+  return (client as { org_id?: string }).org_id ? [ceilingOf(client)] : [];
+}
+
 /** A refusal from the one rights function, as the RFC error of the parameter that asked. */
 export function rightsError(answer: Extract<RightsAnswer, { ok: false }>, viaScope: boolean): Error {
   // RFC 6749 §5.2 invalid_scope for `scope`; RFC 9396 §5 invalid_authorization_details for details.
@@ -29,7 +38,7 @@ export function tokenEndpointRights(params: Record<string, unknown> | undefined,
   const asked = params?.authorization_details;
   const scoped = asked === undefined ? detailsFromScope(typeof params?.scope === 'string' ? params.scope : undefined, TOOL_SCOPE_PREFIX) : [];
   const requested = asked !== undefined ? (JSON.parse(String(asked)) as ToolAccessDetail[]) : scoped.length ? scoped : undefined;
-  const answer = grantableRights({ requested, held, ceilings: [ceilingOf(client)], nowMs });
+  const answer = grantableRights({ requested, held, ceilings: ceilingsOf(client), nowMs });
   if (!answer.ok) throw rightsError(answer, asked === undefined && scoped.length > 0);
   return answer.rights;
 }

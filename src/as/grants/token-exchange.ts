@@ -16,7 +16,7 @@ const PARAMETERS = [
 
 interface StoredToken {
   kind: string; accountId?: string; clientId: string; exp: number; rar?: ToolAccessDetail[]; jkt?: string;
-  extra?: { org_id?: string; auth_event_id?: string; principal?: 'user' | 'org' };
+  extra?: { org_id?: string; auth_event_id?: string; principal?: 'user' | 'org'; user_id?: string; agent_id?: string };
   isExpired?: boolean;
 }
 
@@ -26,10 +26,11 @@ export function accessTokenResolver(provider: Provider) {
     const found = ((await provider.AccessToken.find(token)) ?? (await provider.ClientCredentials.find(token))) as unknown as StoredToken | undefined;
     if (!found || found.isExpired || !found.extra?.org_id || !found.extra.auth_event_id) return undefined;
     const principal = found.extra.principal ?? 'user';
-    const sub = principal === 'org' ? found.extra.org_id : found.accountId;
+    // An external MCP client's token names the person and the org's agent for the client (as/mcp-clients.ts).
+    const sub = principal === 'org' ? found.extra.org_id : found.extra.user_id ?? found.accountId;
     if (!sub) return undefined;
     return {
-      kind: 'delegated', format: 'access_token', org_id: found.extra.org_id, principal, sub, chain: [found.clientId],
+      kind: 'delegated', format: 'access_token', org_id: found.extra.org_id, principal, sub, chain: [found.extra.agent_id ?? found.clientId],
       auth_event_id: found.extra.auth_event_id, rights: found.rar ?? [], exp: found.exp,
       ref: tokenReference('at', token), ...(found.jkt ? { cnf: { jkt: found.jkt } } : {}),
     };
@@ -37,10 +38,25 @@ export function accessTokenResolver(provider: Provider) {
 }
 
 /**
+ * An access token issued for one resource (RFC 8707), resolved only where it is presented to that
+ * resource: the audience is exactly the resource, or the token is not a token here.
+ */
+export function resourceTokenResolver(provider: Provider) {
+  const resolve = accessTokenResolver(provider);
+  return async (token: string, resource: string): Promise<(Subject & { client_id: string }) | undefined> => {
+    const found = (await provider.AccessToken.find(token)) as unknown as (StoredToken & { aud?: string | string[] }) | undefined;
+    const aud = Array.isArray(found?.aud) ? found.aud : found?.aud !== undefined ? [found.aud] : [];
+    if (!found || aud.length !== 1 || aud[0] !== resource) return undefined;
+    const subject = await resolve(token);
+    return subject && { ...subject, client_id: found.clientId };
+  };
+}
+
+/**
  * RFC 8693 grant on oidc-provider's token endpoint: client authentication and DPoP here, the
  * decision in exchange/. Its refusals become oidc-provider's error classes of the same RFC code.
  */
-export function registerTokenExchange(provider: Provider, deps: Omit<ExchangeDeps, 'resolveAccessToken'>): void {
+export function registerTokenExchange(provider: Provider, deps: Omit<ExchangeDeps, 'resolveAccessToken'>): ExchangeDeps {
   const helpers = boundGrantHelpers(provider);
   const exchangeDeps: ExchangeDeps = { ...deps, resolveAccessToken: accessTokenResolver(provider) };
 
@@ -60,4 +76,5 @@ export function registerTokenExchange(provider: Provider, deps: Omit<ExchangeDep
       throw isWritError(err) ? providerError(err) : err;
     }
   }, PARAMETERS, ['audience', 'resource']);
+  return exchangeDeps;
 }

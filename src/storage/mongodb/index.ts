@@ -9,6 +9,7 @@ import { keyIndexes, MongoKeyStore } from './keys.ts';
 import { MongoOidcStore, oidcIndexes } from './oidc.ts';
 import { MongoOrgConnectorStore, orgConnectorIndexes } from './org-connectors.ts';
 import { MongoReplayStore, replayIndexes } from './replay.ts';
+import { MongoMcpStore } from './mcp.ts';
 import { MongoRevocationFeedStore, revocationFeedIndexes } from './revocation-feed.ts';
 import { MongoVaultStore, vaultIndexes } from './vault.ts';
 
@@ -82,6 +83,7 @@ export async function openMongoStore(uri: string, options: MongoStoreOptions = {
     capabilities: new MongoCapabilityStore(db),
     revocationFeed: new MongoRevocationFeedStore(db),
     replay: new MongoReplayStore(db, options.now),
+    mcp: new MongoMcpStore(db),
     async ping() { await db.command({ ping: 1 }); },
     async close() { await client.close(); },
   };

@@ -6,6 +6,7 @@ import { SqliteDatabase, type Migration } from './database.ts';
 import { directoryMigrations, SqliteDirectoryStore } from './directory.ts';
 import { grantMigrations, SqliteGrantStore } from './grants.ts';
 import { keyMigrations, SqliteKeyStore } from './keys.ts';
+import { mcpMigrations, SqliteMcpStore } from './mcp.ts';
 import { oidcMigrations, SqliteOidcStore } from './oidc.ts';
 import { SqliteOrgConnectorStore } from './org-connectors.ts';
 import { replayMigrations, SqliteReplayStore } from './replay.ts';
@@ -21,6 +22,7 @@ const migrations: Migration[] = [
   ...vaultMigrations,
   ...capabilityMigrations,
   ...replayMigrations,
+  ...mcpMigrations,
 ];
 
 export interface SqliteStore extends WritStore {
@@ -49,6 +51,7 @@ export function openSqliteStore(dataDirOrMemory: string, options: { now?: () => 
     capabilities: new SqliteCapabilityStore(database),
     revocationFeed: new SqliteRevocationFeedStore(database),
     replay,
+    mcp: new SqliteMcpStore(database),
     async ping() { database.get('SELECT 1'); },
     async close() { clearInterval(purge); database.close(); },
   };

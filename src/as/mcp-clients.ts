@@ -1,0 +1,175 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { errors } from 'oidc-provider';
+import { EgressError, resolveEgress, type EgressOptions } from '../connectors/egress.ts';
+import { globMatch, type ToolAccessDetail } from '../rights/rights.ts';
+import type { AgentRecord, DirectoryStore } from '../storage/ports/directory.ts';
+import type { McpOrgSettings, McpStore } from '../storage/ports/mcp.ts';
+
+// External MCP clients: OAuth clients registered in no org. Either a Client ID Metadata Document
+// (the client_id is an https URL whose document oidc-provider fetches, here under the executor's
+// egress rules) or RFC 7591 dynamic registration (stored in the oidc store, without expiry, so a
+// registration never goes stale). The person who signs in decides the org; that org's settings
+// decide whether the client is accepted and with which ceiling; on first consent the client
+// becomes an agent of the org (`mcp_…`), and from there it is any other agent.
+
+export interface ExternalClientDeps {
+  /** The executor as an MCP server: `<issuer>/mcp`, an RFC 8707 resource of its own. */
+  mcpResource: string;
+  /** Tool scopes (`tool:<name>`) the MCP resource may be granted. */
+  toolScopes: () => Promise<string[]>;
+  settings: McpStore;
+  /** The operator's egress allow-list for metadata documents on private hosts (development). */
+  egress: EgressOptions;
+  /** Outbound fetch for metadata documents (a test's own trust store); default the global fetch. */
+  fetch?: typeof fetch;
+  /** Registrations per client address per minute at the registration endpoint. Default 10. */
+  registrationsPerMinute?: number;
+}
+
+type ClientShape = { clientId: string; org_id?: string; clientName?: string; redirectUris?: string[]; clientIdMetadataDocument?: boolean };
+
+/** A client registered in no org: a metadata document or a dynamic registration. */
+export function isExternalClient(client: unknown): boolean {
+  return !!client && !(client as ClientShape).org_id;
+}
+
+/** Registered ids of dynamically registered clients. */
+export function newRegisteredClientId(): string {
+  return `mcp_client_${randomBytes(16).toString('base64url')}`;
+}
+
+// An external client's session account names the org its person signed in to: `org_id:user_id`.
+const SEPARATOR = ':';
+export function externalAccountId(org_id: string, user_id: string): string {
+  return `${org_id}${SEPARATOR}${user_id}`;
+}
+export function parseExternalAccountId(accountId: unknown): { org_id: string; user_id: string } | undefined {
+  if (typeof accountId !== 'string') return undefined;
+  const [org_id, user_id, ...rest] = accountId.split(SEPARATOR);
+  return org_id && user_id && rest.length === 0 ? { org_id, user_id } : undefined;
+}
+
+/** The agent an external client becomes in one org: one id per (org, client), derived, never guessed twice. */
+export function orgAgentId(org_id: string, client_id: string): string {
+  return `mcp_${createHash('sha256').update(`${org_id}\0${client_id}`).digest('base64url').slice(0, 22).replace(/[-_]/g, 'x')}`;
+}
+
+function hostOf(client_id: string): string | undefined {
+  try {
+    return new URL(client_id).host;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Does this org accept this external client? The refusal's reason is safe to show the person. */
+export function acceptsClient(settings: McpOrgSettings | undefined, client_id: string): { ok: true } | { ok: false; reason: string } {
+  if (!settings || settings.accept === 'none') return { ok: false, reason: 'this organisation does not accept external MCP clients' };
+  if (settings.accept === 'any') return { ok: true };
+  const host = hostOf(client_id);
+  const listed = settings.clients.some((c) => c === client_id || (host !== undefined && c === host));
+  return listed ? { ok: true } : { ok: false, reason: 'this organisation does not accept this MCP client' };
+}
+
+/** What an external client may be granted in the org: the request, within the org's ceiling for MCP clients. */
+export function withinOrgCeiling(requested: ToolAccessDetail[], ceiling: readonly string[]): { granted: ToolAccessDetail[]; withheld: string[] } {
+  const withheld: string[] = [];
+  const granted: ToolAccessDetail[] = [];
+  for (const d of requested) {
+    const tools = d.tools.filter((t) => {
+      const ok = !t.includes('*') && ceiling.some((p) => globMatch(p, t));
+      if (!ok) withheld.push(t);
+      return ok;
+    });
+    if (tools.length) granted.push({ ...d, tools });
+  }
+  return { granted, withheld };
+}
+
+/**
+ * The org's agent for this external client, created on first consent with the org's ceiling and
+ * kept in step with it (an admin who narrows the ceiling narrows every external client).
+ */
+export async function ensureOrgAgent(directory: DirectoryStore, org_id: string, client: { clientId: string; clientName?: string | undefined }, ceiling: string[], nowIso: string): Promise<AgentRecord> {
+  const client_id = orgAgentId(org_id, client.clientId);
+  const existing = await directory.getAgent(org_id, client_id);
+  if (existing) return existing;
+  const agent: AgentRecord = {
+    client_id, org_id, name: client.clientName ?? hostOf(client.clientId) ?? client.clientId,
+    // Never a client at Writ's token endpoint itself: no redirect, no secret, no keys.
+    redirect_uris: [], token_endpoint_auth_method: 'private_key_jwt', tools: ceiling, created_at: nowIso,
+  };
+  try {
+    await directory.createAgent(org_id, agent);
+  } catch (err) {
+    // Two first consents at once: the other one created it.
+    const raced = await directory.getAgent(org_id, client_id);
+    if (raced) return raced;
+    throw err;
+  }
+  return agent;
+}
+
+/** Why a metadata document was refused, in words for the person on the error page; undefined when it is not about one. */
+export function metadataDocumentRefusal(error: unknown): string | undefined {
+  const e = error as { error?: string; error_description?: string; error_detail?: string; cause?: unknown };
+  if (!e || (e.error !== 'invalid_client' && e.error !== 'invalid_client_metadata')) return undefined;
+  if (!/client_id metadata document/.test(e.error_description ?? '')) return undefined;
+  const cause = e.cause as { name?: string; message?: string; cause?: unknown } | undefined;
+  if (cause instanceof EgressError || cause?.cause instanceof EgressError) return 'the client\'s metadata document is at an address this server may not fetch (private, loopback or metadata address, or not https)';
+  if (cause?.name === 'TimeoutError' || (cause?.cause as { name?: string } | undefined)?.name === 'TimeoutError') return 'the client\'s metadata document did not arrive in time';
+  if (cause?.message === 'response too large') return 'the client\'s metadata document is larger than this server accepts';
+  if (/unexpected response status 3\d\d/.test(e.error_detail ?? '')) return 'the client\'s metadata document answered with a redirect, which is not followed';
+  if (/unexpected response status/.test(e.error_detail ?? '')) return `the client's metadata document could not be fetched (${e.error_detail})`;
+  return e.error_description;
+}
+
+/**
+ * oidc-provider's outbound fetch (metadata documents, JWKS URIs): the executor's egress rules for
+ * the URL and every address its name resolves to, before any connection. oidc-provider's own
+ * dispatcher also refuses a special-use address at connect time; a host the operator allow-lists
+ * is fetched without it.
+ */
+export function egressCheckedFetch(deps: Pick<ExternalClientDeps, 'egress' | 'fetch'>): typeof fetch {
+  const allowed = deps.egress.allowPrivateHosts ?? [];
+  return (async (input: string | URL | Request, init?: RequestInit & { dispatcher?: unknown }) => {
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    await resolveEgress(url, [url.host], deps.egress);
+    const exempt = allowed.includes(url.host) || allowed.includes(url.hostname);
+    const options = { ...init };
+    if (exempt) delete options.dispatcher;
+    return (deps.fetch ?? fetch)(url, options);
+  }) as typeof fetch;
+}
+
+/** RFC 7591 registrations and metadata documents may not name an org or a ceiling: only an org admin does. */
+export function refuseOrgFields(ctx: unknown, key: string, value: unknown, metadata: Record<string, unknown>): void {
+  if (key !== 'org_id' && key !== 'tools') return;
+  const route = (ctx as { oidc?: { route?: string } } | undefined)?.oidc?.route;
+  // Registered clients are public: Writ keeps no plain client secrets (client-secret.ts).
+  if (key === 'org_id' && route === 'registration' && metadata.token_endpoint_auth_method !== 'none') {
+    throw new errors.InvalidClientMetadata('only public clients register here: token_endpoint_auth_method must be none (with PKCE S256)');
+  }
+  if (value === undefined) return;
+  const fromDocument = typeof metadata.client_id === 'string' && metadata.client_id.startsWith('https://');
+  if (route === 'registration' || fromDocument || String(metadata.client_id ?? '').startsWith('mcp_client_')) {
+    throw new errors.InvalidClientMetadata(`${key} cannot be registered by a client`);
+  }
+}
+
+/** A fixed window per client address at the registration endpoint. */
+export function registrationLimiter(perMinute: number, now: () => number) {
+  const windows = new Map<string, { start: number; count: number }>();
+  return (address: string): { ok: true } | { ok: false; retryAfter: number } => {
+    const t = now();
+    if (windows.size > 10_000) for (const [k, w] of windows) if (t - w.start >= 60_000) windows.delete(k);
+    const w = windows.get(address);
+    if (!w || t - w.start >= 60_000) {
+      windows.set(address, { start: t, count: 1 });
+      return { ok: true };
+    }
+    w.count += 1;
+    if (w.count > perMinute) return { ok: false, retryAfter: Math.ceil((w.start + 60_000 - t) / 1000) };
+    return { ok: true };
+  };
+}

@@ -1,0 +1,129 @@
+// What the MCP tests share: an MCP client's own side (an OAuthClientProvider kept in memory, its
+// loopback redirect), an https server for Client ID Metadata Documents with a self-signed
+// certificate that only the test's own fetch trusts, and the person's sign-in and consent in Chromium.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Page } from 'playwright-core';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+
+/** The MCP client's loopback redirect: records the callbacks it receives. */
+export async function callbackServer() {
+  const received: URL[] = [];
+  const server = createHttpServer((req, res) => {
+    received.push(new URL(req.url ?? '/', `http://${req.headers.host}`));
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><html lang="en"><title>MCP client</title><main><h1>You can close this window</h1></main></html>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
+  return { url, received, close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }) };
+}
+
+/** An OAuthClientProvider as an MCP host application keeps one, in memory. */
+export class MemoryClientProvider implements OAuthClientProvider {
+  readonly redirectUrl: string;
+  readonly clientMetadata: OAuthClientMetadata;
+  readonly clientMetadataUrl: string | undefined;
+  client: OAuthClientInformationMixed | undefined;
+  saved: OAuthTokens | undefined;
+  verifier = '';
+  authorizationUrls: URL[] = [];
+  registrations = 0;
+  invalidations: string[] = [];
+
+  constructor(options: { redirectUrl: string; name: string; clientMetadataUrl?: string }) {
+    this.redirectUrl = options.redirectUrl;
+    this.clientMetadataUrl = options.clientMetadataUrl;
+    this.clientMetadata = {
+      client_name: options.name, redirect_uris: [options.redirectUrl], grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'], token_endpoint_auth_method: 'none',
+    };
+  }
+  clientInformation() { return this.client; }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    if (!this.clientMetadataUrl) this.registrations += 1;
+    this.client = info;
+  }
+  tokens() { return this.saved; }
+  saveTokens(tokens: OAuthTokens) { this.saved = tokens; }
+  redirectToAuthorization(url: URL) { this.authorizationUrls.push(url); }
+  saveCodeVerifier(verifier: string) { this.verifier = verifier; }
+  codeVerifier() { return this.verifier; }
+  invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery') {
+    this.invalidations.push(scope);
+    if (scope === 'all' || scope === 'client') this.client = undefined;
+    if (scope === 'all' || scope === 'tokens') this.saved = undefined;
+  }
+}
+
+/** A self-signed certificate for `localhost`, made with openssl for this run. */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'writ-mcp-tls-'));
+  try {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** An https server for metadata documents; `routes` answer by path. */
+export async function documentServer(tls: { key: string; cert: string }, routes: Record<string, (req: IncomingMessage, res: ServerResponse, base: string) => void>) {
+  const server = createHttpsServer(tls, (req, res) => {
+    const route = routes[new URL(req.url ?? '/', 'https://localhost').pathname];
+    if (!route) { res.writeHead(404).end(); return; }
+    route(req, res, base);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `https://localhost:${(server.address() as AddressInfo).port}`;
+  return { base, host: `localhost:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }) };
+}
+
+/**
+ * The fetch Writ is given for metadata documents in these tests: node:https trusting this run's
+ * certificate, and nothing else. Writ's egress check runs before it is called.
+ */
+export function fetchTrusting(cert: string): typeof fetch {
+  return ((input: string | URL, init: RequestInit = {}) => new Promise<Response>((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((v, k) => { headers[k] = v; });
+    const req = httpsRequest(new URL(String(input)), { method: init.method ?? 'GET', headers, ca: cert, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
+      const responseHeaders = new Headers();
+      for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') responseHeaders.set(k, v);
+      const status = res.statusCode ?? 500;
+      const body = status === 204 || status === 304 ? null : (Readable.toWeb(res) as ReadableStream);
+      resolve(new Response(body, { status, headers: responseHeaders }));
+    });
+    req.on('error', reject);
+    req.end();
+  })) as typeof fetch;
+}
+
+/** The person's side in Chromium: sign in naming their org, read the consent, approve; returns the code. */
+export async function signInAndApprove(page: Page, authorizationUrl: URL, person: { org: string; username: string; password: string }, callback: string, check?: (consent: string) => void): Promise<string> {
+  await page.goto(authorizationUrl.href);
+  if (await page.getByLabel('Organisation').count()) {
+    await page.getByLabel('Organisation').fill(person.org);
+    await page.getByLabel('Username').fill(person.username);
+    await page.getByLabel('Password').fill(person.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+  await page.getByRole('button', { name: 'Approve' }).waitFor();
+  check?.(await page.locator('main').innerText());
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.waitForURL((url) => url.href.startsWith(callback));
+  const at = new URL(page.url());
+  const code = at.searchParams.get('code');
+  if (!code) throw new Error(`no code at the callback: ${at.search}`);
+  return code;
+}
