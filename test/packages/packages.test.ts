@@ -1,6 +1,6 @@
 // @writ/verifier and @writ/client as a downstream project gets them: packed from their workspace
 // folders, installed from the tarballs into a fresh project outside the repository on Node 24 and
-// on Node 22 LTS, and run there in plain JavaScript — an Express service, a Fastify service and an
+// on Node 22 LTS, and run there in plain JavaScript — Express, Fastify, Koa and Hono services and an
 // MCP SDK server, protected by the verifier against capabilities minted by a running Writ.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,11 +19,11 @@ const METADATA = 'https://notes.example/.well-known/oauth-protected-resource';
 const SERVER_ONLY = Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies)
   .filter((name) => !['jose', 'zod', '@biscuit-auth/biscuit-wasm'].includes(name));
 /** What the downstream project installs besides the tarballs: the frameworks its services use. */
-const FRAMEWORKS = ['express', 'fastify', '@modelcontextprotocol/sdk'].map((name) => `${name}@${pinned(name)}`);
+const FRAMEWORKS = ['express', 'fastify', 'koa', 'hono', '@hono/node-server', '@modelcontextprotocol/sdk'].map((name) => `${name}@${pinned(name)}`);
 /** And on Node 24, the agent frameworks the SDK's page uses. */
 const AGENT_FRAMEWORKS = ['ai', '@langchain/core', '@langchain/langgraph', '@openai/agents'].map((name) => `${name}@${pinned(name)}`);
 
-interface Services { express: string; fastify: string; mcp: string; stop(): Promise<void> }
+interface Services { express: string; fastify: string; koa: string; hono: string; mcp: string; stop(): Promise<void> }
 
 /** Starts the project's services (test/packages/downstream/services.mjs) on the project's Node. */
 async function startServices(project: Project, issuer: WritWithCapabilities): Promise<Services> {
@@ -141,14 +141,14 @@ test('@writ/verifier and @writ/client install from their tarballs and work on No
       assert.ok(main.has('dist/capability/biscuit-open.js'), 'the walk follows imports');
     });
 
-    await t.test(`${major}: Express, Fastify and MCP services in the project verify Writ's capabilities`, async (t) => {
+    await t.test(`${major}: Express, Fastify, Koa, Hono and MCP services in the project verify Writ's capabilities`, async (t) => {
       const services = await startServices(project, issuer);
       t.after(() => services.stop());
       const live = await issuer.mint(TOOL);
       const doomed = await issuer.mint(TOOL);
       const elsewhere = await issuer.mint(OTHER_TOOL);
 
-      for (const [name, url] of [['express', services.express], ['fastify', services.fastify]] as const) {
+      for (const [name, url] of [['express', services.express], ['fastify', services.fastify], ['koa', services.koa], ['hono', services.hono]] as const) {
         await t.test(`${name}: a JWT and a Biscuit reach the handler, which sees the capability's principal`, async () => {
           for (const token of [live.jwt, live.biscuit]) {
             const response = await callService(url, `Bearer ${token}`);
@@ -211,7 +211,7 @@ test('@writ/verifier and @writ/client install from their tarballs and work on No
         }
         await issuer.revoke(doomed);
         for (const token of [doomed.jwt, doomed.biscuit]) {
-          for (const url of [services.express, services.fastify]) {
+          for (const url of [services.express, services.fastify, services.koa, services.hono]) {
             await waitFor(`${url} refuses the revoked capability`, async () => {
               const response = await callService(url, `Bearer ${token}`);
               if (response.status !== 401) return false;

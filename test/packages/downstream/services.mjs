@@ -1,15 +1,20 @@
-// A downstream project's services, in plain JavaScript, using only what it installed: an Express
-// service, a Fastify service and an MCP server (the MCP TypeScript SDK on Express), each protecting
-// one route with @writ/verifier. Copied into the project and run there; prints one JSON line with
+// A downstream project's services, in plain JavaScript, using only what it installed: Express,
+// Fastify, Koa and Hono services and an MCP server (the MCP TypeScript SDK on Express), each
+// protecting one route with @writ/verifier. Copied into the project and run there; prints one JSON line with
 // the services' URLs, and stops when its standard input closes.
 import express from 'express';
 import Fastify from 'fastify';
+import Koa from 'koa';
+import { Hono } from 'hono';
+import { serve } from '@hono/node-server';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import { createVerifier } from '@writ/verifier';
 import * as onExpress from '@writ/verifier/express';
 import * as onFastify from '@writ/verifier/fastify';
+import * as onKoa from '@writ/verifier/koa';
+import * as onHono from '@writ/verifier/hono';
 import { mcpTokenVerifier } from '@writ/verifier/mcp';
 
 const { WRIT_ISSUER: issuer, AUDIENCE: audience, TOOL: tool, METADATA: resourceMetadataUrl } = process.env;
@@ -34,6 +39,20 @@ const fastify = Fastify();
 fastify.post('/notes', { preHandler: onFastify.requireCapability(verifier(), { require: { tool }, resourceMetadataUrl }) }, async (request) => whoFor(onFastify.capabilityOf(request)));
 const fastifyUrl = await fastify.listen({ port: 0, host: '127.0.0.1' });
 
+const koa = new Koa();
+const koaRoute = onKoa.requireCapability(verifier(), { tool, resourceMetadataUrl });
+koa.use(async (ctx, next) => {
+  if (ctx.method !== 'POST' || ctx.path !== '/notes') return next();
+  await koaRoute(ctx, async () => { ctx.body = whoFor(ctx.state.capability); });
+});
+const koaServer = koa.listen(0, '127.0.0.1');
+await new Promise((resolve) => koaServer.once('listening', resolve));
+
+const hono = new Hono();
+hono.post('/notes', onHono.requireCapability(verifier(), { require: { tool }, resourceMetadataUrl }), (c) => c.json(whoFor(c.get('capability'))));
+const honoServer = serve({ fetch: hono.fetch, port: 0, hostname: '127.0.0.1' });
+await new Promise((resolve) => honoServer.once('listening', resolve));
+
 const mcpApp = express();
 mcpApp.use(express.json());
 mcpApp.post('/mcp', requireBearerAuth({ verifier: mcpTokenVerifier(verifier(), { requiredTool: tool }), resourceMetadataUrl: `${resourceMetadataUrl}/mcp` }), async (req, res) => {
@@ -51,13 +70,13 @@ const mcpServer = mcpApp.listen(0, '127.0.0.1');
 await new Promise((resolve) => mcpServer.once('listening', resolve));
 
 const url = (server) => `http://127.0.0.1:${server.address().port}`;
-process.stdout.write(`${JSON.stringify({ express: url(expressServer), fastify: fastifyUrl, mcp: `${url(mcpServer)}/mcp` })}\n`);
+process.stdout.write(`${JSON.stringify({ express: url(expressServer), fastify: fastifyUrl, koa: url(koaServer), hono: url(honoServer), mcp: `${url(mcpServer)}/mcp` })}\n`);
 
 process.stdin.resume();
 process.stdin.on('end', async () => {
   for (const v of verifiers) v.close();
-  expressServer.closeAllConnections();
-  mcpServer.closeAllConnections();
-  await Promise.all([new Promise((r) => expressServer.close(r)), new Promise((r) => mcpServer.close(r)), fastify.close()]);
+  const servers = [expressServer, koaServer, honoServer, mcpServer];
+  for (const server of servers) server.closeAllConnections();
+  await Promise.all([...servers.map((server) => new Promise((r) => server.close(r))), fastify.close()]);
   process.exit(0);
 });
