@@ -6,7 +6,8 @@ import { WritError } from '../errors/index.ts';
 // request goes to loopback, link-local, private or cloud-metadata addresses unless the
 // operator allow-lists the host (the demo provider on localhost, a provider inside the VPC).
 // `checkEgress` judges the URL as written; `resolveEgress` also judges every address the name
-// resolves to, for the executor to call right before it connects.
+// resolves to, for the executor to call right before it connects, and returns them: the call
+// connects to those addresses only (provider-connections.ts), never to a second lookup's answer.
 
 export interface EgressOptions {
   /** Operator allow-list: hosts (`name` or `name:port`) exempt from the address checks and allowed over http. */
@@ -95,19 +96,38 @@ export function checkEgress(url: URL, allowedHosts: readonly string[], options: 
   }
 }
 
-/** `checkEgress`, then every address the host resolves to. */
+/** The addresses a host name resolved to when its egress was checked: the only ones a call may connect to. */
+export type ApprovedAddresses = ReadonlyArray<{ address: string; family: 4 | 6 }>;
+
+/** How a host name is resolved (default: the system resolver, every address). */
+export type EgressLookup = (host: string) => Promise<Array<{ address: string; family?: number }>>;
+
+/**
+ * `checkEgress`, then every address the host resolves to. Returns those addresses for the call to
+ * connect to (`ProviderConnections` pins its sockets to them), or undefined when the URL names an
+ * address literal. An operator-allowed host is resolved too, so its calls are pinned alike, but its
+ * addresses are not judged.
+ */
 export async function resolveEgress(
   url: URL,
   allowedHosts: readonly string[],
-  options: EgressOptions & { lookup?: (host: string) => Promise<Array<{ address: string }>> } = {},
-): Promise<void> {
+  options: EgressOptions & { lookup?: EgressLookup } = {},
+): Promise<ApprovedAddresses | undefined> {
   checkEgress(url, allowedHosts, options);
-  if (operatorAllows(url, options) || isIP(url.hostname.replace(/^\[|\]$/g, '')) !== 0) return;
-  const resolve = options.lookup ?? ((host: string) => lookup(host, { all: true, verbatim: true }));
-  const addresses = await resolve(url.hostname);
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(hostname) !== 0) return undefined;
+  const resolve: EgressLookup = options.lookup ?? ((host: string) => lookup(host, { all: true, verbatim: true }));
+  const addresses = await resolve(hostname);
+  const judged = !operatorAllows(url, options);
+  const approved: Array<{ address: string; family: 4 | 6 }> = [];
   for (const { address } of addresses) {
-    if (isForbiddenAddress(address)) {
+    const family = isIP(address);
+    if (family === 0) throw new Error(`${url.host} resolved to something that is not an address`);
+    if (judged && isForbiddenAddress(address)) {
       throw new EgressError('private_address', url.host, `${url.host} resolves to a loopback, link-local or private address`);
     }
+    approved.push({ address, family: family as 4 | 6 });
   }
+  if (approved.length === 0) throw new Error(`${url.host} resolved to no address`);
+  return approved;
 }

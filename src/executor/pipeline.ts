@@ -5,7 +5,8 @@ import type { Logger } from '../core/log.ts';
 import { WritError, withExpose } from '../errors/index.ts';
 import type { ConnectorCatalog, CatalogTool, ToolWithConnector } from '../connectors/catalog.ts';
 import { buildRequest, credentialHeaders, resourceFor, ToolInputError, type UpstreamRequest } from '../connectors/request.ts';
-import { EgressError, resolveEgress } from '../connectors/egress.ts';
+import { EgressError, resolveEgress, type ApprovedAddresses } from '../connectors/egress.ts';
+import { ProviderConnections } from '../connectors/provider-connections.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { GrantStore } from '../storage/ports/grants.ts';
 import type { Vault } from '../vault/service.ts';
@@ -36,6 +37,8 @@ export interface ExecutorDeps {
   /** Where the owner reconnects a revoked account. */
   reconnectUrl: (org_id: string, account_id: string) => string;
   fetch?: typeof fetch;
+  /** Keep-alive pools per provider host, pinned to the addresses the egress check approved (default: one per process). */
+  connections?: ProviderConnections;
   /** Per provider call. Default 10 s. */
   timeoutMs?: number;
   /** Largest provider answer passed back. Default 5 MiB. */
@@ -171,33 +174,39 @@ export async function freshCredential(deps: ExecutorDeps, org_id: string, accoun
  * connector, for the URL as written and for every address its host resolves to right now (a
  * public-looking name can point at loopback or a metadata address).
  */
-export async function buildUpstream(deps: ExecutorDeps, tool: ToolWithConnector, input: Record<string, unknown>): Promise<UpstreamRequest> {
+export async function buildUpstream(deps: ExecutorDeps, tool: ToolWithConnector, input: Record<string, unknown>): Promise<UpstreamRequest & { approved?: ApprovedAddresses | undefined }> {
   const connector = tool.catalogConnector;
   // ToolInputError (`invalid_input`) and EgressError (`forbidden`) are already the answers.
   const request = buildRequest(connector.definition, tool.definition, input, deps.catalog.egress);
+  let approved: ApprovedAddresses | undefined;
   try {
-    await resolveEgress(new URL(request.url), connector.definition.allowed_hosts, deps.catalog.egress);
+    approved = await resolveEgress(new URL(request.url), connector.definition.allowed_hosts, deps.catalog.egress);
   } catch (err) {
     if (err instanceof EgressError) throw err;
     // Fail closed: a name that does not resolve now is not called on a later, different answer.
     throw fail('upstream_error', 'the provider\'s host could not be resolved', { cause: err, expose: { provider_status: null } });
   }
-  return request;
+  return { ...request, approved };
 }
+
+let processConnections: ProviderConnections | undefined;
 
 interface UpstreamAnswer { status: number; headers: Headers; text: string }
 
-export async function callProvider(deps: ExecutorDeps, request: UpstreamRequest, credential: Credential, connectorAuth: Parameters<typeof credentialHeaders>[0]): Promise<UpstreamAnswer> {
+export async function callProvider(deps: ExecutorDeps, request: UpstreamRequest & { approved?: ApprovedAddresses | undefined }, credential: Credential, connectorAuth: Parameters<typeof credentialHeaders>[0]): Promise<UpstreamAnswer> {
   const limit = deps.maxResponseBytes ?? 5 * 1024 * 1024;
+  // The socket goes to an address the egress check approved, on a kept-alive connection.
+  const connections = deps.connections ?? (processConnections ??= new ProviderConnections());
   let response: Response;
   try {
     response = await (deps.fetch ?? fetch)(request.url, {
+      dispatcher: connections.dispatcher(new URL(request.url), request.approved),
       method: request.method,
       headers: { ...request.headers, ...credentialHeaders(connectorAuth, credential) },
       ...(request.body !== undefined ? { body: request.body } : {}),
       redirect: 'manual', // a redirect could carry the credential to another host
       signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
-    });
+    } as RequestInit);
   } catch (err) {
     if ((err as Error).name === 'TimeoutError') throw fail('upstream_timeout', 'the provider did not answer in time');
     throw fail('upstream_error', 'the provider could not be reached', { cause: err, expose: { provider_status: null } });

@@ -52,6 +52,8 @@ export const PACKAGE_OWNERS: Record<string, string[]> = {
   '@koa/router': ['admin', 'as', 'connect', 'console', 'executor', 'revocation', 'mcp'],
   'koa-compose': ['as'],
   '@biscuit-auth/biscuit-wasm': ['capability'],
+  // Keep-alive pools pinned to the addresses the egress check approved.
+  undici: ['connectors'],
   // Each behind its own verifier entry point, so a service loads only the framework it uses.
   express: ['verifier'],
   fastify: ['verifier'],
