@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { copyFileSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -20,8 +20,8 @@ const SERVER_ONLY = Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.jso
   .filter((name) => !['jose', 'zod', '@biscuit-auth/biscuit-wasm'].includes(name));
 /** What the downstream project installs besides the tarballs: the frameworks its services use. */
 const FRAMEWORKS = ['express', 'fastify', 'koa', 'hono', '@hono/node-server', '@modelcontextprotocol/sdk'].map((name) => `${name}@${pinned(name)}`);
-/** And on Node 24, the agent frameworks the SDK's page uses. */
-const AGENT_FRAMEWORKS = ['ai', '@langchain/core', '@langchain/langgraph', '@openai/agents'].map((name) => `${name}@${pinned(name)}`);
+/** And on Node 24, the agent frameworks the SDK's page uses, and the types its TypeScript blocks are checked with. */
+const AGENT_FRAMEWORKS = ['ai', '@langchain/core', '@langchain/langgraph', '@openai/agents', '@types/node', '@types/express'].map((name) => `${name}@${pinned(name)}`);
 
 interface Services { express: string; fastify: string; koa: string; hono: string; mcp: string; stop(): Promise<void> }
 
@@ -92,6 +92,9 @@ function reachable(packageDir: string, entry: string): Set<string> {
 test('@writ/verifier and @writ/client install from their tarballs and work on Node 24 and Node 22', async (t) => {
   const [packed, node22, issuer] = await Promise.all([packLibraries(), installNode22(), startWritWithCapabilities()]);
   t.after(() => issuer.stop());
+  const remove = (dir: string) => () => rmSync(dir, { recursive: true, force: true });
+  t.after(remove(dirname(packed[0]!.tarball)));
+  t.after(remove(join(dirname(node22), '..', '..')));
   const forgedOf = (pair: CapabilityPair) => issuer.forge(pair);
 
   await t.test('each tarball holds the built JavaScript, declarations and maps, the README, licence and changelog: no source, no test', () => {
@@ -121,6 +124,7 @@ test('@writ/verifier and @writ/client install from their tarballs and work on No
   for (const node of [process.execPath, node22]) {
     const onProjectNode = node === process.execPath;
     const project = await installProject(node, packed, [...FRAMEWORKS, ...(onProjectNode ? AGENT_FRAMEWORKS : [])]);
+    t.after(remove(project.dir));
     const major = project.version.split('.')[0]!;
 
     await t.test(`${major}: the verifier's installed closure is jose, biscuit-wasm and zod; the client's is jose; neither has a server dependency`, () => {

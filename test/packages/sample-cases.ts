@@ -14,7 +14,7 @@ import { jwkThumbprint } from '../../src/verifier/index.ts';
 import { startIssuer } from '../verifier/issuer.ts';
 import { adapterFixture } from '../client/adapter-fixture.ts';
 import type { Project } from './install.ts';
-import { resultOf, runSample, samplesOf, SAMPLE_PAGES, type Sample, type SampleProgram } from './samples.ts';
+import { resultOf, runSample, samplesOf, typeErrorsInBlocks, SAMPLE_PAGES, type Sample, type SampleProgram } from './samples.ts';
 
 const AUDIENCE = 'https://mail.example/api';
 const METADATA = 'https://mail.example/.well-known/oauth-protected-resource';
@@ -231,4 +231,7 @@ setDefaultModelProvider({ getModel: async () => scripted });`;
   for (const sample of samples) {
     await t.test(`${sample.page}:${sample.line} (${sample.kind} ${sample.name}) runs against the installed package`, () => cases[sample.name]!(sample));
   }
+  await t.test('each block type-checks against the declarations the packages installed', async () => {
+    assert.deepEqual(await typeErrorsInBlocks(project), []);
+  });
 }

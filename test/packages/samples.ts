@@ -4,9 +4,10 @@
 // NAME — what it leaves open -->` for one that runs inside a small program of the named case,
 // which supplies the names the block leaves open and then checks what the block says it does.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { ROOT, type Project } from './install.ts';
 
@@ -39,6 +40,9 @@ export function samplesOf(page: string): Sample[] {
   return samples;
 }
 
+/** Where each block was written: its file in the project and its lines there (1-based, inclusive). */
+const written: Array<{ sample: Sample; file: string; first: number; last: number }> = [];
+
 export interface Run {
   code: number | null;
   stdout: string;
@@ -67,7 +71,9 @@ export async function runSample(project: Project, sample: Sample, program: Sampl
     code = code.replaceAll(from, to);
   }
   const file = join(project.dir, `sample-${sample.name}-${sample.line}.ts`);
+  const first = program.prelude.split('\n').length + 2;
   writeFileSync(file, `${program.prelude}\n// ${sample.page}:${sample.line}\n${code}\n${program.postlude}\n`);
+  written.push({ sample, file, first, last: first + code.split('\n').length - 1 });
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', file], {
     cwd: project.dir, env: { PATH: process.env.PATH, ...program.env }, stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -102,4 +108,29 @@ export function resultOf(run: Run): unknown {
   const line = run.stdout.split('\n').find((l) => l.startsWith('SAMPLE_RESULT '));
   assert.ok(line, `no SAMPLE_RESULT line:\n${run.stdout}\n${run.stderr}`);
   return JSON.parse(line.slice('SAMPLE_RESULT '.length));
+}
+
+/**
+ * Type-checks the blocks run so far, as written in the project, against the declarations the
+ * packages installed (and @types/node, @types/express): TypeScript's errors inside a block's own
+ * lines. The code around the blocks is the test's, plain JavaScript, and is not held to types.
+ */
+export async function typeErrorsInBlocks(project: Project): Promise<string[]> {
+  const files = [...new Set(written.filter((w) => w.file.startsWith(project.dir)).map((w) => basename(w.file)))];
+  writeFileSync(join(project.dir, 'tsconfig.samples.json'), JSON.stringify({
+    compilerOptions: {
+      module: 'nodenext', moduleResolution: 'nodenext', target: 'es2024', noEmit: true, skipLibCheck: true,
+      strict: false, allowImportingTsExtensions: true, types: ['node'],
+    },
+    files,
+  }));
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const output = await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.samples.json', '--pretty', 'false'], { cwd: project.dir, maxBuffer: 16 * 1024 * 1024 })
+    .then(({ stdout }) => stdout, (error: { stdout?: string }) => error.stdout ?? String(error));
+  return output.split('\n').flatMap((line) => {
+    const m = /^(sample-[^(]+\.ts)\((\d+),\d+\): error (.*)$/.exec(line);
+    if (!m) return [];
+    const at = written.find((w) => basename(w.file) === m[1] && w.first <= Number(m[2]) && Number(m[2]) <= w.last);
+    return at ? [`${at.sample.page}:${at.sample.line + 1 + Number(m[2]) - at.first}: ${m[3]}`] : [];
+  });
 }
