@@ -4,7 +4,7 @@
 // docs/api.md is generated from this object.
 
 import { z } from 'zod';
-import { auditQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody } from '../admin/schemas.ts';
+import { agentKeysBody, auditQuery, checkpointsQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody, siemStreamBody, updateAgentBody, updateUserBody } from '../admin/schemas.ts';
 import { authorizationDetailsSchema } from '../rights/schema.ts';
 
 export type JsonSchema = { [key: string]: unknown };
@@ -67,18 +67,30 @@ const admin = (operation: Omit<Operation, 'tags' | 'security'>): Operation => ({
 
 const ADMIN_BAD = { 400: error('The body or query failed validation (`invalid_request`).') };
 const ORG_404 = { 404: error('No such org (or record in it).') };
+const agentParam = pathParam('client_id', 'Agent id.');
+const userParam = pathParam('user_id', 'User id.');
 
 const SCHEMAS: Record<string, JsonSchema> = {
   Error: obj({ error: { type: 'string', description: 'RFC-style error code.' }, error_description: str }, ['error'], true),
   ExecutorError: obj({ error: obj({ code: str, message: str, reconnect_url: str, connect_url: str, retry_after: int }, ['code', 'message'], true) }),
   AuthorizationDetails: fromZod(authorizationDetailsSchema),
   Org: obj({ id: str, name: str, created_at: str }),
-  User: obj({ id: str, org_id: str, username: str, email: str, roles: { type: 'array', items: { enum: ['member', 'admin'] } }, created_at: str }, ['id', 'username', 'roles', 'created_at']),
+  User: obj({
+    id: str, org_id: str, username: str, email: str, roles: { type: 'array', items: { enum: ['member', 'admin'] } }, created_at: str,
+    display_name: str, external_id: str, updated_at: str,
+    disabled_at: { type: 'string', description: 'Present while the user is disabled.' },
+    local_password: { type: 'boolean', description: 'Whether the user has a local password (SCIM-provisioned users may not).' },
+    groups: { type: 'array', items: obj({ id: str, display_name: str }) },
+  }, ['id', 'username', 'roles', 'created_at']),
   Agent: obj({
     client_id: str, org_id: str, name: str, redirect_uris: strings,
     token_endpoint_auth_method: { enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] },
     jwks: { type: 'object' }, tools: strings, created_at: str,
-    client_secret: { type: 'string', description: 'Shown once, at creation.' },
+    client_secret: { type: 'string', description: 'Shown once, at creation or rotation.' },
+    jwks_uri: str, updated_at: str,
+    disabled_at: { type: 'string', description: 'Present while the agent is disabled.' },
+    previous_secret_expires_at: { type: 'string', description: 'Until when the rotated-out secret still authenticates.' },
+    previous_jwks: { type: 'object', description: 'Rotated-out public keys and `expires_at`, until when they still verify.' },
   }, ['client_id', 'org_id', 'name', 'redirect_uris', 'token_endpoint_auth_method', 'tools', 'created_at']),
   Grant: obj({
     id: str, user_id: str, agent_id: str, authorization_details: ref('AuthorizationDetails'),
@@ -92,6 +104,11 @@ const SCHEMAS: Record<string, JsonSchema> = {
     ok: { type: 'boolean' }, events_checked: int,
     first_broken: obj({ seq: int, id: str, reason: { enum: ['hash_mismatch', 'broken_link', 'sequence_gap'] } }),
   }, ['ok', 'events_checked']),
+  Checkpoint: obj({ org_id: str, seq: int, head_hash: str, at: str, kid: str, signature: { type: 'string', description: 'Ed25519 over the canonical JSON of the other fields, base64url.' } }),
+  CheckpointDocument: obj({ org_id: str, keys: obj({ keys: { type: 'array', items: { type: 'object' } } }), checkpoints: { type: 'array', items: ref('Checkpoint') } }),
+  SiemStream: obj({
+    org_id: str, url: str, cursor: int, failures: int, next_attempt_at: int, last_error: str, last_delivered_at: str, created_at: str, updated_at: str,
+  }, ['org_id', 'url', 'cursor', 'failures', 'next_attempt_at', 'created_at', 'updated_at']),
   ResourceServer: obj({ identifier: str, name: str, org_id: str, created_at: str, builtin: { type: 'boolean' } }, ['identifier', 'name']),
   DryRun: obj({
     decision: obj({
@@ -169,10 +186,11 @@ const PATHS: Record<string, PathItem> = {
       responses: { 303: { description: 'Back to the authorization endpoint.' } } },
   },
   '/account': {
-    get: { operationId: 'account', summary: 'The signed-in user\'s page: their grants, with a revoke button each.', tags: ['pages'], responses: { 200: html('The page, or a sign-in form.') } },
+    get: { operationId: 'account', summary: 'The signed-in user\'s page: their grants, with a revoke button each, and their connected accounts, with a disconnect button each.', tags: ['pages'], responses: { 200: html('The page, or a sign-in form.') } },
   },
   '/account/signin': { post: { operationId: 'accountSignin', summary: 'Sign in to the account page.', tags: ['pages'], requestBody: form(obj({ org: str, username: str, password: str })), responses: { 303: { description: 'To /account.' } } } },
   '/account/grants/{id}/revoke': { post: { operationId: 'accountRevokeGrant', summary: 'Revoke one of the user\'s own grants.', tags: ['pages'], parameters: [pathParam('id', 'Grant id.')], responses: { 303: { description: 'To /account.' } } } },
+  '/account/connections/{id}/disconnect': { post: { operationId: 'accountDisconnect', summary: 'Disconnect one of the user\'s own connected accounts (CSRF-protected): the token is revoked at the provider where it can be, and `account.disconnected` is recorded.', tags: ['pages'], parameters: [pathParam('id', 'Connected account id.')], responses: { 303: { description: 'To /account.' } } } },
   '/account/signout': { post: { operationId: 'accountSignout', summary: 'Sign out of the account page.', tags: ['pages'], responses: { 303: { description: 'To /account.' } } } },
 
   '/v1/revocations': {
@@ -246,8 +264,59 @@ const PATHS: Record<string, PathItem> = {
     get: admin({ operationId: 'listAgents', summary: 'List agents.', parameters: [orgParam], responses: { 200: ok('Agents.', obj({ agents: { type: 'array', items: ref('Agent') } })), ...ORG_404 } }),
   },
   '/admin/v1/orgs/{org}/agents/{client_id}': {
-    get: admin({ operationId: 'getAgent', summary: 'One agent.', parameters: [orgParam, pathParam('client_id', 'Agent id.')], responses: { 200: ok('The agent.', ref('Agent')), ...ORG_404 } }),
-    delete: admin({ operationId: 'deleteAgent', summary: 'Delete an agent and revoke every grant it held.', parameters: [orgParam, pathParam('client_id', 'Agent id.')], responses: { 204: noContent, ...ORG_404 } }),
+    get: admin({ operationId: 'getAgent', summary: 'One agent (disabled ones too).', parameters: [orgParam, agentParam], responses: { 200: ok('The agent.', ref('Agent')), ...ORG_404 } }),
+    patch: admin({ operationId: 'updateAgent', summary: 'Change an agent\'s name, redirect URIs or ceiling.', parameters: [orgParam, agentParam], requestBody: body(fromZod(updateAgentBody)), responses: { 200: ok('The agent.', ref('Agent')), ...ADMIN_BAD, ...ORG_404 } }),
+    delete: admin({ operationId: 'deleteAgent', summary: 'Delete an agent: every grant it held and every capability it holds or that was delegated through it end first.', parameters: [orgParam, agentParam], responses: { 204: noContent, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/agents/{client_id}/disable': {
+    post: admin({ operationId: 'disableAgent', summary: 'Disable an agent: no client authentication; its grants and capabilities end.', parameters: [orgParam, agentParam], responses: { 200: ok('The agent.', ref('Agent')), ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/agents/{client_id}/enable': {
+    post: admin({ operationId: 'enableAgent', summary: 'Enable a disabled agent again.', parameters: [orgParam, agentParam], responses: { 200: ok('The agent.', ref('Agent')), ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/agents/{client_id}/secret': {
+    post: admin({ operationId: 'rotateAgentSecret', summary: 'A new client secret (in this answer only); the old one works for `overlap_seconds` more (default 3600).', parameters: [orgParam, agentParam],
+      requestBody: body(obj({ overlap_seconds: int }, [])), responses: { 200: ok('The agent with its new secret.', ref('Agent')), ...ADMIN_BAD, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/agents/{client_id}/keys': {
+    put: admin({ operationId: 'rotateAgentKeys', summary: 'Replace a private_key_jwt agent\'s `jwks` (old keys verify for `overlap_seconds` more) or set its `jwks_uri`.', parameters: [orgParam, agentParam],
+      requestBody: body(fromZod(agentKeysBody)), responses: { 200: ok('The agent.', ref('Agent')), ...ADMIN_BAD, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/users/{user_id}': {
+    get: admin({ operationId: 'getUser', summary: 'One user (disabled ones too), with their groups.', parameters: [orgParam, userParam], responses: { 200: ok('The user.', ref('User')), ...ORG_404 } }),
+    patch: admin({ operationId: 'updateUser', summary: 'Change a user\'s username, email, display name, roles or password.', parameters: [orgParam, userParam], requestBody: body(fromZod(updateUserBody)),
+      responses: { 200: ok('The user.', ref('User')), ...ADMIN_BAD, ...ORG_404, 409: error('Username taken in this org.') } }),
+    delete: admin({ operationId: 'deleteUser', summary: 'Delete a user: sessions, grants with every derived capability, per-user state and connected accounts (revoked upstream) end first; one `user.deleted` event.', parameters: [orgParam, userParam], responses: { 204: noContent, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/users/{user_id}/disable': {
+    post: admin({ operationId: 'disableUser', summary: 'Disable a user: no sign-in; everything they hold ends at once; one `user.disabled` event.', parameters: [orgParam, userParam], responses: { 200: ok('The user.', ref('User')), ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/users/{user_id}/enable': {
+    post: admin({ operationId: 'enableUser', summary: 'Enable a disabled user again; nothing that ended comes back.', parameters: [orgParam, userParam], responses: { 200: ok('The user.', ref('User')), ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/scim/token': {
+    post: admin({ operationId: 'issueScimToken', summary: 'Issue the org\'s SCIM bearer token (in this answer only); the previous one stops working.', parameters: [orgParam],
+      responses: { 201: ok('The token.', obj({ token: str, created_at: str })), ...ORG_404 } }),
+    delete: admin({ operationId: 'deleteScimToken', summary: 'Remove the org\'s SCIM token.', parameters: [orgParam], responses: { 204: noContent, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/audit/checkpoints': {
+    post: admin({ operationId: 'signCheckpoint', summary: 'Sign a checkpoint of the org\'s audit chain now (or return the one covering its head).', parameters: [orgParam],
+      responses: { 201: ok('The checkpoint.', ref('Checkpoint')), ...ORG_404, 409: error('No events to checkpoint yet.') } }),
+    get: admin({ operationId: 'listCheckpoints', summary: 'The org\'s checkpoint keys and checkpoints, oldest first.', parameters: [orgParam, ...queryParams(checkpointsQuery)], responses: { 200: ok('The document.', ref('CheckpointDocument')), ...ADMIN_BAD, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/audit/stream': {
+    put: admin({ operationId: 'putSiemStream', summary: 'Stream the org\'s events as OCSF to its SIEM endpoint (in order, at least once, signed).', parameters: [orgParam], requestBody: body(fromZod(siemStreamBody)),
+      responses: { 200: ok('The stream.', ref('SiemStream')), ...ADMIN_BAD, ...ORG_404 } }),
+    get: admin({ operationId: 'getSiemStream', summary: 'The stream, its cursor and its last failure.', parameters: [orgParam], responses: { 200: ok('The stream.', ref('SiemStream')), ...ORG_404 } }),
+    delete: admin({ operationId: 'deleteSiemStream', summary: 'Stop streaming.', parameters: [orgParam], responses: { 204: noContent, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/audit/stream/deliver': {
+    post: admin({ operationId: 'deliverSiemStream', summary: 'Deliver what is pending now, whatever the backoff.', parameters: [orgParam],
+      responses: { 200: ok('What was delivered.', obj({ org_id: str, delivered: int, cursor: int, error: str }, ['org_id', 'delivered', 'cursor'])), ...ORG_404 } }),
+  },
+  '/v1/audit/{org}/checkpoints': {
+    get: { operationId: 'publishedCheckpoints', summary: 'Public: the org\'s signed audit checkpoints and their public keys, for anyone to keep and check an exported log against.', tags: ['audit'], parameters: [orgParam, ...queryParams(checkpointsQuery)],
+      responses: { 200: ok('The document.', ref('CheckpointDocument')), 400: error('Bad query.'), 404: error('No such org.') } },
   },
   '/admin/v1/orgs/{org}/agents/{client_id}/org-grants': {
     post: admin({ operationId: 'createOrgGrant', summary: 'Authorise an agent for org-level tools (client credentials).', parameters: [orgParam, pathParam('client_id', 'Agent id.')], requestBody: body(fromZod(createOrgGrantBody)),
