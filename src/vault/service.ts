@@ -30,6 +30,8 @@ export interface RotationProgress {
 }
 
 const DATA_KEY_VERSION = 1;
+/** Opened credentials kept in memory, one per account (least recently opened evicted first). */
+const OPENED_CREDENTIALS = 10_000;
 
 export class Vault {
   readonly #store: VaultStore;
@@ -37,6 +39,15 @@ export class Vault {
   readonly #clock: Clock;
   /** Unwrapped data keys by `org_id + wrapped`; the record is re-read on every use, so a deleted key is never used. */
   readonly #unwrapped = new Map<string, Buffer>();
+  /**
+   * Opened credentials by `org_id + account id`, each with the ciphertext it was opened from and
+   * the wrapped data key that opened it. A hit needs both to be what the store holds now: every
+   * credential write (a refresh, a rotation, a reconnect) seals a new ciphertext and a master-key
+   * rotation re-wraps the data key, so either is a miss at once; a revoked or removed account is
+   * refused from its record before its credential is opened.
+   */
+  readonly #opened = new Map<string, { sealed: string; wrapped: string; credential: Credential }>();
+  #openedMisses = 0;
 
   constructor(options: VaultOptions) {
     this.#store = options.store;
@@ -50,7 +61,7 @@ export class Vault {
 
   // ---- data keys -------------------------------------------------------------------------
 
-  async #dataKey(org_id: string, create: boolean): Promise<{ version: number; key: Buffer }> {
+  async #dataKey(org_id: string, create: boolean): Promise<{ version: number; key: Buffer; wrapped: string }> {
     let record: DataKeyRecord | undefined = await this.#store.getDataKey(org_id);
     if (!record) {
       if (!create) throw new VaultCryptoError('unknown_key', 'the org has no data key');
@@ -65,7 +76,7 @@ export class Vault {
       key = await this.#keys.unwrapDataKey(record.wrapped, org_id);
       this.#unwrapped.set(cacheKey, key);
     }
-    return { version: record.version, key };
+    return { version: record.version, key, wrapped: record.wrapped };
   }
 
   /** Seals an org-scoped secret (e.g. a connector's client secret) bound to `purpose` and `id`. */
@@ -152,9 +163,23 @@ export class Vault {
   async openCredential(account: ConnectedAccountRecord): Promise<Credential> {
     if (!account.sealed_credential) throw new VaultError('not_connected', 'the account has no credential yet');
     const dk = await this.#dataKey(account.org_id, false);
+    const cacheKey = `${account.org_id}\u0000${account.id}`;
+    const cached = this.#opened.get(cacheKey);
+    if (cached && cached.sealed === account.sealed_credential && cached.wrapped === dk.wrapped) return cached.credential;
+    this.#openedMisses++;
     const version = sealedKeyVersion(account.sealed_credential);
     const plaintext = openWithKey(dk.key, account.sealed_credential, credentialAad(account.org_id, account.id, version));
-    return credentialSchema.parse(JSON.parse(plaintext.toString('utf8'))) as Credential;
+    const credential = Object.freeze(credentialSchema.parse(JSON.parse(plaintext.toString('utf8')))) as Credential;
+    this.#opened.delete(cacheKey);
+    this.#opened.set(cacheKey, { sealed: account.sealed_credential, wrapped: dk.wrapped, credential });
+    // The least recently opened goes first.
+    if (this.#opened.size > OPENED_CREDENTIALS) this.#opened.delete(this.#opened.keys().next().value!);
+    return credential;
+  }
+
+  /** How many credentials were opened from ciphertext rather than found opened (for tests and metrics). */
+  get credentialOpens(): number {
+    return this.#openedMisses;
   }
 
   /** Reads and opens an account's credential as stored, without any freshness check. */
@@ -185,6 +210,7 @@ export class Vault {
       }
     }
     await this.#store.deleteAccount(org_id, account_id);
+    this.#opened.delete(`${org_id}\u0000${account_id}`);
     return { account: { ...safeView(account), status: 'revoked' }, upstream };
   }
 
@@ -270,6 +296,7 @@ export class Vault {
   async destroyOrg(org_id: string): Promise<void> {
     await this.#store.deleteDataKey(org_id);
     for (const cacheKey of this.#unwrapped.keys()) if (cacheKey.startsWith(`${org_id}\u0000`)) this.#unwrapped.delete(cacheKey);
+    for (const cacheKey of this.#opened.keys()) if (cacheKey.startsWith(`${org_id}\u0000`)) this.#opened.delete(cacheKey);
     await this.#store.deleteOrg(org_id);
   }
 }
