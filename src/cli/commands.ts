@@ -142,7 +142,9 @@ export const HANDLERS: Record<string, Handler> = {
       subjectToken: need(ctx, 'subject-token', 'WRIT_SUBJECT_TOKEN'), tools, format,
       ...(str(ctx, 'resource') ? { resource: str(ctx, 'resource')! } : {}), ...(str(ctx, 'audience') ? { audience: str(ctx, 'audience')! } : {}),
     }).catch(sdkFailure);
-    ctx.out.result(cap, () => cap.token);
+    // --json prints the token endpoint's own answer (RFC 8693 §2.2.1), snake_case like every other document.
+    const answer = { access_token: cap.token, issued_token_type: cap.issuedTokenType, token_type: cap.tokenType, expires_in: cap.expiresIn, authorization_details: cap.authorizationDetails };
+    ctx.out.result(answer, () => cap.token);
     return EXIT.ok;
   },
 

@@ -6,8 +6,9 @@ import { HANDLERS } from './commands.ts';
 import { createOutput } from './output.ts';
 import { COMMANDS, EXIT, GLOBAL_OPTIONS, usage } from './spec.ts';
 
-// `writ serve` runs the server (src/app/serve.ts); `writ --version` prints the version; every other
-// command is a row in spec.ts, and a bare `writ` prints their usage.
+// `writ serve` runs the server (src/app/serve.ts), `writ dev` the same with the demo provider
+// connected (src/demo/dev.ts); `writ --version` prints the version; every other command is a row in
+// spec.ts, and a bare `writ` prints their usage.
 
 /** Picks the command whose words start argv (longest first), parses its options, and runs it. */
 async function run(argv: string[]): Promise<number> {
@@ -60,6 +61,9 @@ if (argv[0] === 'serve' && argv.length === 1) {
   // explicit `writ serve` starts a server: a bare `writ` prints the usage like any other mistake.
   const { serve } = await import('../app/serve.ts');
   await serve();
+} else if (argv[0] === 'dev' && argv.length === 1) {
+  const { dev } = await import('../demo/dev.ts');
+  await dev();
 } else if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   process.stdout.write(`writ ${pkg.version}\n`);

@@ -36,6 +36,7 @@ const arg = (name: string, description: string, required = true): ArgSpec => ({ 
 
 export const COMMANDS: CommandSpec[] = [
   { name: ['serve'], description: 'Run the authorization server and executor in one process (configuration from the environment, see docs/configuration.md). SIGTERM drains in-flight requests, then closes the store.', args: [], options: {} },
+  { name: ['dev'], description: 'Development: `writ serve` with the bundled demo notes provider connected (connector `demo`), so a by-hand walkthrough ends in a real tool call. `npm run dev` runs it; the provider listens on a free loopback port (or DEMO_PROVIDER_PORT) and stops with Writ.', args: [], options: {} },
 
   { name: ['orgs', 'create'], description: 'Create an org.', args: [arg('name', 'Display name.')], options: {} },
   { name: ['orgs', 'list'], description: 'List orgs.', args: [], options: {} },
@@ -116,7 +117,7 @@ export const COMMANDS: CommandSpec[] = [
 export function usage(spec: CommandSpec): string {
   const args = spec.args.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`)).join(' ');
   const lines = [`usage: writ ${spec.name.join(' ')}${args ? ` ${args}` : ''} [options]`, '', spec.description, ''];
-  const options = { ...spec.options, ...(spec.name[0] === 'serve' || spec.name[0] === 'policy' && spec.name[1] === 'validate' || spec.name[0] === 'migrate' ? {} : GLOBAL_OPTIONS) };
+  const options = { ...spec.options, ...(spec.name[0] === 'serve' || spec.name[0] === 'dev' || spec.name[0] === 'policy' && spec.name[1] === 'validate' || spec.name[0] === 'migrate' ? {} : GLOBAL_OPTIONS) };
   for (const [name, o] of Object.entries(options)) {
     lines.push(`  --${name}${o.type === 'string' ? ' <value>' : ''}${o.multiple ? ' (repeatable)' : ''}${o.env ? ` [env ${o.env}]` : ''}\n      ${o.description}`);
   }

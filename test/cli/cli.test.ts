@@ -94,17 +94,18 @@ test('exchange and execute helpers go through the SDK', async (t) => {
   const cap = await writ(['exchange', '--tool', 'demo.notes.create', '--format', 'biscuit', '--json'], env);
   assert.equal(cap.code, 0, cap.stderr);
   const json = JSON.parse(cap.stdout);
-  assert.equal(json.issuedTokenType, 'urn:writ:params:oauth:token-type:biscuit');
+  assert.equal(json.issued_token_type, 'urn:writ:params:oauth:token-type:biscuit');
+  assert.deepEqual(Object.keys(json).sort(), ['access_token', 'authorization_details', 'expires_in', 'issued_token_type', 'token_type'], 'snake_case, as the token endpoint answers');
   const wider = await writ(['exchange', '--tool', 'notion.pages.create'], env);
   assert.equal(wider.code, 4);
   assert.match(wider.stderr, /invalid_authorization_details/);
   assert.ok(!wider.stderr.includes(run.tokens!.access_token));
   // This server runs without the demo provider, so the executor has no such tool: exit 3, typed.
-  const exec = await writ(['execute', 'demo.notes.create', '--input', '{"title":"t","body":"b"}'], { WRIT_URL: server.issuer, WRIT_CAPABILITY: json.token });
+  const exec = await writ(['execute', 'demo.notes.create', '--input', '{"title":"t","body":"b"}'], { WRIT_URL: server.issuer, WRIT_CAPABILITY: json.access_token });
   assert.equal(exec.code, 3, exec.stderr);
   assert.match(exec.stderr, /^writ: unknown_tool: /);
-  assert.ok(!exec.stderr.includes(json.token));
-  assert.equal((await writ(['execute', 'demo.notes.create', '--input', '[1]'], { WRIT_URL: server.issuer, WRIT_CAPABILITY: json.token })).code, 2);
+  assert.ok(!exec.stderr.includes(json.access_token));
+  assert.equal((await writ(['execute', 'demo.notes.create', '--input', '[1]'], { WRIT_URL: server.issuer, WRIT_CAPABILITY: json.access_token })).code, 2);
 });
 
 test('policy validate: file:line errors and exit 1 for a broken file, 0 for the shipped policies, 2 for a missing dir', async () => {
