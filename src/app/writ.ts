@@ -37,6 +37,11 @@ import { accountAdminRoutes } from '../admin/accounts.ts';
 import { adminGuard } from '../admin/guard.ts';
 import { RevocationFeed } from '../revocation/feed.ts';
 import { revocationRoutes } from '../revocation/routes.ts';
+import { ApprovalService } from '../approvals/service.ts';
+import { WebhookDispatcher } from '../approvals/webhooks.ts';
+import { approvalPages } from '../approvals/pages.ts';
+import { approvalAdminRoutes } from '../approvals/admin.ts';
+import { Ciba } from '../as/ciba.ts';
 import { errorBoundary, pageMethodErrors, pagesNotFound, requestLog, securityHeaders } from '../web/middleware.ts';
 import { refuseCrossSite } from '../web/cross-site.ts';
 import { createMetrics, type Metrics } from '../ops/metrics.ts';
@@ -111,6 +116,18 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   const policies: PolicyWatcher = await watchPolicies(config.policiesDir, { logger });
   const signIn = new SignIn(store.directory, audit, clock);
 
+  // Human approval of one call (OpenID CIBA): the requests, each org's signed webhook, the agent's
+  // ping (through the authorization server, once it exists).
+  const webhooks = new WebhookDispatcher({
+    store: store.approvals, clock, signer: () => keys.capabilitySigningKey, allowPrivateHosts: config.allowPrivateEgress,
+    onError: (message, err) => logger.warn(message, { err }),
+  });
+  const approvals: ApprovalService = new ApprovalService({
+    store: store.approvals, audit, clock, sealer, webhooks,
+    notify: (record, auth_req_id): Promise<void> => ciba.notify(record, auth_req_id), onError: (message, err) => logger.warn(message, { err }),
+  });
+  const ciba: Ciba = new Ciba({ approvals, directory: store.directory, grants: store.grants });
+
   const server = createServer();
   // Revocation-feed long polls are cut at shutdown; their followers poll again elsewhere.
   const inFlight = trackRequests(server, { interruptible: (req) => req.url?.startsWith('/v1/revocations') === true });
@@ -134,6 +151,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     exchange: { audit, keys, policies: () => policies.current(), isAudience: audiences },
     publicKeys: () => ({ jwks: keys.publicJwks.keys, biscuit: keys.biscuitPublicKeys }),
     revocationFeedEndpoint: `${issuer}/v1/revocations`,
+    ciba,
     // External MCP clients; the MCP resource's scopes are the catalog's tools (made below).
     mcp: {
       mcpResource, settings: store.mcp, egress: { allowPrivateHosts: config.allowPrivateEgress },
@@ -189,6 +207,10 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   // The pages people use, behind one check that refuses a state-changing request from another
   // site (DESIGN invariant 10); the protocol and API endpoints are for programs and stay outside it.
   const pages = [
+    ...approvalPages({
+      approvals, directory: store.directory, sessions, clock,
+      confirmPassword: async (user, password, ip) => (await signIn.attempt(user.org_id, user.username, password, { ip })).ok,
+    }),
     connectRoutes({ issuer, directory: store.directory, vault, catalog, sessions, audit, secureCookies }),
     // External MCP clients' sign-in and consent, ahead of the agents' own on the same URLs.
     mcpInteractionRoutes({
@@ -208,6 +230,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   for (const router of [
     adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource, vault }),
     revocationRoutes(revocations),
+    approvalAdminRoutes({ approvals, directory: store.directory, audit, clock, allowPrivateHosts: config.allowPrivateEgress }),
     mcpAdminRoutes({ directory: store.directory, settings: store.mcp, audit, clock }),
     accountAdminRoutes({ store, vault, catalog, audit, issuer, connectLink: (org_id, account_id) => connectLink(issuer, org_id, account_id) }),
     executorRoutes({ issuer, ...executorDeps }),
@@ -227,6 +250,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   app.use(authorization.middleware);
 
   server.on('request', app.callback());
+  webhooks.start();
   logger.info('writ listening', { issuer, port, store: store.kind });
 
   return {
@@ -235,6 +259,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
       verifier.close();
       revocations.close();
       policies.close();
+      await webhooks.close();
       // Stop accepting, let in-flight requests finish, then close the store nothing can reach any more.
       const drained = await inFlight.drain(options.drainTimeoutMs ?? 10_000);
       if (!drained) logger.warn('shutdown cut requests that were still running', { timeout_ms: options.drainTimeoutMs ?? 10_000 });

@@ -11,6 +11,7 @@ import { createAdapterClass } from './adapter.ts';
 import { loginPolicy } from './login-policy.ts';
 import { TOKEN_EXCHANGE_GRANT, TOOL_SCOPE_PREFIX } from './constants.ts';
 import { compareClientSecretsByDigest } from './client-secret.ts';
+import type { Ciba } from './ciba.ts';
 import { registerClientCredentials } from './grants/client-credentials.ts';
 import { ceilingsOf, rightsError, tokenEndpointRights } from './grants/rights.ts';
 import { egressCheckedFetch, isExternalClient, metadataDocumentRefusal, newRegisteredClientId, parseExternalAccountId, refuseOrgFields, type ExternalClientDeps } from './mcp-clients.ts';
@@ -28,6 +29,8 @@ export interface ProviderDeps {
   refreshTokenTtl: number;
   clock: Clock;
   logger: Logger;
+  /** OpenID CIBA: a person approves one call (approvals/). */
+  ciba?: Ciba;
   /** External MCP clients: metadata documents, dynamic registration, the MCP resource. */
   mcp?: ExternalClientDeps;
 }
@@ -55,7 +58,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const now = () => deps.clock.now();
 
   const configuration: Configuration = {
-    adapter: createAdapterClass(deps.oidc, directory, now),
+    adapter: deps.ciba ? deps.ciba.withBackchannel(createAdapterClass(deps.oidc, directory, now)) : createAdapterClass(deps.oidc, directory, now),
     jwks: deps.jwks as Configuration['jwks'],
     cookies: { keys: deps.cookieKeys, long: { signed: true, httpOnly: true, sameSite: 'lax' }, short: { signed: true, httpOnly: true, sameSite: 'lax' } },
     clientBasedCORS: () => false,
@@ -81,6 +84,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       userinfo: '/userinfo',
       end_session: '/session/end',
       pushed_authorization_request: '/par',
+      backchannel_authentication: '/backchannel',
     },
     pkce: { required: () => true },
     ttl: {
@@ -92,6 +96,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       Interaction: 600,
       Session: 8 * 3600,
       Grant: deps.refreshTokenTtl,
+      BackchannelAuthenticationRequest: (ctx) => deps.ciba?.ttl(ctx) ?? 600,
     },
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
@@ -158,6 +163,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         postLogoutSuccessSource: async (ctx) => renderSignedOutPage(ctx),
       },
       dPoP: { enabled: true },
+      ...(deps.ciba ? { ciba: deps.ciba.feature() } : {}),
       userinfo: { enabled: false },
       // External MCP clients (mcp-clients.ts): RFC 7591 registration of public clients, and
       // Client ID Metadata Documents fetched under the executor's egress rules.

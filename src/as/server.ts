@@ -7,7 +7,7 @@ import type { ReplayStore } from '../storage/ports/replay.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { GrantService } from '../grants/service.ts';
 import { createProvider, type ProviderDeps } from './provider.ts';
-import { registerTokenExchange, resourceTokenResolver } from './grants/token-exchange.ts';
+import { accessTokenResolver, registerTokenExchange, resourceTokenResolver } from './grants/token-exchange.ts';
 import { exchangeToken, type ExchangeRequest, type ExchangeResponse } from '../exchange/rfc8693.ts';
 import type { Subject } from '../exchange/subject.ts';
 import { endGrantsWithRefreshTokens } from './refresh-revocation.ts';
@@ -82,6 +82,15 @@ export function authorizationServer(deps: AuthorizationServerDeps): Authorizatio
     return next();
   };
 
+  // OpenID CIBA: the approval of one call, ending in a single-use capability for it.
+  if (deps.ciba) {
+    deps.ciba.bind({
+      ...deps.exchange, issuer: deps.issuer, clock: deps.clock, directory: deps.directory, grants: deps.grants, capabilities: deps.capabilities,
+      defaultAudience: deps.executorResource, resolveAccessToken: accessTokenResolver(provider),
+    });
+    deps.ciba.register(provider);
+  }
+
   // RFC 8414 metadata: oidc-provider's discovery document plus Writ's own fields.
   const discovery: Middleware = async (ctx, next) => {
     const rfc8414 = ctx.path === '/.well-known/oauth-authorization-server';
@@ -91,6 +100,8 @@ export function authorizationServer(deps: AuthorizationServerDeps): Authorizatio
       Object.assign(ctx.body as Record<string, unknown>, {
         biscuit_public_keys: deps.publicKeys().biscuit,
         revocation_feed_endpoint: deps.revocationFeedEndpoint,
+        // CIBA without user codes: the person approves on their own signed-in page.
+        ...(deps.ciba ? { backchannel_user_code_parameter_supported: false } : {}),
       });
     }
   };

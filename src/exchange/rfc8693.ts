@@ -39,6 +39,25 @@ export interface ExchangeRequest {
   params: ExchangeParams;
   /** RFC 9449: thumbprint of a DPoP proof the token endpoint already validated. */
   dpopJkt?: string | undefined;
+  /**
+   * A person approved exactly this request (OpenID CIBA, approvals/): the subject stands for the
+   * approval, whose id becomes the capability's parent; the capability is single-use.
+   */
+  approved?: { subject: Subject; approval_id: string } | undefined;
+  /**
+   * Every check, and nothing minted: what a request for a person's approval would be answered
+   * with. The subject may come resolved (an approval asked by `login_hint`, from the grant).
+   */
+  preview?: { subject?: Subject | undefined } | undefined;
+}
+
+/** What an exchange would issue, before any approval it needs (approvals/, OpenID CIBA). */
+export interface ExchangePreview {
+  subject: Subject;
+  chain: string[];
+  audience: string;
+  details: ToolAccessDetail[];
+  decision: Decision;
 }
 
 export interface ExchangeResponse {
@@ -56,6 +75,15 @@ const deny = (code: ErrorCode, description: string) => new WritError(code, descr
 interface Trail { org_id?: string; subject?: Subject; actor?: string; audience?: string; reasons: string[]; policy_version?: string }
 
 export async function exchangeToken(deps: ExchangeDeps, req: ExchangeRequest): Promise<ExchangeResponse> {
+  return await recorded(deps, req) as ExchangeResponse;
+}
+
+/** The exchange's checks for a request without minting; refusals are on the record like any other. */
+export async function previewExchange(deps: ExchangeDeps, req: ExchangeRequest & { preview: NonNullable<ExchangeRequest['preview']> }): Promise<ExchangePreview> {
+  return await recorded(deps, req) as ExchangePreview;
+}
+
+async function recorded(deps: ExchangeDeps, req: ExchangeRequest): Promise<ExchangeResponse | ExchangePreview> {
   const trail: Trail = { reasons: [] };
   try {
     return await run(deps, req, trail);
@@ -73,13 +101,13 @@ export async function exchangeToken(deps: ExchangeDeps, req: ExchangeRequest): P
   }
 }
 
-async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Promise<ExchangeResponse> {
+async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Promise<ExchangeResponse | ExchangePreview> {
   const { params } = req;
   const now = deps.clock.now();
   const nowSeconds = Math.floor(now / 1000);
 
   // 1. What the subject token proves — by its provenance, never by the request's shape.
-  const subject = await resolveSubject(deps, params.subject_token, params.subject_token_type);
+  const subject = req.approved?.subject ?? req.preview?.subject ?? await resolveSubject(deps, params.subject_token, params.subject_token_type);
   trail.subject = subject;
   // Recorded on the token owner's log, whoever presented it.
   trail.org_id = subject.org_id;
@@ -96,7 +124,8 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
     if (!record || record.revoked_at) throw deny('invalid_grant', 'the subject token has been revoked');
     if (record.single_use) throw deny('invalid_grant', 'a single-use capability cannot be exchanged');
   }
-  if (subject.cnf && subject.cnf.jkt !== req.dpopJkt) {
+  // A preview has no proof to check; an approval records the key and its capability needs it.
+  if (subject.cnf && subject.cnf.jkt !== req.dpopJkt && !req.preview) {
     throw deny('invalid_grant', 'the subject token is DPoP-bound: present a DPoP proof with its key');
   }
 
@@ -135,11 +164,15 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
   const decision = decide(deps.policies(), {
     org_id: subject.org_id, agent_id: actor.client_id, principal: { kind: subject.principal, id: subject.sub }, audience,
     tools: toolsOf(requested), ...(requested.every((d) => d.resources) ? { resources: requested.flatMap((d) => d.resources!) } : {}),
+    arguments: Object.fromEntries(requested.flatMap((d) => (d.constraints ? d.tools.map((t) => [t, d.constraints!]) : []))),
   });
   trail.reasons.push(...decision.reasons);
   trail.policy_version = decision.policy_version;
   if (decision.effect === 'deny') throw deny('access_denied', `policy refused: ${decision.reasons.join('; ')}`);
   if (decision.constraints.require_dpop && !req.dpopJkt) throw deny('invalid_request', 'policy requires a DPoP proof for this capability');
+  if (decision.approval && !req.approved && !req.preview) {
+    throw deny('access_denied', `approval required (rule ${decision.approval.rules.join(', ')}): ask for it by OpenID CIBA at ${deps.issuer}/backchannel with authorization_details naming the exact arguments`);
+  }
   const details = applyPolicy(requested, decision);
 
   // 7. Lifetime: never beyond the subject, the policy, the grant or the first expiring grant
@@ -151,6 +184,7 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
     ...(coveredUntil !== undefined ? [Math.floor(coveredUntil / 1000)] : []),
   );
   if (exp <= nowSeconds) throw deny('invalid_grant', 'the subject token expires too soon to derive anything from it');
+  if (req.preview) return { subject, chain, audience, details, decision };
 
   // 8. Mint, record, audit.
   const claims: CapabilityClaims = {
@@ -160,7 +194,7 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
     iat: nowSeconds, exp,
     ...(chain.length ? { act: actorFromChain(chain)! } : {}),
     ...(req.dpopJkt ? { cnf: { jkt: req.dpopJkt } } : {}),
-    ...(decision.constraints.single_use ? { single_use: true } : {}),
+    ...(decision.constraints.single_use || req.approved ? { single_use: true } : {}),
   };
   let token: string;
   let revocation_ids: string[] = [];
@@ -184,6 +218,7 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
       format: params.requested_token_type === TOKEN_TYPE.biscuit ? 'biscuit' : 'jwt', audience, tools: toolsOf(details),
       authorization_details: details, exp, parent_jti: subject.ref, single_use: claims.single_use === true,
       dpop_bound: claims.cnf !== undefined, policy_version: decision.policy_version, reasons: decision.reasons,
+      ...(req.approved ? { approval_id: req.approved.approval_id } : {}),
     },
   });
 

@@ -9,7 +9,9 @@
 import { globMatch, patternWithin } from '../rights/rights.ts';
 import type { ArgumentConstraint } from '../rights/rights.ts';
 import { DEFAULT_MAX_TTL_SECONDS } from './schema.ts';
+import { approvalApplies, combineApprovals, describeApprovers } from './approval.ts';
 import type {
+  ApprovalRequirement,
   ArgumentConstraints,
   Decision,
   DecisionConstraints,
@@ -55,18 +57,58 @@ export function explain(policies: PolicySet, input: PolicyInput): Explanation {
   const combined = combineConstraints(allows.map((a) => a.rule), request);
   refusals.push(...combined.refusals);
 
+  const approvals = approvalsNeeded(applied, request, combined.constraints);
   const matched_rules = applied.map((a) => a.rule.id);
   const decision: Decision =
     refusals.length > 0
       ? { ...denial(policies, refusals, matched_rules), constraints: combined.constraints }
       : {
           effect: 'allow',
-          reasons: [...grants, ...combined.notes],
+          reasons: [...grants, ...combined.notes, ...approvals.notes],
           policy_version: policies.version,
           matched_rules,
           constraints: combined.constraints,
+          ...(approvals.requirement ? { approval: approvals.requirement } : {}),
         };
   return { decision, rules: traces };
+}
+
+/** Approval rules that apply to the capability these constraints describe (docs/approvals.md). */
+function approvalsNeeded(
+  applied: Array<{ rule: PolicyRule; tools: string[] }>,
+  input: PolicyInput,
+  policy: DecisionConstraints,
+): { requirement?: ApprovalRequirement; notes: string[] } {
+  const notes: string[] = [];
+  const requiring: PolicyRule[] = [];
+  for (const { rule, tools } of applied) {
+    if (rule.effect !== 'require_approval') continue;
+    const verdicts = tools.map((tool) => ({ tool, ...approvalApplies(rule, effectiveArguments(input.arguments?.[tool], policy.arguments?.[tool])) }));
+    const needing = verdicts.filter((v) => v.applies);
+    if (needing.length === 0) {
+      notes.push(`rule ${rule.id} needs no approval here: ${verdicts.map((v) => v.why).join('; ')}`);
+      continue;
+    }
+    requiring.push(rule);
+    notes.push(`approval required by rule ${rule.id} for ${listed('tool', needing.map((v) => v.tool))} (${needing[0]!.why}), from ${describeApprovers(rule.approval!.approvers)}: ${rule.description}`);
+  }
+  const requirement = combineApprovals(requiring);
+  return requirement ? { requirement, notes } : { notes };
+}
+
+function effectiveArguments(
+  requested: Record<string, ArgumentConstraint> | undefined,
+  policy: Record<string, ArgumentConstraint> | undefined,
+): Record<string, ArgumentConstraint> | undefined {
+  if (!requested) return policy;
+  if (!policy) return requested;
+  const out: Record<string, ArgumentConstraint> = { ...requested };
+  for (const [field, c] of Object.entries(policy)) {
+    const merged = out[field] ? mergeConstraint(out[field], c) : c;
+    // Conflicting constraints allow nothing; the exchange refuses them on its own.
+    if (typeof merged !== 'string') out[field] = merged;
+  }
+  return out;
 }
 
 function denial(policies: PolicySet, reasons: string[], matched_rules: string[]): Decision {

@@ -2,6 +2,7 @@
 // watching are the only I/O, kept in files.ts.
 
 export { decide, explain, mergeConstraint } from './engine.ts';
+export { conditionHolds, describeApprovers } from './approval.ts';
 export { loadPolicies, watchPolicies } from './files.ts';
 export type { PolicyWatcher, ReloadOutcome, WatchOptions } from './files.ts';
 export { parsePolicyFile, MAX_POLICY_FILE_BYTES } from './parse.ts';
@@ -10,6 +11,8 @@ export { PolicyFileError } from './errors.ts';
 export type { PolicyErrorCode, PolicyIssue } from './errors.ts';
 export { DEFAULT_MAX_TTL_SECONDS, MAX_TTL_CEILING_SECONDS, PolicyFileSchema } from './schema.ts';
 export type {
+  ApprovalRequirement,
+  Approvers,
   ArgumentConstraints,
   Decision,
   DecisionConstraints,

@@ -6,7 +6,7 @@ import type { Document } from 'yaml';
 import type * as z from 'zod';
 import { PolicyFileError, formatPath } from './errors.ts';
 import type { PolicyIssue } from './errors.ts';
-import { durationSeconds, PolicyFileSchema } from './schema.ts';
+import { DEFAULT_APPROVAL_MAX_WAIT_SECONDS, DEFAULT_FRESH_SIGN_IN_SECONDS, durationSeconds, PolicyFileSchema } from './schema.ts';
 import type { PolicyFileDocument, RuleDocument } from './schema.ts';
 import type { ParsedPolicyFile, PolicyRule } from './types.ts';
 
@@ -81,6 +81,14 @@ function compileRule(rule: RuleDocument, source: PolicyRule['source']): PolicyRu
   if (rule.effect === 'allow' && rule.constraints) {
     const { max_ttl, ...rest } = rule.constraints;
     compiled.constraints = max_ttl === undefined ? rest : { ...rest, max_ttl: durationSeconds(max_ttl) };
+  }
+  if (rule.effect === 'require_approval') {
+    compiled.approval = {
+      ...(rule.when ? { when: rule.when } : {}),
+      approvers: rule.approvers,
+      max_wait: rule.max_wait === undefined ? DEFAULT_APPROVAL_MAX_WAIT_SECONDS : durationSeconds(rule.max_wait),
+      fresh_sign_in: rule.fresh_sign_in === undefined ? DEFAULT_FRESH_SIGN_IN_SECONDS : durationSeconds(rule.fresh_sign_in),
+    };
   }
   return compiled;
 }

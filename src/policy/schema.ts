@@ -157,7 +157,53 @@ export const DenyRuleSchema = z
   })
   .meta({ id: 'DenyRule', description: 'Denies any request for a tool it matches. Deny wins over allow.' });
 
-export const RuleSchema = z.discriminatedUnion('effect', [AllowRuleSchema, DenyRuleSchema]);
+export const ApprovalConditionSchema = z
+  .strictObject({
+    gt: z.number().optional().describe('The field is a number greater than this.'),
+    gte: z.number().optional().describe('The field is a number at least this.'),
+    lt: z.number().optional().describe('The field is a number less than this.'),
+    lte: z.number().optional().describe('The field is a number at most this.'),
+    eq: z.union([z.string(), z.number(), z.boolean()]).optional().describe('The field equals this value.'),
+    not_eq: z.union([z.string(), z.number(), z.boolean()]).optional().describe('The field does not equal this value.'),
+    one_of: z.array(scalar).min(1).optional().describe('The field equals one of these values.'),
+    not_one_of: z.array(scalar).min(1).optional().describe('The field equals none of these values.'),
+    starts_with: z.string().min(1).optional().describe('The field is a string that starts with this text.'),
+    not_starts_with: z.string().min(1).optional().describe('The field is not a string that starts with this text.'),
+    ends_with: z.string().min(1).optional().describe('The field is a string that ends with this text.'),
+    not_ends_with: z.string().min(1).optional().describe('The field is not a string that ends with this text (for example `@xcorp.com`: mail leaving the company).'),
+  })
+  .refine((c) => Object.keys(c).length > 0, { message: 'a condition needs at least one test' })
+  .meta({
+    id: 'ApprovalCondition',
+    description:
+      'When one top-level field of the tool input calls for approval. Every test given must hold. A capability whose constraints leave the condition possible needs approval; one whose constraints rule it out does not.',
+  });
+
+export const ApproversSchema = z
+  .union([
+    z.literal('user').describe('The user the agent acts for.'),
+    z.literal('org_admin').describe('Any admin of the org.'),
+    z.strictObject({ group: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).describe('A group the org defines in its approval settings.') }).describe('Any member of a named group of users.'),
+  ])
+  .meta({ id: 'Approvers', description: 'Who may approve: `user`, `org_admin`, or `{ group: <name> }`.' });
+
+export const ApprovalRuleSchema = z
+  .strictObject({
+    id: ruleId,
+    description: ruleDescription,
+    effect: z.literal('require_approval').describe('A person approves each matched call, for its exact arguments, before the agent gets a capability for it.'),
+    match: MatchSchema.describe('When the rule applies.'),
+    when: z
+      .record(z.string().min(1).max(128).describe('Input field name'), ApprovalConditionSchema)
+      .optional()
+      .describe('Conditions on the tool input (all must hold). Absent: every call of a matched tool needs approval.'),
+    approvers: ApproversSchema.default('user').describe('Who may approve. Default: the user the agent acts for.'),
+    max_wait: DurationSchema.optional().describe('How long a request may wait for a decision; the agent\'s `requested_expiry` can only shorten it. Default 10m.'),
+    fresh_sign_in: DurationSchema.optional().describe('The approver must have signed in at most this long ago. Default 5m.'),
+  })
+  .meta({ id: 'ApprovalRule', description: 'Requires a person to approve each matched call (OpenID CIBA), instead of a token exchange.' });
+
+export const RuleSchema = z.discriminatedUnion('effect', [AllowRuleSchema, DenyRuleSchema, ApprovalRuleSchema]);
 
 export const PolicyFileSchema = z
   .strictObject({
@@ -184,3 +230,7 @@ export const PolicyFileSchema = z
 export type PolicyFileDocument = z.output<typeof PolicyFileSchema>;
 export type AllowRuleDocument = z.output<typeof AllowRuleSchema>;
 export type RuleDocument = z.output<typeof RuleSchema>;
+export type ApprovalConditionDocument = z.output<typeof ApprovalConditionSchema>;
+/** Default wait for an approval, and default freshness of the approver's sign-in (seconds). */
+export const DEFAULT_APPROVAL_MAX_WAIT_SECONDS = 600;
+export const DEFAULT_FRESH_SIGN_IN_SECONDS = 300;

@@ -13,6 +13,8 @@ export interface PolicyInput {
   audience: string;
   tools: string[];
   resources?: string[];
+  /** tool → the argument constraints the capability would carry (the request's own); decides approval rules' `when`. */
+  arguments?: ArgumentConstraints;
 }
 
 /** tool → input field → constraint. */
@@ -37,6 +39,38 @@ export interface Decision {
   matched_rules: string[];
   /** The combined limits of every matching allow rule. Meaningful only when `effect` is `allow`. */
   constraints: DecisionConstraints;
+  /** Approval rules that apply: the capability is issued only after a person approves (OpenID CIBA). */
+  approval?: ApprovalRequirement;
+}
+
+export type Approvers = 'user' | 'org_admin' | { group: string };
+
+/** A condition of an approval rule on one input field; every test given must hold. */
+export interface ApprovalCondition {
+  gt?: number; gte?: number; lt?: number; lte?: number;
+  eq?: string | number | boolean; not_eq?: string | number | boolean;
+  one_of?: Array<string | number>; not_one_of?: Array<string | number>;
+  starts_with?: string; not_starts_with?: string; ends_with?: string; not_ends_with?: string;
+}
+
+export interface RuleApproval {
+  when?: Record<string, ApprovalCondition>;
+  approvers: Approvers;
+  /** Seconds. */
+  max_wait: number;
+  /** Seconds. */
+  fresh_sign_in: number;
+}
+
+/** What every applying approval rule asks, combined: an approver must qualify for each rule. */
+export interface ApprovalRequirement {
+  rules: string[];
+  /** One entry per applying rule; an approver must satisfy every one. */
+  approvers: Approvers[];
+  /** Seconds: the shortest of the rules'. */
+  max_wait: number;
+  /** Seconds: the shortest of the rules'. */
+  fresh_sign_in: number;
 }
 
 export interface RuleMatch {
@@ -60,10 +94,12 @@ export interface RuleConstraints {
 export interface PolicyRule {
   id: string;
   description: string;
-  effect: 'allow' | 'deny';
+  effect: 'allow' | 'deny' | 'require_approval';
   match: RuleMatch;
   /** Only on allow rules. */
   constraints?: RuleConstraints;
+  /** Only on approval rules. */
+  approval?: RuleApproval;
   source: { file: string; line: number };
 }
 
@@ -89,7 +125,7 @@ export interface PolicySet {
 /** Why one rule did or did not apply to a request. */
 export interface RuleTrace {
   id: string;
-  effect: 'allow' | 'deny';
+  effect: 'allow' | 'deny' | 'require_approval';
   description: string;
   source: { file: string; line: number };
   matched: boolean;

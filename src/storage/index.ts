@@ -1,3 +1,4 @@
+import type { ApprovalStore } from '../approvals/store.ts';
 import type { OrgConnectorStore } from '../connectors/org-connector-store.ts';
 import type { AuditStore } from './ports/audit.ts';
 import type { CapabilityStore } from './ports/capabilities.ts';
@@ -28,6 +29,8 @@ export interface WritStore {
   replay: ReplayStore;
   /** Orgs' answers to external MCP clients. */
   mcp: McpStore;
+  /** Requests for a person's approval (CIBA), org approval settings, webhook deliveries. */
+  approvals: ApprovalStore;
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -41,6 +44,7 @@ export type * from './ports/keys.ts';
 export type * from './ports/mcp.ts';
 export type * from './ports/oidc.ts';
 export type * from '../connectors/org-connector-store.ts';
+export type * from '../approvals/store.ts';
 export type * from './ports/replay.ts';
 export type * from './ports/revocation-feed.ts';
 export type * from './ports/vault.ts';

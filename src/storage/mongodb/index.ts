@@ -1,5 +1,6 @@
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import type { WritStore } from '../index.ts';
+import { approvalIndexes, MongoApprovalStore } from './approvals.ts';
 import { auditIndexes, MongoAuditStore } from './audit.ts';
 import { capabilityIndexes, MongoCapabilityStore } from './capabilities.ts';
 import { ensureIndexes, type IndexPlan } from './database.ts';
@@ -24,6 +25,7 @@ const indexPlans: IndexPlan[] = [
   ...capabilityIndexes,
   ...revocationFeedIndexes,
   ...replayIndexes,
+  ...approvalIndexes,
 ];
 
 export interface MongoStore extends WritStore {
@@ -83,6 +85,7 @@ export async function openMongoStore(uri: string, options: MongoStoreOptions = {
     capabilities: new MongoCapabilityStore(db),
     revocationFeed: new MongoRevocationFeedStore(db),
     replay: new MongoReplayStore(db, options.now),
+    approvals: new MongoApprovalStore(db),
     mcp: new MongoMcpStore(db),
     async ping() { await db.command({ ping: 1 }); },
     async close() { await client.close(); },

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { WritStore } from '../index.ts';
+import { approvalMigrations, SqliteApprovalStore } from './approvals.ts';
 import { auditMigrations, SqliteAuditStore } from './audit.ts';
 import { capabilityMigrations, SqliteCapabilityStore } from './capabilities.ts';
 import { SqliteDatabase, type Migration } from './database.ts';
@@ -22,6 +23,7 @@ const migrations: Migration[] = [
   ...vaultMigrations,
   ...capabilityMigrations,
   ...replayMigrations,
+  ...approvalMigrations,
   ...mcpMigrations,
 ];
 
@@ -51,6 +53,7 @@ export function openSqliteStore(dataDirOrMemory: string, options: { now?: () => 
     capabilities: new SqliteCapabilityStore(database),
     revocationFeed: new SqliteRevocationFeedStore(database),
     replay,
+    approvals: new SqliteApprovalStore(database),
     mcp: new SqliteMcpStore(database),
     async ping() { database.get('SELECT 1'); },
     async close() { clearInterval(purge); database.close(); },

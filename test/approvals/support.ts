@@ -1,0 +1,129 @@
+// What the approval tests share: XCorp's billing service and connector (story 4's), John's
+// delegation, a Writ whose clock the test moves, the policy that asks John to approve payments
+// over 1,000, and the agent's side of OpenID CIBA over real HTTP.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { delegate } from '../support/delegation.ts';
+import { startBilling } from '../support/providers/index.ts';
+import type { LocalBilling } from '../support/providers/billing.ts';
+import { seedOrg, startTestWrit, type TestWrit } from '../support/writ.ts';
+
+export const TOOL = 'billing.invoices.pay';
+export const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
+export const API_KEY = 'sk_live_xcorp_billing_0123456789abcdef';
+
+export const APPROVAL_POLICY = `version: 1
+rules:
+  - id: invoices
+    description: Agents may pay invoices, up to 10,000, with capabilities that live a minute.
+    effect: allow
+    match: { tools: ["billing.invoices.pay"] }
+    constraints:
+      max_ttl: 60
+      arguments:
+        "billing.invoices.pay":
+          amount: { max: 10000 }
+  - id: large-payments-need-approval
+    description: A payment over 1,000 needs the approval of the person it is paid for.
+    effect: require_approval
+    match: { tools: ["billing.invoices.pay"] }
+    when:
+      amount: { gt: 1000 }
+    approvers: user
+    max_wait: 10m
+    fresh_sign_in: 5m
+`;
+
+export const billingConnector = (api_base_url: string) => ({
+  display_name: 'Billing', description: 'XCorp\'s billing service.',
+  auth: { type: 'api_key', prefix: 'Bearer ' },
+  api_base_url,
+  tools: {
+    'invoices.pay': {
+      description: 'Pay an open invoice (POST /v1/invoices/{invoice_id}/pay).',
+      method: 'POST', path: '/v1/invoices/{invoice_id}/pay',
+      input_schema: {
+        type: 'object',
+        properties: { invoice_id: { type: 'string', minLength: 1 }, amount: { type: 'number', exclusiveMinimum: 0 } },
+        required: ['invoice_id', 'amount'], additionalProperties: false,
+      },
+      body: ['amount'],
+      resource: 'billing:invoice:{invoice_id}',
+    },
+  },
+});
+
+export interface ApprovalWorld {
+  writ: TestWrit;
+  billing: LocalBilling;
+  xcorp: Awaited<ReturnType<typeof seedOrg>>;
+  org_id: string;
+  /** John's delegated access token (the agent's `login_hint_token`). */
+  johnToken: string;
+  /** Moves Writ's clock on. */
+  advance(ms: number): void;
+}
+
+/** XCorp, John, the billing connector and his key, and the agent John delegated paying to. */
+export async function approvalWorld(t: { after(fn: () => unknown): void }, options: { env?: Record<string, string>; allowHosts?: string[] } = {}): Promise<ApprovalWorld> {
+  const billing = await startBilling({ apiKey: API_KEY, invoices: [{ id: 'inv_1042', amount_due: 4200 }, { id: 'inv_1043', amount_due: 9800 }] });
+  t.after(() => billing.close());
+  const policies = mkdtempSync(join(tmpdir(), 'writ-approval-policies-'));
+  copyFileSync(join(import.meta.dirname, '../../policies/default.yaml'), join(policies, 'default.yaml'));
+  writeFileSync(join(policies, 'invoices.yaml'), APPROVAL_POLICY);
+  let skew = 0;
+  const clock = { now: () => Date.now() + skew };
+  const allow = [new URL(billing.url).host, ...(options.allowHosts ?? [])].join(',');
+  const writ = await startTestWrit({ env: { WRIT_POLICIES: policies, WRIT_ALLOW_PRIVATE_EGRESS: allow, ...options.env }, writ: { clock } });
+  t.after(() => writ.stop());
+  const xcorp = await seedOrg(writ, { name: 'XCorp', username: 'john', tools: [TOOL] });
+  const org_id = xcorp.org.id;
+  const registered = await writ.admin('PUT', `/orgs/${org_id}/connectors/billing`, billingConnector(billing.url));
+  assert.equal(registered.status, 200, registered.text);
+  const account = await writ.admin('POST', `/orgs/${org_id}/connected-accounts`, { connector: 'billing', user_id: xcorp.user.id, api_key: API_KEY });
+  assert.equal(account.status, 201, account.text);
+  const john = await delegate(writ, xcorp, { authorization_details: [{ type: 'tool_access', tools: [TOOL] }] });
+  return { writ, billing, xcorp, org_id, johnToken: john.tokens!.access_token, advance: (ms) => { skew += ms; } };
+}
+
+const basic = (c: { client_id: string; client_secret: string }) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret)}`).toString('base64')}`;
+
+async function form(url: string, client: { client_id: string; client_secret: string }, params: Record<string, string>) {
+  const res = await fetch(url, {
+    method: 'POST', headers: { authorization: basic(client), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params),
+  });
+  const text = await res.text();
+  let json: any;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, json, text };
+}
+
+/** The exact call a person approves: one invoice, one amount. */
+export const payment = (invoice: string, amount: number) => JSON.stringify([{
+  type: 'tool_access', tools: [TOOL], resources: [`billing:invoice:${invoice}`],
+  constraints: { invoice_id: { eq: invoice }, amount: { eq: amount } },
+}]);
+
+/** The agent asks for approval at the backchannel authentication endpoint (CIBA §7.1). */
+export function askApproval(w: ApprovalWorld, params: Record<string, string>) {
+  return form(`${w.writ.issuer}/backchannel`, w.xcorp.agent, { scope: 'openid', ...params });
+}
+
+/** One poll of the token endpoint (CIBA §10.1). */
+export function pollToken(w: ApprovalWorld, auth_req_id: string, extra: Record<string, string> = {}) {
+  return form(`${w.writ.issuer}/token`, w.xcorp.agent, { grant_type: CIBA_GRANT, auth_req_id, ...extra });
+}
+
+/** The claims of a JWT, unverified (the executor verifies). */
+export function claimsOf(jwt: string): Record<string, any> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8'));
+}
+
+export async function auditOf(w: ApprovalWorld, type: string): Promise<any[]> {
+  const res = await w.writ.admin('GET', `/orgs/${w.org_id}/audit?type=${type}`);
+  assert.equal(res.status, 200, res.text);
+  return res.json.events;
+}
