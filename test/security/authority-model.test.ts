@@ -115,11 +115,18 @@ interface Model {
   grants: GrantModel[];
   capabilities: CapabilityModel[];
   deletedAgents: Set<string>;
+  /** Disabled now: they cannot authenticate; re-enabling them brings back nothing that ended. */
+  disabledAgents: Set<string>;
+  /** Capabilities ended by a lifecycle step (an agent in their chain disabled), by index. */
+  ended: Set<number>;
+  /** John disabled: every grant of his ended, and he cannot delegate. */
+  userDisabled: boolean;
   subAgents: string[];
 }
 
 function isAlive(m: Readonly<Model>, c: CapabilityModel): boolean {
   if (!m.grants[c.grant]!.alive) return false;
+  if (m.ended.has(m.capabilities.indexOf(c))) return false;
   if (c.chain.some((agent) => m.deletedAgents.has(agent))) return false;
   return c.parent === undefined || isAlive(m, m.capabilities[c.parent]!);
 }
@@ -189,6 +196,11 @@ class Delegate implements Cmd {
   check() { return true; }
   async run(m: Model, r: Real) {
     const run = await delegate(r.writ, r.seeded, { authorization_details: [{ type: 'tool_access', tools: [TOOL] }] });
+    if (m.userDisabled) {
+      assert.equal(run.tokens, undefined, 'a disabled user cannot delegate');
+      r.log.push('DelegateRefused');
+      return;
+    }
     assert.ok(run.tokens?.access_token && run.tokens.refresh_token, `delegation: ${run.last.status} ${run.last.text.slice(0, 300)}`);
     const listed = await r.writ.admin('GET', `/orgs/${r.seeded.org.id}/grants`);
     const known = new Set(r.grants.map((g) => g.id));
@@ -251,7 +263,7 @@ class SubAgentExchange implements Cmd {
       ...(this.format === 'biscuit' ? { requested_token_type: BISCUIT } : {}),
     });
     r.log.push(this.toString());
-    if (m.deletedAgents.has(subId)) {
+    if (m.deletedAgents.has(subId) || m.disabledAgents.has(subId)) {
       assert.equal(res.status, 401, `a deleted agent authenticates: ${JSON.stringify(res.json)}`);
       return;
     }
@@ -361,10 +373,61 @@ class DeleteSubAgent implements Cmd {
     const res = await remoteWrit(r.cluster.url(this.worker), r.cluster.adminToken).admin('DELETE', `/orgs/${r.seeded.org.id}/agents/${encodeURIComponent(id)}`);
     assert.equal(res.status, 204, res.text);
     m.deletedAgents.add(id);
+    m.disabledAgents.delete(id);
     r.log.push(this.toString());
     await checkAll(m, r, this.toString());
   }
   toString() { return `DeleteSubAgent(${this.sub}, worker ${this.worker})`; }
+}
+
+/** The lifecycle: a sub-agent disabled ends every capability it holds or that was delegated through it. */
+class DisableSubAgent implements Cmd {
+  readonly sub: number;
+  readonly worker: number;
+  constructor(sub: number, worker: number) { this.sub = sub; this.worker = worker; }
+  check(m: Readonly<Model>) { const id = m.subAgents[this.sub]!; return !m.deletedAgents.has(id) && !m.disabledAgents.has(id); }
+  async run(m: Model, r: Real) {
+    const id = m.subAgents[this.sub]!;
+    const res = await remoteWrit(r.cluster.url(this.worker), r.cluster.adminToken).admin('POST', `/orgs/${r.seeded.org.id}/agents/${encodeURIComponent(id)}/disable`);
+    assert.equal(res.status, 200, res.text);
+    m.disabledAgents.add(id);
+    m.capabilities.forEach((c, i) => { if (c.chain.includes(id)) m.ended.add(i); });
+    r.log.push(this.toString());
+    await checkAll(m, r, this.toString());
+  }
+  toString() { return `DisableSubAgent(${this.sub}, worker ${this.worker})`; }
+}
+
+class EnableSubAgent implements Cmd {
+  readonly sub: number;
+  readonly worker: number;
+  constructor(sub: number, worker: number) { this.sub = sub; this.worker = worker; }
+  check(m: Readonly<Model>) { return m.disabledAgents.has(m.subAgents[this.sub]!); }
+  async run(m: Model, r: Real) {
+    const id = m.subAgents[this.sub]!;
+    const res = await remoteWrit(r.cluster.url(this.worker), r.cluster.adminToken).admin('POST', `/orgs/${r.seeded.org.id}/agents/${encodeURIComponent(id)}/enable`);
+    assert.equal(res.status, 200, res.text);
+    m.disabledAgents.delete(id);
+    r.log.push(this.toString());
+    await checkAll(m, r, this.toString());
+  }
+  toString() { return `EnableSubAgent(${this.sub}, worker ${this.worker})`; }
+}
+
+/** The lifecycle (as SCIM deprovisioning does it): John disabled ends every grant of his, and he cannot delegate again. */
+class DisableUser implements Cmd {
+  readonly worker: number;
+  constructor(worker: number) { this.worker = worker; }
+  check(m: Readonly<Model>) { return !m.userDisabled; }
+  async run(m: Model, r: Real) {
+    const res = await remoteWrit(r.cluster.url(this.worker), r.cluster.adminToken).admin('POST', `/orgs/${r.seeded.org.id}/users/${r.seeded.user.id}/disable`);
+    assert.equal(res.status, 200, res.text);
+    m.userDisabled = true;
+    for (const g of m.grants) g.alive = false;
+    r.log.push(this.toString());
+    await checkAll(m, r, this.toString());
+  }
+  toString() { return `DisableUser(worker ${this.worker})`; }
 }
 
 class RestartWorker implements Cmd {
@@ -394,6 +457,9 @@ const commands = [
   { weight: 1, arbitrary: fc.tuple(index, worker).map(([g, w]) => new RevokeRefreshToken(g, w)) },
   { weight: 1, arbitrary: fc.tuple(index, worker).map(([g, w]) => new ReuseRefreshToken(g, w)) },
   { weight: 1, arbitrary: fc.tuple(fc.nat({ max: SUB_AGENTS - 1 }), worker).map(([s, w]) => new DeleteSubAgent(s, w)) },
+  { weight: 1, arbitrary: fc.tuple(fc.nat({ max: SUB_AGENTS - 1 }), worker).map(([s, w]) => new DisableSubAgent(s, w)) },
+  { weight: 1, arbitrary: fc.tuple(fc.nat({ max: SUB_AGENTS - 1 }), worker).map(([s, w]) => new EnableSubAgent(s, w)) },
+  { weight: 1, arbitrary: worker.map((w) => new DisableUser(w)) },
   { weight: 1, arbitrary: worker.map((w) => new RestartWorker(w)) },
 ];
 
@@ -431,7 +497,7 @@ test('authority over two processes: executor, introspection and a feed follower 
         };
         // The connect consent's grant is part of the model too.
         real.grants.push({ id: listed.json.grants[0].id, access_token: first.tokens.access_token, refresh_token: first.tokens.refresh_token ?? '' });
-        const model: Model = { grants: [{ alive: true, refreshRotated: false }], capabilities: [], deletedAgents: new Set(), subAgents };
+        const model: Model = { grants: [{ alive: true, refreshRotated: false }], capabilities: [], deletedAgents: new Set(), disabledAgents: new Set(), ended: new Set(), userDisabled: false, subAgents };
         lastLog = real.log;
         return { model, real };
       };
