@@ -3,12 +3,18 @@ import type { DirectoryStore, AgentRecord } from '../storage/ports/directory.ts'
 import { bearerDigest, BEARER_MODELS, isBearerDigest, type OidcStore } from '../storage/ports/oidc.ts';
 import { TOKEN_EXCHANGE_GRANT } from './constants.ts';
 
-/** oidc-provider client metadata for an agent. The secret field holds a digest (see provider.ts). */
-export function clientMetadata(agent: AgentRecord): AdapterPayload {
+/**
+ * oidc-provider client metadata for an agent. The secret field holds a digest (see provider.ts).
+ * A rotated-out secret or key set stays accepted beside the new one until its overlap ends.
+ */
+export function clientMetadata(agent: AgentRecord, nowMs: number = Date.now()): AdapterPayload {
   const interactive = agent.redirect_uris.length > 0;
+  const overlapping = (until: string | undefined) => until !== undefined && Date.parse(until) > nowMs;
+  const previousKeys = overlapping(agent.previous_jwks?.expires_at) ? agent.previous_jwks!.keys : [];
   return {
     client_id: agent.client_id,
     ...(agent.client_secret_digest ? { client_secret: agent.client_secret_digest } : {}),
+    ...(overlapping(agent.previous_secret?.expires_at) ? { previous_secret_digest: agent.previous_secret!.digest } : {}),
     redirect_uris: agent.redirect_uris,
     response_types: interactive ? ['code'] : [],
     grant_types: [
@@ -17,7 +23,8 @@ export function clientMetadata(agent: AgentRecord): AdapterPayload {
       TOKEN_EXCHANGE_GRANT,
     ],
     token_endpoint_auth_method: agent.token_endpoint_auth_method,
-    ...(agent.jwks ? { jwks: agent.jwks } : {}),
+    ...(agent.jwks ? { jwks: { keys: [...agent.jwks.keys, ...previousKeys] } } : {}),
+    ...(agent.jwks_uri ? { jwks_uri: agent.jwks_uri } : {}),
     authorization_details_types: ['tool_access'],
     client_name: agent.name,
     org_id: agent.org_id,
@@ -61,7 +68,7 @@ export function createAdapterClass(oidc: OidcStore, directory: DirectoryStore, n
       if (this.name === 'Client') {
         // Agents live in the directory; client authentication is the one lookup by id alone.
         const agent = await directory.findAgentForClientAuthentication(id);
-        if (agent) return clientMetadata(agent);
+        if (agent) return clientMetadata(agent, now());
         // RFC 7591 registrations (external MCP clients), kept without expiry: never stale.
         return (await oidc.find(this.name, id)) as AdapterPayload | undefined;
       }

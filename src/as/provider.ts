@@ -64,7 +64,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     clientBasedCORS: () => false,
     scopes: ['openid', 'offline_access'],
     claims: { openid: ['sub'], profile: ['preferred_username', 'org_id'], email: ['email'] },
-    extraClientMetadata: { properties: ['org_id', 'tools'], validator: refuseOrgFields },
+    extraClientMetadata: { properties: ['org_id', 'tools', 'previous_secret_digest'], validator: refuseOrgFields },
     // The ceiling is known at /authorize: `tool:` scopes outside it, or not naming a tool
     // (`tool:*`), are refused here, before any page (RFC 6749 §4.1.2.1 invalid_scope).
     extraParams: {
