@@ -117,6 +117,7 @@ export function approvalAdminRoutes(deps: ApprovalAdminDeps): Router {
     router.post(`/orgs/:org/approvals/:id/${decision}`, async (ctx) => {
       const org_id = await orgOf(ctx);
       const body = parse(approvalDecisionBody, await readJson(ctx.req));
+      if (!(await deps.approvals.get(org_id, String(ctx.params.id)))) throw new WritError('not_found', 'no such approval request');
       const user = await deps.directory.getUser(org_id, body.on_behalf_of);
       if (!user) throw new WritError('invalid_request', 'on_behalf_of names no user of this org');
       const record = await deps.approvals.decide(org_id, String(ctx.params.id), user, { kind: 'admin_api', on_behalf_of: user.id }, decision, body.reason);

@@ -2,8 +2,12 @@
 // delegation, a Writ whose clock the test moves, the policy that asks John to approve payments
 // over 1,000, and the agent's side of OpenID CIBA over real HTTP.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { join } from 'node:path';
 import { delegate } from '../support/delegation.ts';
 import { startBilling } from '../support/providers/index.ts';
@@ -78,10 +82,8 @@ export async function approvalWorld(t: { after(fn: () => unknown): void }, optio
   const allow = [new URL(billing.url).host, ...(options.allowHosts ?? [])].join(',');
   const writ = await startTestWrit({ env: { WRIT_POLICIES: policies, WRIT_ALLOW_PRIVATE_EGRESS: allow, ...options.env }, writ: { clock } });
   t.after(() => writ.stop());
-  const xcorp = await seedOrg(writ, { name: 'XCorp', username: 'john', tools: [TOOL] });
+  const xcorp = await seedOrg(writ, { name: 'XCorp', username: 'john', tools: [TOOL], connectors: { billing: billingConnector(billing.url) } });
   const org_id = xcorp.org.id;
-  const registered = await writ.admin('PUT', `/orgs/${org_id}/connectors/billing`, billingConnector(billing.url));
-  assert.equal(registered.status, 200, registered.text);
   const account = await writ.admin('POST', `/orgs/${org_id}/connected-accounts`, { connector: 'billing', user_id: xcorp.user.id, api_key: API_KEY });
   assert.equal(account.status, 201, account.text);
   const john = await delegate(writ, xcorp, { authorization_details: [{ type: 'tool_access', tools: [TOOL] }] });
@@ -126,4 +128,48 @@ export async function auditOf(w: ApprovalWorld, type: string): Promise<any[]> {
   const res = await w.writ.admin('GET', `/orgs/${w.org_id}/audit?type=${type}`);
   assert.equal(res.status, 200, res.text);
   return res.json.events;
+}
+
+export interface Received { path: string; headers: Record<string, string | string[] | undefined>; body: string }
+
+/**
+ * An https endpoint on 127.0.0.1 (ping and webhook URLs must be https) with a self-signed
+ * certificate this process trusts. `answer` decides each status; every request is kept.
+ */
+export async function httpsReceiver(t: { after(fn: () => unknown): void }, answer: (r: Received, index: number) => number = () => 204) {
+  const dir = mkdtempSync(join(tmpdir(), 'writ-receiver-tls-'));
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+  ], { stdio: 'ignore' });
+  const key = readFileSync(join(dir, 'key.pem'), 'utf8');
+  const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  rmSync(dir, { recursive: true, force: true });
+  setDefaultCACertificates([...getCACertificates('default'), cert]);
+  const received: Received[] = [];
+  const waiters: Array<() => void> = [];
+  const server = createHttpsServer({ key, cert }, (req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const r = { path: req.url ?? '', headers: req.headers, body };
+      received.push(r);
+      res.statusCode = answer(r, received.length - 1);
+      res.end();
+      for (const w of waiters.splice(0)) w();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    received,
+    /** Resolves once `count` requests have arrived. */
+    async waitFor(count: number): Promise<Received[]> {
+      while (received.length < count) await new Promise<void>((resolve) => waiters.push(resolve));
+      return received;
+    },
+  };
 }

@@ -1,0 +1,44 @@
+// An approval stands on the grant behind it. Revoke the grant after the approval, and the approval
+// yields nothing: the poll is refused; revoke it after the capability was issued, and the
+// capability is refused at the executor. Either way the billing service sees no call.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { executeRaw } from '../stories/helpers.ts';
+import { approvalWorld, askApproval, auditOf, pollToken, payment, TOOL, type ApprovalWorld } from './support.ts';
+
+async function approvedRequest(w: ApprovalWorld, invoice: string, amount: number) {
+  const asked = await askApproval(w, { login_hint: 'john', authorization_details: payment(invoice, amount) });
+  assert.equal(asked.status, 200, asked.text);
+  const id = (await w.writ.admin('GET', `/orgs/${w.org_id}/approvals?status=pending`)).json.approvals[0].id as string;
+  const approved = await w.writ.admin('POST', `/orgs/${w.org_id}/approvals/${id}/approve`, { on_behalf_of: w.xcorp.user.id });
+  assert.equal(approved.status, 200, approved.text);
+  return { auth_req_id: asked.json.auth_req_id as string, grant_id: approved.json.grant_id as string };
+}
+
+test('an approval whose grant is revoked before use yields nothing usable', async (t) => {
+  const w = await approvalWorld(t);
+  assert.equal((await w.writ.admin('PUT', `/orgs/${w.org_id}/approval-settings`, { allow_admin_api_approval: true })).status, 200);
+
+  // Revoked between the approval and the poll: the token endpoint issues nothing.
+  const early = await approvedRequest(w, 'inv_1042', 4200);
+  // The capability issued before the revocation below: refused at the executor after it.
+  const late = await approvedRequest(w, 'inv_1043', 9800);
+  assert.equal(early.grant_id, late.grant_id);
+  const issued = await pollToken(w, late.auth_req_id);
+  assert.equal(issued.status, 200, issued.text);
+
+  const revoked = await w.writ.admin('DELETE', `/orgs/${w.org_id}/grants/${early.grant_id}`);
+  assert.ok(revoked.status === 200 || revoked.status === 204, revoked.text);
+
+  const poll = await pollToken(w, early.auth_req_id);
+  assert.equal(poll.status, 400);
+  assert.equal(poll.json.error, 'invalid_grant');
+  assert.match(poll.json.error_description, /revoked/);
+  assert.equal(poll.json.access_token, undefined);
+
+  const use = await executeRaw(w.writ, TOOL, issued.json.access_token, { input: { invoice_id: 'inv_1043', amount: 9800 } });
+  assert.equal(use.status, 401, use.text);
+  assert.equal(use.json.error.code, 'invalid_token');
+  assert.equal(w.billing.calls.length, 0, 'the billing service saw no call');
+  assert.ok((await auditOf(w, 'token.exchange_denied')).some((e) => /revoked/.test(e.details.reason)), 'the refused issuance is on the record');
+});
