@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { ExecutorError, TokenExchangeError, WritClient, WritClientError } from '../client/index.ts';
 import { loadPolicies, parsePolicyFile, PolicyFileError } from '../policy/index.ts';
+import { verifyEvidence, type CheckpointDocument } from '../audit/checkpoints.ts';
 import { admin, CliError, connection, exitFor, type Connection } from './admin-api.ts';
 import { table, type Output } from './output.ts';
 import { EXIT } from './spec.ts';
@@ -64,6 +65,42 @@ function sdkFailure(err: unknown): never {
   throw err;
 }
 
+const overlap = (ctx: RunContext) => {
+  const v = str(ctx, 'overlap');
+  if (v === undefined) return {};
+  if (!/^\d{1,7}$/.test(v)) throw new CliError(EXIT.usage, '--overlap is a number of seconds');
+  return { overlap_seconds: Number(v) };
+};
+
+/** `audit verify --checkpoints`: the log (a file, or the server's export) against checkpoints saved earlier, offline. */
+async function verifyOffline(ctx: RunContext, checkpointsFile: string): Promise<number> {
+  const document = readJsonFile(checkpointsFile) as CheckpointDocument;
+  if (!document || typeof document.org_id !== 'string' || !Array.isArray(document.checkpoints) || !Array.isArray(document.keys?.keys)) {
+    throw new CliError(EXIT.usage, `${checkpointsFile} is not a checkpoints document (GET /v1/audit/{org}/checkpoints)`);
+  }
+  const logFile = str(ctx, 'log');
+  let lines: string[];
+  if (logFile) {
+    try { lines = readFileSync(logFile, 'utf8').split('\n'); } catch (err) { throw new CliError(EXIT.usage, `cannot read ${logFile}: ${(err as Error).message}`); }
+  } else {
+    const c = conn(ctx);
+    const res = await fetch(`${c.url}/admin/v1/orgs/${seg(document.org_id)}/audit/export`, { headers: { authorization: `Bearer ${c.token()}` } }).catch(() => {
+      throw new CliError(EXIT.failed, `cannot reach Writ at ${c.url}`);
+    });
+    if (!res.ok) throw new CliError(exitFor(res.status), `audit export: HTTP ${res.status}`);
+    lines = (await res.text()).split('\n');
+  }
+  let events;
+  try { events = lines.filter((l) => l.trim()).map((l) => JSON.parse(l)); } catch { throw new CliError(EXIT.usage, 'the log is not JSON lines of Writ audit events'); }
+  const keysFile = str(ctx, 'keys');
+  const pinned = keysFile ? (readJsonFile(keysFile) as { keys: Array<Record<string, string>> }).keys : undefined;
+  const result = await verifyEvidence(events, document, pinned);
+  ctx.out.result(result, () => (result.ok
+    ? `log intact: ${result.events_checked} events, ${result.checkpoints_checked} signed checkpoints match`
+    : `log does NOT match its checkpoints:\n${result.problems.map((p) => `  ${p.reason}: ${p.detail}`).join('\n')}`));
+  return result.ok ? EXIT.ok : EXIT.failed;
+}
+
 const eventLine = (e: any) => `${e.at}  #${e.seq}  ${e.type}  ${JSON.stringify({ actor: e.actor, subject: e.subject })}`;
 
 async function auditPage(ctx: RunContext, query: URLSearchParams) {
@@ -99,6 +136,8 @@ export const HANDLERS: Record<string, Handler> = {
   }, (u) => `created user ${u.id} (${u.username})`),
   'users list': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/users`, undefined, (j) => table(j.users, ['id', 'username', 'roles', 'email', 'created_at'])),
   'users delete': (ctx) => show(ctx, 'DELETE', `${orgPath(ctx)}/users/${seg(ctx.args[0]!)}`, undefined, () => `deleted user ${ctx.args[0]}`),
+  'users disable': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/users/${seg(ctx.args[0]!)}/disable`, {}, (u) => `disabled user ${u.username}; their sessions, grants and connected accounts ended`),
+  'users enable': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/users/${seg(ctx.args[0]!)}/enable`, {}, (u) => `enabled user ${u.username}`),
 
   'agents create': (ctx) => {
     const tools = list(ctx, 'tool');
@@ -113,6 +152,19 @@ export const HANDLERS: Record<string, Handler> = {
   },
   'agents list': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/agents`, undefined, (j) => table(j.agents, ['client_id', 'name', 'token_endpoint_auth_method', 'tools'])),
   'agents delete': (ctx) => show(ctx, 'DELETE', `${orgPath(ctx)}/agents/${seg(ctx.args[0]!)}`, undefined, () => `deleted agent ${ctx.args[0]}; its grants are revoked`),
+  'agents disable': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/agents/${seg(ctx.args[0]!)}/disable`, {}, (a) => `disabled agent ${a.client_id}; its grants and capabilities ended`),
+  'agents enable': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/agents/${seg(ctx.args[0]!)}/enable`, {}, (a) => `enabled agent ${a.client_id}`),
+  'agents rotate-secret': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/agents/${seg(ctx.args[0]!)}/secret`, overlap(ctx), (a) =>
+    `client_secret: ${a.client_secret}\n(shown once${a.previous_secret_expires_at ? `; the old secret works until ${a.previous_secret_expires_at}` : '; the old secret no longer works'})`),
+  'agents rotate-keys': (ctx) => {
+    const file = str(ctx, 'jwks-file');
+    const uri = str(ctx, 'jwks-uri');
+    if (!file === !uri) throw new CliError(EXIT.usage, 'give --jwks-file or --jwks-uri');
+    return show(ctx, 'PUT', `${orgPath(ctx)}/agents/${seg(ctx.args[0]!)}/keys`, { ...(file ? { jwks: readJsonFile(file) } : { jwks_uri: uri }), ...overlap(ctx) },
+      (a) => `keys of ${a.client_id} replaced${a.previous_jwks ? `; the old keys work until ${a.previous_jwks.expires_at}` : ''}`);
+  },
+
+  'scim token': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/scim/token`, {}, (t) => `SCIM bearer token (shown once; the previous one no longer works):\n${t.token}`),
 
   'connectors create': (ctx) => show(ctx, 'PUT', `${orgPath(ctx)}/connectors/${seg(ctx.args[0]!)}`, readJsonFile(need(ctx, 'file')), (c) => `registered connector ${c.name}\nredirect URI to register at the provider: ${c.redirect_uri}`),
   'connectors list': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/connectors`, undefined, (j) => table(j.connectors, ['name', 'origin', 'auth', 'tools'])),
@@ -234,9 +286,20 @@ export const HANDLERS: Record<string, Handler> = {
   },
 
   async 'audit verify'(ctx) {
+    const saved = str(ctx, 'checkpoints');
+    if (saved) return verifyOffline(ctx, saved);
     const { json } = await admin(conn(ctx), 'POST', `${orgPath(ctx)}/audit/verify`);
     ctx.out.result(json, () => (json.ok ? `chain intact: ${json.events_checked} events` : `chain BROKEN at event #${json.first_broken.seq} (${json.first_broken.id}): ${json.first_broken.reason}; ${json.events_checked} events before it are intact`));
     return json.ok ? EXIT.ok : EXIT.failed;
+  },
+
+  'audit checkpoint': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/audit/checkpoints`, {}, (c) => `checkpoint of ${c.org_id} at #${c.seq}: ${c.head_hash} (${c.at}, key ${c.kid})`),
+  'audit stream': (ctx) => {
+    const endpoint = str(ctx, 'endpoint');
+    const human = (st: any) => st ? `streaming to ${st.url}: delivered through #${st.cursor}${st.failures ? `, ${st.failures} failures (${st.last_error}), next try ${new Date(st.next_attempt_at).toISOString()}` : ''}` : 'no stream';
+    if (ctx.values.remove) return show(ctx, 'DELETE', `${orgPath(ctx)}/audit/stream`, undefined, () => 'stream removed');
+    if (endpoint) return show(ctx, 'PUT', `${orgPath(ctx)}/audit/stream`, { url: endpoint, ...(str(ctx, 'from') ? { from: str(ctx, 'from') } : {}) }, human);
+    return show(ctx, 'GET', `${orgPath(ctx)}/audit/stream`, undefined, human);
   },
 
   async 'audit export'(ctx) {

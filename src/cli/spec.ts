@@ -45,7 +45,9 @@ export const COMMANDS: CommandSpec[] = [
   { name: ['users', 'create'], description: 'Add a user with a local password. The password is read from WRIT_USER_PASSWORD, never from the command line.', args: [arg('username', 'Sign-in name.')],
     options: { ...org, email: { type: 'string', description: 'Email address.' }, role: { type: 'string', multiple: true, description: '`member` (default) or `admin`; repeatable.' }, password: { type: 'string', env: 'WRIT_USER_PASSWORD', description: 'Read from WRIT_USER_PASSWORD.' } } },
   { name: ['users', 'list'], description: 'List an org\'s users.', args: [], options: { ...org } },
-  { name: ['users', 'delete'], description: 'Delete a user (refused by servers without user deletion).', args: [arg('user', 'User id.')], options: { ...org } },
+  { name: ['users', 'delete'], description: 'Delete a user: their sessions, grants with every capability derived from them and connected accounts end first.', args: [arg('user', 'User id.')], options: { ...org } },
+  { name: ['users', 'disable'], description: 'Disable a user: no sign-in; sessions, grants, capabilities and connected accounts end at once.', args: [arg('user', 'User id.')], options: { ...org } },
+  { name: ['users', 'enable'], description: 'Enable a disabled user again (nothing that ended comes back).', args: [arg('user', 'User id.')], options: { ...org } },
 
   { name: ['agents', 'create'], description: 'Register an agent with its tool ceiling. The client secret is printed once.', args: [arg('name', 'Display name.')],
     options: {
@@ -56,6 +58,14 @@ export const COMMANDS: CommandSpec[] = [
     } },
   { name: ['agents', 'list'], description: 'List an org\'s agents.', args: [], options: { ...org } },
   { name: ['agents', 'delete'], description: 'Delete an agent and revoke every grant it held.', args: [arg('client_id', 'Agent id.')], options: { ...org } },
+  { name: ['agents', 'disable'], description: 'Disable an agent: no client authentication; every grant and capability it holds or that was delegated through it ends.', args: [arg('client_id', 'Agent id.')], options: { ...org } },
+  { name: ['agents', 'enable'], description: 'Enable a disabled agent again (nothing that ended comes back).', args: [arg('client_id', 'Agent id.')], options: { ...org } },
+  { name: ['agents', 'rotate-secret'], description: 'Issue a new client secret, printed once; the old one works for --overlap seconds more (default 3600).', args: [arg('client_id', 'Agent id.')],
+    options: { ...org, overlap: { type: 'string', description: 'Seconds the old secret keeps working (0 ends it at once).' } } },
+  { name: ['agents', 'rotate-keys'], description: 'Replace a private_key_jwt agent\'s public keys from a JWK Set file (or set a jwks_uri); old inline keys work for --overlap seconds more.', args: [arg('client_id', 'Agent id.')],
+    options: { ...org, 'jwks-file': { type: 'string', description: 'A JSON file with the new public JWK Set.' }, 'jwks-uri': { type: 'string', description: 'An https URL where the agent publishes its keys instead.' }, overlap: { type: 'string', description: 'Seconds the old keys keep working (default 3600).' } } },
+
+  { name: ['scim', 'token'], description: 'Issue the org\'s SCIM bearer token, printed once; the previous one stops working.', args: [], options: { ...org } },
 
   { name: ['connectors', 'create'], description: 'Register or replace an org connector from a definition file (docs/connectors.md).', args: [arg('name', 'Connector name.')], options: { ...org, file: { type: 'string', description: 'JSON file with the definition.' } } },
   { name: ['connectors', 'list'], description: 'Connectors available to an org (catalog and org-registered).', args: [], options: { ...org } },
@@ -103,7 +113,15 @@ export const COMMANDS: CommandSpec[] = [
     } },
   { name: ['audit', 'tail'], description: 'The latest events, oldest first; with --follow, keep printing new ones.', args: [],
     options: { ...org, limit: { type: 'string', description: 'How many to show first (default 10).' }, follow: { type: 'boolean', short: 'f', description: 'Keep polling for new events.' }, interval: { type: 'string', description: 'Polling interval in seconds (default 2).' } } },
-  { name: ['audit', 'verify'], description: 'Walk the org\'s hash chain; exit 1 when a link is broken.', args: [], options: { ...org } },
+  { name: ['audit', 'verify'], description: 'Walk the org\'s hash chain; exit 1 when a link is broken. With --checkpoints, check offline: an exported log (--log, or the server\'s export) against signed checkpoints saved earlier, so an edited, truncated or wholly rewritten log is detected without trusting the server.', args: [],
+    options: {
+      ...org, checkpoints: { type: 'string', description: 'A checkpoints document saved from `GET /v1/audit/{org}/checkpoints` (keys and signed checkpoints).' },
+      log: { type: 'string', description: 'An exported log (`writ audit export --out`, JSON lines); read offline, no server needed.' },
+      keys: { type: 'string', description: 'A JWK Set pinned earlier, trusted instead of the keys inside the checkpoints document.' },
+    } },
+  { name: ['audit', 'checkpoint'], description: 'Sign a checkpoint of the org\'s audit chain now and print it (one is also signed at WRIT_AUDIT_CHECKPOINT_INTERVAL).', args: [], options: { ...org } },
+  { name: ['audit', 'stream'], description: 'Stream the org\'s events to its SIEM: set the HTTPS endpoint (--endpoint), show the stream and its cursor, or remove it (--remove).', args: [],
+    options: { ...org, endpoint: { type: 'string', description: 'The SIEM\'s HTTPS endpoint receiving OCSF events.' }, from: { type: 'string', description: '`start` (default for a new stream) or `now`.' }, remove: { type: 'boolean', description: 'Stop streaming.' } } },
   { name: ['audit', 'export'], description: 'Export every event oldest first as JSON lines (or OCSF), to --out or stdout. Uses the server\'s export endpoint, or pages through the audit query when the server has none (JSON lines only).', args: [],
     options: { ...org, format: { type: 'string', description: '`jsonl` (default) or `ocsf`.' }, out: { type: 'string', description: 'Output file (default stdout).' } } },
 
