@@ -110,6 +110,26 @@ export const round = (value: number, digits = 1): number => {
   return Math.round(value * f) / f;
 };
 
+/**
+ * One request at a time from this process for `durationMs`, timed with performance.now(): latency
+ * with microsecond resolution (autocannon's histogram has whole milliseconds, too coarse for an
+ * overhead of about one). Both sides of a comparison pay the same client cost.
+ */
+export async function sequentialLatency(
+  spec: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string }, durationMs: number,
+): Promise<{ count: number; p50: number; p90: number; p99: number }> {
+  const times: number[] = [];
+  const end = performance.now() + durationMs;
+  while (performance.now() < end) {
+    const t0 = performance.now();
+    const res = await fetch(spec.url, { method: spec.method ?? 'GET', ...(spec.headers && { headers: spec.headers }), ...(spec.body !== undefined && { body: spec.body }) });
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`${spec.url}: ${res.status}`);
+    times.push(performance.now() - t0);
+  }
+  return { count: times.length, p50: round(percentile(times, 50), 3), p90: round(percentile(times, 90), 3), p99: round(percentile(times, 99), 3) };
+}
+
 /** Throws when a burst had failures: a figure built on errors would be a lie. */
 export function requireClean(name: string, result: LoadResult): LoadResult {
   const bad = result.non2xx + result.errors + result.timeouts;

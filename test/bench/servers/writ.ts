@@ -52,7 +52,10 @@ export async function spawnWrit(options: WritSpawnOptions = {}): Promise<WritPro
     nodeArgs: [...START_NODE_ARGS, ...(options.nodeArgs ?? [])],
     env: {
       PORT: String(port), HOST: '127.0.0.1', WRIT_ISSUER: issuer, WRIT_DATA_DIR: dataDir,
-      WRIT_ADMIN_TOKEN: adminToken, WRIT_MASTER_KEY: masterKey, NODE_ENV: 'development', ...options.env,
+      WRIT_ADMIN_TOKEN: adminToken, WRIT_MASTER_KEY: masterKey, NODE_ENV: 'development',
+      // The demo connector exists only with a provider URL; the exchange benches need its tools in
+      // the catalog, not the provider (the executor module passes a real one), as test/support does.
+      WRIT_DEMO_PROVIDER_URL: 'http://127.0.0.1:9', ...options.env,
     },
     port,
     readyPath: '/healthz',
