@@ -32,7 +32,7 @@ import { warmUpBiscuit } from '../capability/biscuit-warm-up.ts';
 import { keySourceOf } from '../capability/sources.ts';
 import { executorRoutes } from '../executor/routes.ts';
 import { revocationsCheckedInStore } from '../executor/pipeline.ts';
-import { connectLink, connectRoutes, newConnectionLink } from '../connect/routes.ts';
+import { connectLink, connectRoutes, newConnectionLink, userConnections } from '../connect/routes.ts';
 import { accountAdminRoutes } from '../admin/accounts.ts';
 import { adminGuard } from '../admin/guard.ts';
 import { RevocationFeed } from '../revocation/feed.ts';
@@ -43,6 +43,7 @@ import { approvalPages } from '../approvals/pages.ts';
 import { approvalAdminRoutes } from '../approvals/admin.ts';
 import { Ciba } from '../as/ciba.ts';
 import { errorBoundary, pageMethodErrors, pagesNotFound, requestLog, securityHeaders } from '../web/middleware.ts';
+import { serveStylesheet } from '../web/html.ts';
 import { refuseCrossSite } from '../web/cross-site.ts';
 import { createMetrics, type Metrics } from '../ops/metrics.ts';
 import { executionObserver, observeStore } from '../ops/observe.ts';
@@ -72,6 +73,8 @@ export interface RunningWrit {
   audit: AuditLog;
   /** Prometheus counters; the executor reports executions here. */
   metrics: Metrics;
+  /** Every route of the pages people use, as their routers declare them (the page tests open each GET). */
+  pageRoutes: Array<{ method: string; path: string }>;
   close(): Promise<void>;
 }
 
@@ -202,6 +205,8 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   app.use(countRequests(metrics));
   app.use(securityHeaders);
   app.use(errorBoundary(logger));
+  // The one stylesheet of the pages people use, from this origin (their CSP allows styles from 'self' only).
+  app.use(serveStylesheet);
   app.use(adminGuard(config.adminToken));
 
   // The pages people use, behind one check that refuses a state-changing request from another
@@ -211,16 +216,16 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
       approvals, directory: store.directory, sessions, clock,
       confirmPassword: async (user, password, ip) => (await signIn.attempt(user.org_id, user.username, password, { ip })).ok,
     }),
-    connectRoutes({ issuer, directory: store.directory, vault, catalog, sessions, audit, secureCookies }),
+    connectRoutes({ issuer, directory: store.directory, vault, catalog, sessions, audit, secureCookies, clock }),
     // External MCP clients' sign-in and consent, ahead of the agents' own on the same URLs.
     mcpInteractionRoutes({
       provider, directory: store.directory, grants: store.grants, settings: store.mcp, grantService, audit, signIn, sessions, secureCookies,
       refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400), now: () => clock.now(),
     }),
     interactionRoutes({ provider, directory: store.directory, grantService, audit, signIn, sessions, issuer, secureCookies, refreshDays: Math.round(config.env.WRIT_REFRESH_TOKEN_TTL / 86400) }),
-    accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies }),
+    accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies, clock, connections: userConnections({ vault, catalog, audit }) }),
     consoleRoutes({
-      directory: store.directory, grants: store.grants, vault: store.vault, grantService, audit, sessions, policies: () => policies.current(), executorResource,
+      directory: store.directory, grants: store.grants, vault: store.vault, grantService, audit, sessions, policies: () => policies.current(), executorResource, clock,
       reconnectUrl: (account) => connectLink(issuer, account.org_id, account.id),
     }),
   ];
@@ -253,8 +258,9 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   webhooks.start();
   logger.info('writ listening', { issuer, port, store: store.kind });
 
+  const pageRoutes = pages.flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))));
   return {
-    issuer, executorResource, port, server, store, keys, audit, metrics,
+    issuer, executorResource, port, server, store, keys, audit, metrics, pageRoutes,
     async close() {
       verifier.close();
       revocations.close();

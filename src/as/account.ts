@@ -5,7 +5,9 @@ import type { GrantStore } from '../storage/ports/grants.ts';
 import type { GrantService } from '../grants/service.ts';
 import { WritError } from '../errors/index.ts';
 import { readForm } from '../web/body.ts';
-import { html } from '../web/html.ts';
+import { accountNav, html, table, when } from '../web/html.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
+import type { ConnectedAccountRecord } from '../storage/ports/vault.ts';
 import { SESSION_COOKIE, type SessionCodec, type UserSession } from '../web/session.ts';
 import { clearCookie, endPreSession, preSession, readPreSession, setCookie } from '../web/cookies.ts';
 import { describeDetail, send, signInPage } from './pages.ts';
@@ -18,11 +20,31 @@ export interface AccountDeps {
   signIn: SignIn;
   sessions: SessionCodec;
   secureCookies: boolean;
+  /** The user's own connected accounts; the page leaves them out when this is absent. */
+  connections?: UserConnections | undefined;
+  clock?: Clock | undefined;
 }
 
-/** A signed-in user's own page: the agents they delegated to, with a Revoke button each. */
+export type ConnectionView = Pick<ConnectedAccountRecord, 'id' | 'connector' | 'status' | 'scopes' | 'created_at' | 'expires_at' | 'last_error'>;
+
+/** A user's own provider accounts, as the connect flow keeps them (wired by the composition root). */
+export interface UserConnections {
+  list(org_id: string, user_id: string): Promise<ConnectionView[]>;
+  /**
+   * Ends one of the user's own connections the way the connect flow does (the token revoked at the
+   * provider where it can be, the account removed, `account.disconnected` recorded with the user
+   * as actor); false when the user has no such connection.
+   */
+  disconnect(org_id: string, user_id: string, account_id: string): Promise<boolean>;
+}
+
+/**
+ * A signed-in user's own page: the agents they delegated to, with a Revoke button each, and the
+ * provider accounts connected for them, with a Disconnect button each.
+ */
 export function accountRoutes(deps: AccountDeps): Router {
   const { directory, sessions } = deps;
+  const clock = deps.clock ?? systemClock;
   const router = new Router({ prefix: '/account' });
 
   const current = (ctx: Context): UserSession | undefined => sessions.read(ctx.cookies.get(SESSION_COOKIE));
@@ -58,24 +80,44 @@ export function accountRoutes(deps: AccountDeps): Router {
     const user = await directory.getUser(session.org_id, session.user_id);
     const org = await directory.getOrg(session.org_id);
     if (!user || !org) throw new WritError('unauthorized', 'your session no longer matches a user');
-    const grants = await deps.grants.listGrants(session.org_id, { user_id: session.user_id });
-    const agents = new Map((await directory.listAgents(session.org_id)).map((a) => [a.client_id, a.name]));
+    const [grants, agentList, connections] = await Promise.all([
+      deps.grants.listGrants(session.org_id, { user_id: session.user_id }),
+      directory.listAgents(session.org_id),
+      deps.connections?.list(session.org_id, session.user_id),
+    ]);
+    const agents = new Map(agentList.map((a) => [a.client_id, a.name]));
     const csrf = sessions.csrf('account', session.sid);
+    const now = clock.now();
+    // A fixed notice: nothing from the query string is shown back.
+    const disconnected = ctx.query.disconnected === '1';
     send(ctx, 'Your agents', html`
       <h1>${user.username} at ${org.name}</h1>
       ${user.roles.includes('admin') ? html`<p><a href="/console">Admin console of ${org.name}</a></p>` : ''}
-      <h2>Agents you have allowed to act for you</h2>
-      ${grants.length === 0 ? html`<p class="muted">None. Nothing can act for you.</p>` : html`
-      <table><thead><tr><th>Agent</th><th>Tools</th><th>Since</th><th></th></tr></thead><tbody>
-      ${grants.map((g) => html`<tr>
-        <td>${agents.get(g.agent_id) ?? g.agent_id}<br><code>${g.agent_id}</code></td>
-        <td><ul>${g.authorization_details.map(describeDetail)}</ul></td>
-        <td>${new Date(g.created_at).toUTCString()}</td>
-        <td><form method="post" action="/account/grants/${encodeURIComponent(g.id)}/revoke">
-          <input type="hidden" name="csrf" value="${csrf}"><button type="submit">Revoke</button></form></td>
-      </tr>`)}
-      </tbody></table>`}
-      <form method="post" action="/account/signout"><input type="hidden" name="csrf" value="${csrf}"><button type="submit">Sign out</button></form>`);
+      ${disconnected ? html`<p role="status">The account is disconnected; no agent can use it any more.</p>` : ''}
+      <section aria-labelledby="agents">
+      <h2 id="agents">Agents you have allowed to act for you</h2>
+      ${grants.length === 0 ? html`<p class="muted">None. Nothing can act for you.</p>` : table(grants, [
+        { label: 'Agent', rowHeader: true, cell: (g) => html`${agents.get(g.agent_id) ?? g.agent_id}<br><code>${g.agent_id}</code>` },
+        { label: 'Tools', cell: (g) => html`<ul>${g.authorization_details.map((d) => describeDetail(d, now))}</ul>` },
+        { label: 'Since', cell: (g) => when(g.created_at, now) },
+        { label: 'Action', actions: true, cell: (g) => html`<form method="post" action="/account/grants/${encodeURIComponent(g.id)}/revoke">
+          <input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="danger" aria-label="Revoke ${agents.get(g.agent_id) ?? g.agent_id} (grant ${g.id})">Revoke</button></form>` },
+      ])}
+      </section>
+      ${connections === undefined ? '' : html`
+      <section aria-labelledby="connections">
+      <h2 id="connections">Your connected accounts</h2>
+      <p class="muted">Agents you allow act through these accounts inside Writ; they never receive the credentials.</p>
+      ${connections.length === 0 ? html`<p>No provider account is connected for you.</p>` : table(connections, [
+        { label: 'Service', rowHeader: true, cell: (a) => html`${a.connector}<br><code>${a.id}</code>` },
+        { label: 'Status', cell: (a) => html`<strong>${a.status}</strong>${a.last_error ? html`<br><span class="muted">${a.last_error}</span>` : ''}` },
+        { label: 'Scopes', cell: (a) => (a.scopes.length ? a.scopes.map((x, i) => html`${i ? ', ' : ''}<code>${x}</code>`) : html`<span class="muted">none</span>`) },
+        { label: 'Connected', cell: (a) => when(a.created_at, now) },
+        { label: 'Action', actions: true, cell: (a) => html`<form method="post" action="/account/connections/${encodeURIComponent(a.id)}/disconnect">
+          <input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="danger" aria-label="Disconnect ${a.connector} (${a.id})">Disconnect</button></form>` },
+      ])}
+      <p><a href="/connect">Connect a service</a></p>
+      </section>`}`, 200, { wide: true, nav: accountNav('/account', { username: user.username, orgName: org.name, admin: user.roles.includes('admin') }, csrf) });
   });
 
   router.post('/signin', async (ctx) => {
@@ -109,6 +151,22 @@ export function accountRoutes(deps: AccountDeps): Router {
     await deps.grantService.revoke(session.org_id, { id: grant.id }, { kind: 'user', user_id: session.user_id }, 'revoked by the user');
     ctx.status = 303;
     ctx.redirect('/account');
+  });
+
+  router.post('/connections/:id/disconnect', async (ctx) => {
+    const session = current(ctx);
+    if (!session) throw new WritError('unauthorized', 'sign in first');
+    const form = await readForm(ctx.req);
+    if (!sessions.checkCsrf('account', session.sid, form.get('csrf'))) throw new WritError('forbidden', 'missing or invalid CSRF token');
+    const id = String(ctx.params.id).slice(0, 64);
+    const listed = await deps.connections?.list(session.org_id, session.user_id);
+    const account = listed?.find((a) => a.id === id);
+    // Only the user's own connections: another user's or the org's answers the same as a missing one.
+    if (!deps.connections || !account || !(await deps.connections.disconnect(session.org_id, session.user_id, account.id))) {
+      throw new WritError('not_found', 'no such connection');
+    }
+    ctx.status = 303;
+    ctx.redirect('/account?disconnected=1');
   });
 
   router.post('/signout', async (ctx) => {

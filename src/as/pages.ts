@@ -1,10 +1,11 @@
 import type { ToolAccessDetail } from '../rights/rights.ts';
-import { html, renderPage, SafeHtml } from '../web/html.ts';
+import { html, renderPage, SafeHtml, when, type Page } from '../web/html.ts';
 
 type Ctx = { status: number; body: unknown; set(headers: Record<string, string>): void };
 
-export function send(ctx: Ctx, title: string, body: SafeHtml, status = 200): void {
-  const page = renderPage({ title, body });
+/** Answers with a page in the one layout; `layout` adds the header's navigation and the wide width. */
+export function send(ctx: Ctx, title: string, body: SafeHtml, status = 200, layout: Pick<Page, 'nav' | 'wide'> = {}): void {
+  const page = renderPage({ title, body, ...layout });
   ctx.status = status;
   ctx.set(page.headers);
   ctx.body = page.body;
@@ -60,13 +61,14 @@ export function signInPage(v: SignInView): SafeHtml {
     </form>`;
 }
 
-export function describeDetail(d: ToolAccessDetail): SafeHtml {
-  return html`<li>
-    ${d.tools.map((t, i) => html`${i ? ', ' : ''}<code>${t}</code>`)}
-    ${d.resources ? html` on ${d.resources.map((r, i) => html`${i ? ', ' : ''}<code>${r}</code>`)}` : html` on any resource`}
-    ${d.constraints ? html`, only where ${Object.entries(d.constraints).map(([k, c], i) => html`${i ? '; ' : ''}<code>${k}</code> ${describeConstraint(c)}`)}` : ''}
-    ${d.expires_at ? html`, until ${new Date(d.expires_at).toUTCString()}` : ''}
-  </li>`;
+/** One `tool_access` detail in words, as a list item; `now` (epoch ms) for how soon it ends. */
+export function describeDetail(d: ToolAccessDetail, now: number = Date.now()): SafeHtml {
+  // One run of text: a line break between the parts would show as a space before each comma.
+  const tools = d.tools.map((t, i) => html`${i ? ', ' : ''}<code>${t}</code>`);
+  const where = d.resources ? html` on ${d.resources.map((r, i) => html`${i ? ', ' : ''}<code>${r}</code>`)}` : html` on any resource`;
+  const only = d.constraints ? html`, only where ${Object.entries(d.constraints).map(([k, c], i) => html`${i ? '; ' : ''}<code>${k}</code> ${describeConstraint(c)}`)}` : '';
+  const until = d.expires_at ? html`, until ${when(d.expires_at, now)}` : '';
+  return html`<li>${tools}${where}${only}${until}</li>`;
 }
 
 function describeConstraint(c: NonNullable<ToolAccessDetail['constraints']>[string]): string {
@@ -96,7 +98,7 @@ export function consentPage(v: ConsentView): SafeHtml {
     <h1>Allow ${v.agentName} to act for you?</h1>
     <p>The agent <strong>${v.agentName}</strong> (<code>${v.clientId}</code>) of <strong>${v.orgName}</strong> asks to act
       as <strong>${v.username}</strong> with these tools:</p>
-    <ul>${v.details.map(describeDetail)}</ul>
+    <ul>${v.details.map((d) => describeDetail(d))}</ul>
     <p class="muted">It can use them until you revoke this access, for at most ${v.refreshDays} days without your
       returning. Every use is recorded in your organisation's audit log. You can revoke it at any time from your account page.</p>
     <form method="post" action="${v.action}">

@@ -11,7 +11,8 @@ import { readForm } from '../web/body.ts';
 import { clearCookie, cookieName, setCookie } from '../web/cookies.ts';
 import type { SafeAccount } from '../vault/records.ts';
 import type { AccountOwner } from '../storage/ports/vault.ts';
-import { html, renderPage, type SafeHtml } from '../web/html.ts';
+import { accountNav, html, renderPage, table, when, type Page, type SafeHtml } from '../web/html.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 import { SESSION_COOKIE, type SessionCodec, type UserSession } from '../web/session.ts';
 
 export interface ConnectDeps {
@@ -24,6 +25,7 @@ export interface ConnectDeps {
   /** True when the issuer is https. */
   secureCookies?: boolean;
   fetch?: typeof fetch;
+  clock?: Clock;
 }
 
 // DESIGN flow 5. A connect link is bound to one user (or to the org): opening it needs a Writ
@@ -43,11 +45,31 @@ export function newConnectionLink(issuer: string, org_id: string, connector: str
   return `${issuer}/connect/new?org=${encodeURIComponent(org_id)}&connector=${encodeURIComponent(connector)}`;
 }
 
-function page(ctx: Context, title: string, body: SafeHtml, status = 200) {
-  const p = renderPage({ title, body });
+function page(ctx: Context, title: string, body: SafeHtml, status = 200, layout: Pick<Page, 'nav' | 'wide'> = {}) {
+  const p = renderPage({ title, body, ...layout });
   ctx.status = status;
   ctx.set(p.headers);
   ctx.body = p.body;
+}
+
+/** Ends a connection: the token revoked at the provider where it can be, the account removed, the user's act recorded. */
+async function endConnection(deps: Pick<ConnectDeps, 'vault' | 'catalog' | 'audit'>, org_id: string, user_id: string, account: SafeAccount): Promise<void> {
+  const result = await disconnectAccount(deps.vault, deps.catalog, org_id, account.id, account.connector);
+  await deps.audit.record(org_id, { type: 'account.disconnected', actor: { kind: 'user', user_id }, subject: { account_id: account.id, connector: account.connector }, details: { upstream: result?.upstream } });
+}
+
+/** A user's own connections, for the account page: listed, and ended the way this flow ends them. */
+export function userConnections(deps: Pick<ConnectDeps, 'vault' | 'catalog' | 'audit'>) {
+  const own = (user_id: string) => ({ owner: { kind: 'user' as const, user_id } });
+  return {
+    list: (org_id: string, user_id: string) => deps.vault.listAccounts(org_id, own(user_id)),
+    async disconnect(org_id: string, user_id: string, account_id: string): Promise<boolean> {
+      const account = await deps.vault.getAccount(org_id, account_id);
+      if (!account || account.owner.kind !== 'user' || account.owner.user_id !== user_id) return false;
+      await endConnection(deps, org_id, user_id, account);
+      return true;
+    },
+  };
 }
 
 const CSRF = 'connections';
@@ -57,6 +79,7 @@ const CONNECT_SECONDS = 15 * 60;
 
 export function connectRoutes(deps: ConnectDeps): Router {
   const { vault, sessions, directory } = deps;
+  const clock = deps.clock ?? systemClock;
   const secure = deps.secureCookies ?? false;
   const router = new Router({ prefix: '/connect' });
   const redirect_uri = `${deps.issuer}/connect/callback`;
@@ -134,30 +157,36 @@ export function connectRoutes(deps: ConnectDeps): Router {
     if (!org_id) throw new WritError('invalid_request', 'open this page with ?org=<your organisation id>');
     const signedIn = requireSession(ctx, org_id);
     if (!signedIn) return;
-    const mine = await vault.listAccounts(org_id, { owner: { kind: 'user', user_id: signedIn.user_id } });
+    const [mine, user, org] = await Promise.all([
+      vault.listAccounts(org_id, { owner: { kind: 'user', user_id: signedIn.user_id } }),
+      directory.getUser(org_id, signedIn.user_id), directory.getOrg(org_id),
+    ]);
+    if (!user || !org) throw new WritError('unauthorized', 'your session no longer matches a user');
     const csrf = sessions.csrf(CSRF, signedIn.sid);
+    const now = clock.now();
     const connectable = (await deps.catalog.listTools(org_id)).map((t) => t.connector).filter((c, i, all) => all.indexOf(c) === i);
     const available: string[] = [];
     for (const name of connectable) if (await deps.catalog.oauthProvider(org_id, name)) available.push(name);
     page(ctx, 'Your connections', html`
       <h1>Your connections</h1>
       <p class="muted">Agents you allow act through these accounts inside Writ; they never receive the credentials.</p>
-      ${mine.length === 0 ? html`<p>Nothing is connected yet.</p>` : html`
-      <table><thead><tr><th scope="col">Service</th><th scope="col">Status</th><th scope="col">Since</th><th scope="col"></th></tr></thead><tbody>
-      ${mine.map((a) => html`<tr><td>${a.connector}</td><td>${a.status}</td><td>${new Date(a.created_at).toUTCString()}</td><td>
-        ${a.status === 'revoked' || a.status === 'pending' || a.status === 'error' ? html`<a href="${connectLink('', org_id, a.id)}">Reconnect</a> ` : ''}
-        <form method="post" action="/connect/${encodeURIComponent(a.id)}/disconnect"><input type="hidden" name="csrf" value="${csrf}"><button type="submit">Disconnect</button></form></td></tr>`)}
-      </tbody></table>`}
-      ${available.length ? html`<h2>Connect a service</h2><ul>${available.map((c) => html`<li><a href="${newConnectionLink('', org_id, c)}">Connect ${c}</a></li>`)}</ul>` : ''}
-      <p><a href="/account">Your agents</a></p>`);
+      ${mine.length === 0 ? html`<p>Nothing is connected yet.</p>` : table(mine, [
+        { label: 'Service', rowHeader: true, cell: (a) => a.connector },
+        { label: 'Status', cell: (a) => a.status },
+        { label: 'Since', cell: (a) => when(a.created_at, now) },
+        { label: 'Action', actions: true, cell: (a) => html`
+          ${a.status === 'revoked' || a.status === 'pending' || a.status === 'error' ? html`<a href="${connectLink('', org_id, a.id)}">Reconnect ${a.connector}</a> ` : ''}
+          <form method="post" action="/connect/${encodeURIComponent(a.id)}/disconnect"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="danger" aria-label="Disconnect ${a.connector} (${a.id})">Disconnect</button></form>` },
+      ])}
+      ${available.length ? html`<h2>Connect a service</h2><ul>${available.map((c) => html`<li><a href="${newConnectionLink('', org_id, c)}">Connect ${c}</a></li>`)}</ul>` : ''}`,
+    200, { wide: true, nav: accountNav('/connect', { username: user.username, orgName: org.name, admin: user.roles.includes('admin') }, sessions.csrf('account', signedIn.sid)) });
   });
 
   router.post('/:account_id/disconnect', async (ctx) => {
     const { session } = await postedBySession(ctx);
     const account = await vault.getAccount(session.org_id, String(ctx.params.account_id));
     if (!account || !(await mayConnect(session, account))) throw new WritError('not_found', 'no such connection');
-    const result = await disconnectAccount(vault, deps.catalog, session.org_id, account.id, account.connector);
-    await deps.audit.record(session.org_id, { type: 'account.disconnected', actor: { kind: 'user', user_id: session.user_id }, subject: { account_id: account.id, connector: account.connector }, details: { upstream: result?.upstream } });
+    await endConnection(deps, session.org_id, session.user_id, account);
     ctx.status = 303;
     ctx.redirect('/connect');
   });

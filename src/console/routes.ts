@@ -12,7 +12,9 @@ import { readForm } from '../web/body.ts';
 import { html } from '../web/html.ts';
 import { SESSION_COOKIE, type SessionCodec, type UserSession } from '../web/session.ts';
 import { auditFilters, dryRunForm, parse, type AuditFilters } from './forms.ts';
-import { auditPage, notAdminPage, overviewPage, pageQuery, pickOrgPage, policiesPage, type DryRunValues, type Frame, type PoliciesView } from './views.ts';
+import { auditPage, nav, notAdminPage, overviewPage, pageQuery, pickOrgPage, policiesPage, type DryRunValues, type Frame, type PoliciesView, type Section } from './views.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
+import type { SafeHtml } from '../web/html.ts';
 
 export interface ConsoleDeps {
   directory: DirectoryStore;
@@ -26,6 +28,7 @@ export interface ConsoleDeps {
   executorResource: string;
   /** Where an admin sends an account that needs reconnecting; undefined when there is no such link. */
   reconnectUrl?: ((account: ConnectedAccountRecord) => string | undefined) | undefined;
+  clock?: Clock | undefined;
 }
 
 const AUDIT_PAGE_SIZE = 50;
@@ -41,6 +44,7 @@ interface Admin { session: UserSession; user: UserRecord; org: OrgRecord }
  */
 export function consoleRoutes(deps: ConsoleDeps): Router {
   const { directory, sessions } = deps;
+  const clock = deps.clock ?? systemClock;
   const router = new Router({ prefix: '/console' });
 
   // People get an HTML page for every refusal, not the API's JSON.
@@ -79,7 +83,11 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     return { session, user, org };
   }
 
-  const frame = (a: Admin): Frame => ({ org: a.org, admin: a.user, csrf: sessions.csrf(CSRF, a.session.sid), accountCsrf: sessions.csrf('account', a.session.sid) });
+  const frame = (a: Admin): Frame => ({ org: a.org, admin: a.user, csrf: sessions.csrf(CSRF, a.session.sid), accountCsrf: sessions.csrf('account', a.session.sid), now: clock.now() });
+
+  /** A console page: the whole width, with the console's navigation in the header. */
+  const sendSection = (ctx: Context, a: Admin, section: Section, title: string, body: SafeHtml, status = 200) =>
+    send(ctx, title, body, status, { wide: true, nav: nav(frame(a), section) });
 
   async function checkedForm(ctx: Context, a: Admin): Promise<Record<string, string>> {
     const form = await readForm(ctx.req);
@@ -110,7 +118,7 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
       typeof deps.vault?.listAccounts === 'function' ? deps.vault.listAccounts(org_id) : Promise.resolve(undefined),
     ]);
     const revoked = typeof ctx.query.revoked === 'string' ? ctx.query.revoked.slice(0, 64) : undefined;
-    send(ctx, 'Console', overviewPage({
+    sendSection(ctx, a, 'overview', 'Console', overviewPage({
       frame: frame(a), agents, users, grants, accounts,
       reconnectUrl: deps.reconnectUrl ?? (() => undefined),
       notice: revoked ? `Grant ${revoked} was revoked; every token derived from it has stopped working.` : undefined,
@@ -132,7 +140,7 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
 
   async function showPolicies(ctx: Context, a: Admin, extra: Pick<PoliciesView, 'dryRun' | 'error' | 'input'>, status = 200) {
     const [agents, users] = await Promise.all([directory.listAgents(a.org.id), directory.listUsers(a.org.id)]);
-    send(ctx, 'Policies', policiesPage({
+    sendSection(ctx, a, 'policies', 'Policies', policiesPage({
       frame: frame(a), policies: deps.policies(), agents, users, executorResource: deps.executorResource, ...extra,
     }), status);
   }
@@ -181,14 +189,14 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
       filters = parse(auditFilters, ctx.query);
     } catch (err) {
       if (!isWritError(err)) throw err;
-      send(ctx, 'Audit log', auditPage({ ...view, filters: {}, events: [], error: err.description }), 400);
+      sendSection(ctx, a, 'audit', 'Audit log', auditPage({ ...view, filters: {}, events: [], error: err.description }), 400);
       return;
     }
     const { cursor, ...query } = filters;
     const events = await deps.audit.query(a.org.id, { ...query, before_seq: cursor ? Number(cursor) : undefined, limit: AUDIT_PAGE_SIZE });
     const last = events.at(-1);
     const older = events.length === AUDIT_PAGE_SIZE && last ? pageQuery(filters, String(last.seq)) : undefined;
-    send(ctx, 'Audit log', auditPage({ ...view, filters, events, older }));
+    sendSection(ctx, a, 'audit', 'Audit log', auditPage({ ...view, filters, events, older }));
   });
 
   return router;

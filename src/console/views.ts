@@ -1,10 +1,10 @@
 // The console's pages as plain functions of data: no I/O here, every value escaped by `html`.
 
 import type { ToolAccessDetail } from '../rights/rights.ts';
-import type { Explanation, PolicyRule, PolicySet, RuleConstraints, RuleMatch } from '../policy/index.ts';
+import type { Explanation, PolicySet, RuleConstraints, RuleMatch } from '../policy/index.ts';
 import type { AgentRecord, AuditRecord, ConnectedAccountRecord, GrantRecord, OrgRecord, UserRecord } from '../storage/index.ts';
 import { describeDetail } from '../as/pages.ts';
-import { html, type SafeHtml } from '../web/html.ts';
+import { html, table, when as moment, type PageNav, type SafeHtml } from '../web/html.ts';
 import { describeActor, type Names } from './chain.ts';
 import type { AuditFilters } from './forms.ts';
 
@@ -17,6 +17,8 @@ export interface Frame {
   csrf: string;
   /** CSRF token for the account page's sign-out form. */
   accountCsrf: string;
+  /** The server's clock when the page is drawn (epoch ms), for "3 minutes ago". */
+  now: number;
 }
 
 const SECTIONS: Array<[Section, string, string]> = [
@@ -25,17 +27,17 @@ const SECTIONS: Array<[Section, string, string]> = [
   ['audit', '/console/audit', 'Audit log'],
 ];
 
-/** Navigation shared by every console page; the current page is marked for assistive tech. */
-export function nav(frame: Frame, current: Section): SafeHtml {
-  return html`
-    <nav aria-label="Console">
-      <p class="muted">Console of <strong>${frame.org.name}</strong>, signed in as ${frame.admin.username} (admin).</p>
-      <ul>
-        ${SECTIONS.map(([key, href, label]) => html`<li><a href="${href}"${key === current ? html` aria-current="page"` : ''}>${label}</a></li>`)}
-        <li><a href="/account">Your own agents</a></li>
-      </ul>
-      <form method="post" action="/account/signout"><input type="hidden" name="csrf" value="${frame.accountCsrf}"><button type="submit">Sign out</button></form>
-    </nav>`;
+/** The header's navigation on every console page; the current page is marked for assistive tech. */
+export function nav(frame: Frame, current: Section): PageNav {
+  return {
+    label: 'Console',
+    links: [
+      ...SECTIONS.map(([key, href, label]) => ({ href, label, current: key === current })),
+      { href: '/account', label: 'Your own agents' },
+    ],
+    signedInAs: `${frame.admin.username}, admin of ${frame.org.name}`,
+    signOutCsrf: frame.accountCsrf,
+  };
 }
 
 export function namesFor(org: OrgRecord, agents: AgentRecord[], users: UserRecord[]): Names {
@@ -48,7 +50,6 @@ export function namesFor(org: OrgRecord, agents: AgentRecord[], users: UserRecor
   };
 }
 
-const when = (iso: string | undefined) => (iso ? html`<time datetime="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time>` : '');
 
 // ---- overview -----------------------------------------------------------------------------------
 
@@ -66,43 +67,34 @@ export interface OverviewView {
 export function overviewPage(v: OverviewView): SafeHtml {
   const names = namesFor(v.frame.org, v.agents, v.users);
   const active = v.grants.filter((g) => !g.revoked_at);
+  const now = v.frame.now;
+  const when = (iso: string | undefined) => moment(iso, now);
   return html`
     <h1>${v.frame.org.name}: agents and grants</h1>
-    ${nav(v.frame, 'overview')}
     ${v.notice ? html`<p role="status">${v.notice}</p>` : ''}
 
     <section aria-labelledby="agents">
       <h2 id="agents">Agents and their ceilings</h2>
       <p class="muted">The ceiling is every tool an agent may ever be granted; a grant or a capability never goes beyond it.</p>
-      ${v.agents.length === 0 ? html`<p>No agents are registered in this organisation.</p>` : html`
-      <table>
-        <caption class="muted">${v.agents.length} agent${v.agents.length === 1 ? '' : 's'}</caption>
-        <thead><tr><th scope="col">Agent</th><th scope="col">Ceiling</th><th scope="col">Active grants</th></tr></thead>
-        <tbody>${v.agents.map((a) => html`<tr>
-          <th scope="row">${a.name}<br><code>${a.client_id}</code></th>
-          <td>${a.tools.map((t, i) => html`${i ? ', ' : ''}<code>${t}</code>`)}</td>
-          <td>${active.filter((g) => g.agent_id === a.client_id).length}</td>
-        </tr>`)}</tbody>
-      </table>`}
+      ${v.agents.length === 0 ? html`<p>No agents are registered in this organisation.</p>` : table(v.agents, [
+        { label: 'Agent', rowHeader: true, cell: (a) => html`${a.name}<br><code>${a.client_id}</code>` },
+        { label: 'Ceiling', cell: (a) => a.tools.map((t, i) => html`${i ? ', ' : ''}<code>${t}</code>`) },
+        { label: 'Active grants', cell: (a) => active.filter((g) => g.agent_id === a.client_id).length },
+      ], { caption: `${v.agents.length} agent${v.agents.length === 1 ? '' : 's'}` })}
     </section>
 
     <section aria-labelledby="grants">
       <h2 id="grants">Grants in force</h2>
-      ${active.length === 0 ? html`<p>No grants in force: no agent can act for anyone here.</p>` : html`
-      <table>
-        <caption class="muted">Revoking a grant stops every token derived from it at once.</caption>
-        <thead><tr><th scope="col">Agent</th><th scope="col">For</th><th scope="col">Tools</th><th scope="col">Since</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
-        <tbody>${active.map((g) => html`<tr>
-          <th scope="row">${names.agent(g.agent_id)}<br><code>${g.id}</code></th>
-          <td>${g.user_id ? names.user(g.user_id) : html`<em>the organisation</em>`}</td>
-          <td><ul>${g.authorization_details.map(describeDetail)}</ul></td>
-          <td>${when(g.created_at)}${g.expires_at ? html`<br>until ${when(g.expires_at)}` : ''}</td>
-          <td><form method="post" action="/console/grants/${encodeURIComponent(g.id)}/revoke">
+      ${active.length === 0 ? html`<p>No grants in force: no agent can act for anyone here.</p>` : table(active, [
+        { label: 'Agent', rowHeader: true, cell: (g) => html`${names.agent(g.agent_id)}<br><code>${g.id}</code>` },
+        { label: 'For', cell: (g) => (g.user_id ? names.user(g.user_id) : html`<em>the organisation</em>`) },
+        { label: 'Tools', cell: (g) => html`<ul>${g.authorization_details.map((d) => describeDetail(d, now))}</ul>` },
+        { label: 'Since', cell: (g) => html`${when(g.created_at)}${g.expires_at ? html`<br>until ${when(g.expires_at)}` : ''}` },
+        { label: 'Action', actions: true, cell: (g) => html`<form method="post" action="/console/grants/${encodeURIComponent(g.id)}/revoke">
             <input type="hidden" name="csrf" value="${v.frame.csrf}">
-            <button type="submit" aria-label="Revoke grant ${g.id} of ${names.agent(g.agent_id)}">Revoke</button>
-          </form></td>
-        </tr>`)}</tbody>
-      </table>`}
+            <button type="submit" class="danger" aria-label="Revoke grant ${g.id} of ${names.agent(g.agent_id)}">Revoke</button>
+          </form>` },
+      ], { caption: 'Revoking a grant stops every token derived from it at once.' })}
       <p><a href="/console/audit?type=grant.revoked">Revoked grants in the audit log</a></p>
     </section>
 
@@ -115,25 +107,25 @@ export function overviewPage(v: OverviewView): SafeHtml {
 function accountsSection(v: OverviewView, names: Names): SafeHtml {
   if (v.accounts === undefined) return html`<p>This deployment keeps no connected accounts.</p>`;
   if (v.accounts.length === 0) return html`<p>No provider accounts are connected in this organisation yet.</p>`;
-  return html`
-    <table>
-      <thead><tr><th scope="col">Connector</th><th scope="col">Owner</th><th scope="col">Status</th><th scope="col">Scopes</th><th scope="col">Token expires</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
-      <tbody>${v.accounts.map((a) => {
-        const reconnect = a.status === 'active' || a.status === 'pending' ? undefined : v.reconnectUrl(a);
-        return html`<tr>
-          <th scope="row">${a.connector}<br><code>${a.id}</code></th>
-          <td>${a.owner.kind === 'user' ? names.user(a.owner.user_id) : html`<em>the organisation</em>`}</td>
-          <td><strong>${a.status}</strong>${a.last_error ? html`<br><span class="muted">${a.last_error}</span>` : ''}</td>
-          <td>${a.scopes.map((s, i) => html`${i ? ', ' : ''}<code>${s}</code>`)}</td>
-          <td>${when(a.expires_at)}</td>
-          <td>${a.status === 'active' || a.status === 'pending' ? ''
-            : !reconnect ? html`<span class="muted">Needs reconnecting by its owner</span>`
-            // Only the owner can attach their own provider account; an admin reconnects the org's.
-            : a.owner.kind === 'org' ? html`<a href="${reconnect}">Reconnect ${a.connector}</a>`
-            : html`Send ${names.user(a.owner.user_id)} this link to reconnect: <code>${reconnect}</code>`}</td>
-        </tr>`;
-      })}</tbody>
-    </table>`;
+  const reconnect = (a: ConnectedAccountRecord) => (a.status === 'active' || a.status === 'pending' ? undefined : v.reconnectUrl(a));
+  return table(v.accounts, [
+    { label: 'Connector', rowHeader: true, cell: (a) => html`${a.connector}<br><code>${a.id}</code>` },
+    { label: 'Owner', cell: (a) => (a.owner.kind === 'user' ? names.user(a.owner.user_id) : html`<em>the organisation</em>`) },
+    { label: 'Status', cell: (a) => html`<strong>${a.status}</strong>${a.last_error ? html`<br><span class="muted">${a.last_error}</span>` : ''}` },
+    { label: 'Scopes', cell: (a) => a.scopes.map((s, i) => html`${i ? ', ' : ''}<code>${s}</code>`) },
+    { label: 'Token expires', cell: (a) => moment(a.expires_at, v.frame.now) },
+    {
+      label: 'Action', actions: true,
+      cell: (a) => {
+        const link = reconnect(a);
+        return a.status === 'active' || a.status === 'pending' ? ''
+          : !link ? html`<span class="muted">Needs reconnecting by its owner</span>`
+          // Only the owner can attach their own provider account; an admin reconnects the org's.
+          : a.owner.kind === 'org' ? html`<a href="${link}">Reconnect ${a.connector}</a>`
+          : html`Send ${names.user(a.owner.user_id)} this link to reconnect: <code>${link}</code>`;
+      },
+    },
+  ]);
 }
 
 // ---- policies -----------------------------------------------------------------------------------
@@ -182,30 +174,21 @@ function describeConstraints(c: RuleConstraints | undefined): SafeHtml {
   return html`${parts.map((p, i) => html`${i ? '; ' : ''}${p}`)}`;
 }
 
-function ruleRow(r: PolicyRule): SafeHtml {
-  return html`<tr>
-    <th scope="row"><code>${r.id}</code></th>
-    <td><strong>${r.effect}</strong></td>
-    <td>${r.description}<br><span class="muted">when ${describeMatch(r.match)}${r.constraints ? html`; then ${describeConstraints(r.constraints)}` : ''}</span></td>
-    <td><code>${r.source.file}:${r.source.line}</code></td>
-  </tr>`;
-}
-
 export function policiesPage(v: PoliciesView): SafeHtml {
   const names = namesFor(v.frame.org, v.agents, v.users);
   const input = v.dryRun?.input ?? v.input ?? {};
   return html`
     <h1>Policies in force</h1>
-    ${nav(v.frame, 'policies')}
     <section aria-labelledby="rules">
       <h2 id="rules">Rules</h2>
       <p class="muted">Policy version <code>${v.policies.version}</code>, from ${v.policies.files.map((f, i) => html`${i ? ', ' : ''}<code>${f.file}</code> (version ${String(f.version)})`)}.
         Any matching deny rule refuses; every matching allow rule's limits apply at once.</p>
-      ${v.policies.rules.length === 0 ? html`<p>No rules are loaded: every token exchange is refused.</p>` : html`
-      <table>
-        <thead><tr><th scope="col">Rule</th><th scope="col">Effect</th><th scope="col">What it says</th><th scope="col">Source</th></tr></thead>
-        <tbody>${v.policies.rules.map(ruleRow)}</tbody>
-      </table>`}
+      ${v.policies.rules.length === 0 ? html`<p>No rules are loaded: every token exchange is refused.</p>` : table(v.policies.rules, [
+        { label: 'Rule', rowHeader: true, cell: (r) => html`<code>${r.id}</code>` },
+        { label: 'Effect', cell: (r) => html`<strong>${r.effect}</strong>` },
+        { label: 'What it says', cell: (r) => html`${r.description}<br><span class="muted">when ${describeMatch(r.match)}${r.constraints ? html`; then ${describeConstraints(r.constraints)}` : ''}</span>` },
+        { label: 'Source', cell: (r) => html`<code>${r.source.file}:${r.source.line}</code>` },
+      ])}
     </section>
 
     <section aria-labelledby="dry-run">
@@ -246,16 +229,12 @@ function dryRunResult(run: NonNullable<PoliciesView['dryRun']>, names: Names): S
       <p>Policy says <strong>${decision.effect}</strong>${decision.matched_rules.length ? html`, matched rules ${list(decision.matched_rules)}` : ''}.</p>
       <ul>${decision.reasons.map((r) => html`<li>${r}</li>`)}</ul>
       ${decision.effect === 'allow' ? html`<p>Limits: lives at most ${c.max_ttl} s${c.single_use ? ', single use' : ''}${c.require_dpop ? ', DPoP-bound' : ''}${c.resources ? html`, resources ${list(c.resources)}` : ''}.</p>` : ''}
-      <table>
-        <caption class="muted">Every rule, in order</caption>
-        <thead><tr><th scope="col">Rule</th><th scope="col">Applied</th><th scope="col">Checks</th><th scope="col">Source</th></tr></thead>
-        <tbody>${rules.map((r) => html`<tr>
-          <th scope="row"><code>${r.id}</code> (${r.effect})</th>
-          <td>${r.matched ? html`<strong>yes</strong>${r.tools.length ? html` to ${list(r.tools)}` : ''}` : 'no'}</td>
-          <td><ul>${r.checks.map((x) => html`<li>${x}</li>`)}</ul></td>
-          <td><code>${r.source.file}:${r.source.line}</code></td>
-        </tr>`)}</tbody>
-      </table>
+      ${table(rules, [
+        { label: 'Rule', rowHeader: true, cell: (r) => html`<code>${r.id}</code> (${r.effect})` },
+        { label: 'Applied', cell: (r) => (r.matched ? html`<strong>yes</strong>${r.tools.length ? html` to ${list(r.tools)}` : ''}` : 'no') },
+        { label: 'Checks', cell: (r) => html`<ul>${r.checks.map((x) => html`<li>${x}</li>`)}</ul>` },
+        { label: 'Source', cell: (r) => html`<code>${r.source.file}:${r.source.line}</code>` },
+      ], { caption: 'Every rule, in order' })}
     </section>`;
 }
 
@@ -293,62 +272,64 @@ function summary(e: AuditRecord): SafeHtml {
   if (typeof s.grant_id === 'string') parts.push(html`grant <a href="/console/audit?grant_id=${encodeURIComponent(s.grant_id)}"><code>${s.grant_id}</code></a>`);
   if (typeof s.capability_id === 'string') parts.push(html`capability <code>${s.capability_id}</code>`);
   if (typeof s.account_id === 'string') parts.push(html`account <code>${s.account_id}</code>`);
-  for (const key of ['reason', 'error'] as const) if (typeof d[key] === 'string') parts.push(html`${key} ${String(d[key])}`);
-  return html`${parts.map((p, i) => html`${i ? '; ' : ''}${p}`)}`;
+  // A refusal says so first, with its code and the reason the agent was given.
+  const code = typeof d.error === 'string' ? d.error : typeof d.outcome === 'string' && d.outcome !== 'ok' ? d.outcome : undefined;
+  const refusal = code || /denied$/.test(e.type)
+    ? html`<span class="denied">Refused${code ? html` (<code>${code}</code>)` : ''}${typeof d.reason === 'string' ? html`: ${d.reason}` : ''}</span>`
+    : undefined;
+  if (!refusal && typeof d.reason === 'string') parts.push(html`reason ${d.reason}`);
+  const rest = html`${parts.map((p, i) => html`${i ? '; ' : ''}${p}`)}`;
+  return refusal ? html`${refusal}${parts.length ? html`<br>${rest}` : ''}` : rest;
 }
 
 export function auditPage(v: AuditView): SafeHtml {
   const names = namesFor(v.frame.org, v.agents, v.users);
   const f = v.filters;
   const local = (iso: string | undefined) => (iso ? iso.slice(0, 16) : '');
+  const now = v.frame.now;
   const filtered = Object.entries(f).some(([k, x]) => k !== 'cursor' && x !== undefined);
   return html`
     <h1>Audit log of ${v.frame.org.name}</h1>
-    ${nav(v.frame, 'audit')}
     <section aria-labelledby="filters">
       <h2 id="filters">Filters</h2>
       ${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ''}
-      <form method="get" action="/console/audit">
-        <label for="f-type">Event type</label>
+      <form method="get" action="/console/audit" class="filters">
+        <div><label for="f-type">Event type</label>
         <select id="f-type" name="type">
           <option value="">any</option>
           ${v.eventTypes.map((t) => html`<option value="${t}"${t === f.type ? html` selected` : ''}>${t}</option>`)}
-        </select>
-        <label for="f-user">User</label>
+        </select></div>
+        <div><label for="f-user">User</label>
         <select id="f-user" name="user_id">
           <option value="">any</option>
           ${v.users.map((u) => html`<option value="${u.id}"${u.id === f.user_id ? html` selected` : ''}>${u.username}</option>`)}
-        </select>
-        <label for="f-agent">Agent</label>
+        </select></div>
+        <div><label for="f-agent">Agent</label>
         <select id="f-agent" name="agent_id">
           <option value="">any</option>
           ${v.agents.map((a) => html`<option value="${a.client_id}"${a.client_id === f.agent_id ? html` selected` : ''}>${a.name} (${a.client_id})</option>`)}
-        </select>
-        <label for="f-tool">Tool</label>
-        <input type="text" id="f-tool" name="tool" value="${f.tool ?? ''}" placeholder="notion.pages.create">
-        <label for="f-grant">Grant id</label>
-        <input type="text" id="f-grant" name="grant_id" value="${f.grant_id ?? ''}">
-        <label for="f-since">From (UTC)</label>
-        <input type="datetime-local" id="f-since" name="since" value="${local(f.since)}">
-        <label for="f-until">Until (UTC)</label>
-        <input type="datetime-local" id="f-until" name="until" value="${local(f.until)}">
-        <button type="submit">Show events</button>
-        ${filtered ? html`<a href="/console/audit">Clear filters</a>` : ''}
+        </select></div>
+        <div><label for="f-tool">Tool</label>
+        <input type="text" id="f-tool" name="tool" value="${f.tool ?? ''}" placeholder="notion.pages.create"></div>
+        <div><label for="f-grant">Grant id</label>
+        <input type="text" id="f-grant" name="grant_id" value="${f.grant_id ?? ''}"></div>
+        <div><label for="f-since">From (UTC)</label>
+        <input type="datetime-local" id="f-since" name="since" value="${local(f.since)}"></div>
+        <div><label for="f-until">Until (UTC)</label>
+        <input type="datetime-local" id="f-until" name="until" value="${local(f.until)}"></div>
+        <div class="actions"><button type="submit">Show events</button>
+        ${filtered ? html`<a href="/console/audit">Clear filters</a>` : ''}</div>
       </form>
     </section>
 
     <section aria-labelledby="events">
       <h2 id="events">Events${f.cursor ? ' (older)' : ''}</h2>
-      ${v.events.length === 0 ? html`<p>No events match.</p>` : html`
-      <table>
-        <caption class="muted">Newest first. Each row says who acted, through which agents, for whom.</caption>
-        <thead><tr><th scope="col">Event</th><th scope="col">Who, for whom</th><th scope="col">Details</th></tr></thead>
-        <tbody>${v.events.map((e) => html`<tr>
-          <th scope="row"><code>${e.type}</code><br>#${e.seq}, ${when(e.at)}</th>
-          <td>${describeActor(e.actor, e.subject, names)}</td>
-          <td>${summary(e)}</td>
-        </tr>`)}</tbody>
-      </table>`}
+      ${v.events.length === 0 ? html`<p>No events match.</p>` : table(v.events, [
+        { label: 'Event', rowHeader: true, cell: (e) => html`<code>${e.type}</code><br>#${e.seq}` },
+        { label: 'When', cell: (e) => moment(e.at, now) },
+        { label: 'Who, for whom', class: 'who-col', cell: (e) => describeActor(e.actor, e.subject, names) },
+        { label: 'Details', cell: summary },
+      ], { caption: 'Newest first. Each row says who acted, through which agents, for whom.' })}
       <p>${f.cursor ? html`<a href="/console/audit?${pageQuery(f, undefined)}">Newest events</a> ` : ''}${v.older ? html`<a href="/console/audit?${v.older}" rel="next">Older events</a>` : ''}</p>
     </section>`;
 }

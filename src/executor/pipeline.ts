@@ -288,7 +288,8 @@ export async function execute(deps: ExecutorDeps, req: ExecuteRequest): Promise<
       type: outcome === 'ok' ? 'tool.executed' : 'tool.denied',
       actor: { kind: 'agent', agent_id: cap.client_id, chain: cap.actor_chain },
       subject: { ...(cap.principal === 'user' ? { user_id: cap.sub } : { principal: 'org' }), grant_id: cap.auth_event_id, capability_id: cap.jti, tool: req.tool, ...(trail.account_id ? { account_id: trail.account_id } : {}), ...(cap.parent_jti?.startsWith('apr_') ? { approval_id: cap.parent_jti } : {}) },
-      details: { outcome, latency_ms: Math.round(seconds * 10000) / 10, ...(trail.upstream_status !== undefined ? { provider_status: trail.upstream_status } : {}), ...(trail.request_hash ? { request_hash: trail.request_hash } : {}) },
+      // A refusal keeps the reason the agent was told (client-safe by construction), as token.exchange_denied does.
+      details: { outcome, ...('error' in result.body ? { reason: result.body.error.message } : {}), latency_ms: Math.round(seconds * 10000) / 10, ...(trail.upstream_status !== undefined ? { provider_status: trail.upstream_status } : {}), ...(trail.request_hash ? { request_hash: trail.request_hash } : {}) },
     });
   } else {
     deps.logger.info('tool call refused before a capability was verified', { tool: req.tool, outcome });

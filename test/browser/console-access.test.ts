@@ -184,7 +184,7 @@ test('the audit viewer pages with the cursor and keeps the filters', async (t) =
     assert.equal(res.status, 401);
   }
   const browser = await signIn(writ, seeded.org.id, alice);
-  const rowsOf = (text: string) => [...text.matchAll(/<th scope="row"><code>([a-z_.]+)<\/code><br>#(\d+),/g)].map((m) => ({ type: m[1]!, seq: Number(m[2]) }));
+  const rowsOf = (text: string) => [...text.matchAll(/<th scope="row"><code>([a-z_.]+)<\/code><br>#(\d+)</g)].map((m) => ({ type: m[1]!, seq: Number(m[2]) }));
 
   const first = await browser.request(`${writ.issuer}/console/audit?type=signin.failed`);
   const page1 = rowsOf(first.text);
