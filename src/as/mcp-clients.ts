@@ -138,9 +138,24 @@ export function egressCheckedFetch(deps: Pick<ExternalClientDeps, 'egress' | 'fe
     const exempt = allowed.includes(url.host) || allowed.includes(url.hostname);
     const options = { ...init };
     if (exempt) delete options.dispatcher;
-    return (deps.fetch ?? fetch)(url, options);
+    const response = await (deps.fetch ?? fetch)(url, options);
+    // Read here, within a cap, and handed on whole with its length: oidc-provider's own limit
+    // (5 KiB for a metadata document) then refuses by the length, whatever the transfer encoding.
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
+      size += chunk.length;
+      if (size > OUTBOUND_BODY_LIMIT) throw new Error('response too large');
+      chunks.push(chunk);
+    }
+    const headers = new Headers(response.headers);
+    headers.set('content-length', String(size));
+    return new Response(response.status === 204 || response.status === 304 ? null : Buffer.concat(chunks), { status: response.status, headers });
   }) as typeof fetch;
 }
+
+/** The most any outbound fetch of the authorization server reads (metadata documents, JWKS). */
+const OUTBOUND_BODY_LIMIT = 256 * 1024;
 
 /** RFC 7591 registrations and metadata documents may not name an org or a ceiling: only an org admin does. */
 export function refuseOrgFields(ctx: unknown, key: string, value: unknown, metadata: Record<string, unknown>): void {

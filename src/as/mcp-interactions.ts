@@ -201,6 +201,8 @@ export function mcpInteractionRoutes(deps: McpInteractionDeps): Router {
     let result: Record<string, unknown>;
     if (!view.accepted.ok) {
       result = { error: 'access_denied', error_description: view.accepted.reason };
+    } else if (form.get('decision') === 'approve' && !view.granted.length) {
+      result = { error: 'access_denied', error_description: 'none of the tools this client asks for is available to MCP clients in this organisation' };
     } else if (form.get('decision') !== 'approve') {
       await deps.audit.record(ref.org_id, { type: 'consent.denied', actor: { kind: 'user', user_id: user.id }, subject: { user_id: user.id }, details: { mcp_client: client.clientId } });
       result = { error: 'access_denied', error_description: 'the user denied the request' };

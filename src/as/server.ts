@@ -13,6 +13,7 @@ import type { Subject } from '../exchange/subject.ts';
 import { endGrantsWithRefreshTokens } from './refresh-revocation.ts';
 import { capabilityIntrospection } from './introspection.ts';
 import { registrationLimiter } from './mcp-clients.ts';
+import { refreshGrace } from './refresh-grace.ts';
 import { TOOL_SCOPE_PREFIX } from './constants.ts';
 import { readJson } from '../web/body.ts';
 
@@ -20,6 +21,9 @@ import { readJson } from '../web/body.ts';
 // refresh-token revocation ending the grant), DPoP replay claimed in the shared store, RFC 8414
 // metadata with Writ's fields, the JWKS read from the key manager, and RFC 7662 introspection of
 // capabilities. The composition root mounts what this returns after its own routes.
+
+/** How long a rotated refresh token may be retried once, for a client that lost the answer. */
+const REFRESH_GRACE_SECONDS = 30;
 
 export interface AuthorizationServerDeps extends ProviderDeps {
   replay: ReplayStore;
@@ -51,6 +55,7 @@ export function authorizationServer(deps: AuthorizationServerDeps): Authorizatio
     deps.replay.claimOnce(`oidc:${createHash('sha256').update(`${iss}\0${jti}`).digest('base64url')}`, new Date(exp * 1000));
 
   endGrantsWithRefreshTokens(provider, deps.grantService);
+  refreshGrace(provider, { oidc: deps.oidc, replay: deps.replay, graceSeconds: REFRESH_GRACE_SECONDS, now: () => deps.clock.now() });
   const exchangeDeps = registerTokenExchange(provider, {
     ...deps.exchange,
     issuer: deps.issuer, clock: deps.clock, directory: deps.directory, grants: deps.grants, capabilities: deps.capabilities,

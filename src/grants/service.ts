@@ -71,7 +71,7 @@ export class GrantService {
     // oidc-provider's tokens go first (deleting them twice is harmless): a crash after the commit
     // must not leave a refresh token of a revoked grant behind.
     const named = await this.#grantsNamed(org_id, target.grants);
-    for (const id of named) await this.#oidc.revokeByGrantId(id);
+    for (const id of named) await this.#endOidcGrant(id);
     const ended = await this.#grants.endAuthority(org_id, target, at, (e) => {
       crashPoint('revocation');
       return {
@@ -79,9 +79,18 @@ export class GrantService {
         audit: e.retry ? [] : [...this.#auditEvents(org_id, e, actor, reason), ...(cause ? [this.#audit.builder(org_id, cause(e))] : [])],
       };
     });
-    for (const g of ended.grants) if (!named.includes(g.id)) await this.#oidc.revokeByGrantId(g.id);
+    for (const g of ended.grants) if (!named.includes(g.id)) await this.#endOidcGrant(g.id);
     this.#publisher?.announce();
     return ended;
+  }
+
+  /**
+   * oidc-provider's tokens of the grant, and its own grant record: a browser session still pointing
+   * at that record would otherwise reuse it, and the next authorization would skip the consent.
+   */
+  async #endOidcGrant(id: string): Promise<void> {
+    await this.#oidc.revokeByGrantId(id);
+    await this.#oidc.destroy('Grant', id);
   }
 
   async #grantsNamed(org_id: string, select: GrantSelector | undefined): Promise<string[]> {

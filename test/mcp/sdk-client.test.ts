@@ -5,35 +5,13 @@
 // tool with the person's vaulted credential, on the audit trail with the MCP client as the agent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { httpClient } from '../support/http.ts';
 import { openConnectLink, startWritWithDemo } from '../support/connect.ts';
 import { seedOrg } from '../support/writ.ts';
 import { launchChromium, screenshot } from '../browser/chromium.ts';
-import { callbackServer, documentServer, fetchTrusting, MemoryClientProvider, selfSignedCertificate, signInAndApprove } from './support.ts';
+import { callbackServer, connect, documentServer, fetchTrusting, MemoryClientProvider, selfSignedCertificate, signInAndApprove } from './support.ts';
 
 const TOOLS = ['demo.notes.create', 'demo.notes.list'];
-
-/** Connects the SDK client, sending the person through Chromium when the SDK asks for authorization. */
-async function connect(mcpUrl: URL, provider: MemoryClientProvider, authorize: (url: URL) => Promise<string>) {
-  let transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
-  let client = new Client({ name: 'writ-test-host', version: '1.0.0' });
-  try {
-    await client.connect(transport);
-    return { client, transport, authorized: false };
-  } catch (err) {
-    if (!(err instanceof UnauthorizedError)) throw err;
-  }
-  const url = provider.authorizationUrls.at(-1)!;
-  const code = await authorize(url);
-  await transport.finishAuth(code);
-  transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
-  client = new Client({ name: 'writ-test-host', version: '1.0.0' });
-  await client.connect(transport);
-  return { client, transport, authorized: true };
-}
 
 for (const registration of ['metadata document', 'dynamic registration'] as const) {
   test(`the MCP SDK client through Writ with ${registration}: discovery, consent in Chromium, tools/list, tools/call on the audit trail`, async (t) => {

@@ -8,9 +8,10 @@ import { createServer as createHttpsServer, request as httpsRequest } from 'node
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import type { Page } from 'playwright-core';
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 
 /** The MCP client's loopback redirect: records the callbacks it receives. */
@@ -101,8 +102,10 @@ export function fetchTrusting(cert: string): typeof fetch {
       const responseHeaders = new Headers();
       for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') responseHeaders.set(k, v);
       const status = res.statusCode ?? 500;
-      const body = status === 204 || status === 304 ? null : (Readable.toWeb(res) as ReadableStream);
-      resolve(new Response(body, { status, headers: responseHeaders }));
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers: responseHeaders })));
     });
     req.on('error', reject);
     req.end();
@@ -118,7 +121,9 @@ export async function signInAndApprove(page: Page, authorizationUrl: URL, person
     await page.getByLabel('Password').fill(person.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
-  await page.getByRole('button', { name: 'Approve' }).waitFor();
+  await page.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 10_000 }).catch(async (err: Error) => {
+    throw new Error(`no consent page: ${(await page.locator('body').innerText()).slice(0, 400)}`, { cause: err });
+  });
   check?.(await page.locator('main').innerText());
   await page.getByRole('button', { name: 'Approve' }).click();
   await page.waitForURL((url) => url.href.startsWith(callback));
@@ -127,3 +132,23 @@ export async function signInAndApprove(page: Page, authorizationUrl: URL, person
   if (!code) throw new Error(`no code at the callback: ${at.search}`);
   return code;
 }
+
+/** Connects the SDK client, sending the person through Chromium when the SDK asks for authorization. */
+export async function connect(mcpUrl: URL, provider: MemoryClientProvider, authorize: (url: URL) => Promise<string>) {
+  let transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+  let client = new Client({ name: 'writ-test-host', version: '1.0.0' });
+  try {
+    await client.connect(transport);
+    return { client, transport, authorized: false };
+  } catch (err) {
+    if (!(err instanceof UnauthorizedError)) throw err;
+  }
+  const url = provider.authorizationUrls.at(-1)!;
+  const code = await authorize(url);
+  await transport.finishAuth(code);
+  transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+  client = new Client({ name: 'writ-test-host', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport, authorized: true };
+}
+
