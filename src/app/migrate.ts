@@ -56,7 +56,7 @@ export async function migrateSqliteStore(from: SqliteStore, to: WritStore, progr
   for (const rs of servers) { await to.directory.createResourceServer(rs); landed('resource_servers'); }
 
   const orgs = await from.directory.listOrgs();
-  for (const name of ['orgs', 'users', 'agents', 'grants', 'audit_events', 'data_keys', 'connected_accounts', 'org_connectors']) count(name, 0);
+  for (const name of ['orgs', 'users', 'agents', 'grants', 'audit_events', 'data_keys', 'connected_accounts', 'org_connectors', 'groups', 'scim_tokens', 'checkpoint_keys', 'checkpoints', 'siem_streams']) count(name, 0);
   const audit: MigrationReport['audit'] = [];
   let done = 0;
   for (const org of orgs) {
@@ -71,6 +71,12 @@ export async function migrateSqliteStore(from: SqliteStore, to: WritStore, progr
     if (dataKey) { counts.data_keys!.source++; await to.vault.putDataKeyIfAbsent(dataKey); landed('data_keys'); }
     for (const acct of await from.vault.listAccounts(org.id)) { counts.connected_accounts!.source++; await to.vault.createAccount(org.id, acct); landed('connected_accounts'); }
     for (const c of await from.orgConnectors.listOrgConnectors(org.id)) { counts.org_connectors!.source++; await to.orgConnectors.putOrgConnector(org.id, c); landed('org_connectors'); }
+    for (const g of await from.directory.listGroups(org.id)) { counts.groups!.source++; await to.directory.createGroup(org.id, g); landed('groups'); }
+    const scimToken = await from.scim.getToken(org.id);
+    if (scimToken) { counts.scim_tokens!.source++; await to.scim.putToken(scimToken); landed('scim_tokens'); }
+    const stream = await from.siem.getStream(org.id);
+    if (stream) { counts.siem_streams!.source++; await to.siem.putStream({ ...stream, lease_owner: undefined, lease_until: undefined }); landed('siem_streams'); }
+    await copyCheckpoints(from, to, org.id, counts);
 
     // The chain is copied event by event in order, each keeping its seq and hash.
     let events = 0;
@@ -91,6 +97,7 @@ export async function migrateSqliteStore(from: SqliteStore, to: WritStore, progr
     for (const e of await from.audit.scanAudit(org_id, 0, 1_000_000)) { await to.audit.appendAudit(org_id, () => e); events++; }
     counts.audit_events!.source += events;
     audit.push(await recordChain(to, org_id, events, counts));
+    await copyCheckpoints(from, to, org_id, counts);
   }
 
   const oidcRows = db.all<{ model: string; id: string; payload: string; expires_at: number | null }>(
@@ -115,6 +122,17 @@ export async function migrateSqliteStore(from: SqliteStore, to: WritStore, progr
 
   const ok = Object.values(counts).every((c) => c.source === c.target) && audit.every((a) => a.ok);
   return { counts, audit, ok };
+}
+
+/** An org's checkpoint keys (still sealed under the same master key) and its signed checkpoints. */
+async function copyCheckpoints(from: WritStore, to: WritStore, org_id: string, counts: MigrationReport['counts']): Promise<void> {
+  for (const k of await from.checkpoints.listKeys(org_id)) { counts.checkpoint_keys!.source++; await to.checkpoints.createKeyIfAbsent(k); counts.checkpoint_keys!.target++; }
+  for (let after = 0; ;) {
+    const page = await from.checkpoints.listCheckpoints(org_id, { after_seq: after, limit: 500 });
+    for (const c of page) { counts.checkpoints!.source++; await to.checkpoints.appendCheckpoint(c); counts.checkpoints!.target++; }
+    if (page.length < 500) break;
+    after = page[page.length - 1]!.seq;
+  }
 }
 
 /** Walks the target's chain (each event's hash, link and sequence) and counts what landed. */

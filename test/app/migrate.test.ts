@@ -27,6 +27,14 @@ test('writ migrate copies a whole embedded instance and verifies counts and ever
   const revoked = (await oauth.tokenIntrospection(spare.config, spare.tokens!.access_token)).auth_event_id as string;
   await writ.admin('DELETE', `/orgs/${seeded.org.id}/grants/${revoked}`);
   await writ.admin('POST', '/keys/rotate');
+  // SCIM and audit evidence travel too: a group, the SCIM token, a signed checkpoint and its key.
+  const scimToken = (await writ.admin('POST', `/orgs/${seeded.org.id}/scim/token`)).json.token as string;
+  const group = await fetch(`${writ.issuer}/scim/v2/Groups`, {
+    method: 'POST', headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' },
+    body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Finance', members: [{ value: seeded.user.id }] }),
+  });
+  assert.equal(group.status, 201);
+  const checkpoint = (await writ.admin('POST', `/orgs/${seeded.org.id}/audit/checkpoints`)).json;
   await writ.stop({ keepData: true });
 
   const target = mkdtempSync(join(tmpdir(), 'writ-migrated-'));
@@ -36,7 +44,7 @@ test('writ migrate copies a whole embedded instance and verifies counts and ever
   assert.equal(result.status, 0, result.stderr + result.stdout);
   const report = JSON.parse(result.stdout);
   assert.equal(report.ok, true);
-  for (const name of ['orgs', 'users', 'agents', 'grants', 'connected_accounts', 'signing_keys', 'oidc_models', 'audit_events']) {
+  for (const name of ['orgs', 'users', 'agents', 'grants', 'connected_accounts', 'signing_keys', 'oidc_models', 'audit_events', 'groups', 'scim_tokens', 'checkpoint_keys', 'checkpoints']) {
     assert.ok(report.counts[name].source > 0, `${name} were copied`);
     assert.equal(report.counts[name].target, report.counts[name].source);
   }
@@ -60,6 +68,12 @@ test('writ migrate copies a whole embedded instance and verifies counts and ever
   });
   assert.equal(executed.status, 200, await executed.text());
   assert.equal((await moved.admin('POST', `/orgs/${seeded.org.id}/audit/verify`)).json.ok, true);
+  // The same checkpoint key signs on: the next checkpoint verifies with the key published before.
+  const next = (await moved.admin('POST', `/orgs/${seeded.org.id}/audit/checkpoints`)).json;
+  assert.equal(next.kid, checkpoint.kid);
+  assert.ok(next.seq > checkpoint.seq);
+  const scim = await fetch(`${moved.issuer}/scim/v2/Groups`, { headers: { authorization: `Bearer ${scimToken}` } });
+  assert.equal(((await scim.json()) as { totalResults: number }).totalResults, 1, 'the SCIM token and the group moved');
 });
 
 test('writ migrate --to mongodb', { skip: process.env.MONGODB_URI ? false : 'MongoDB migration not run: MONGODB_URI is not set' }, async () => {
