@@ -9,6 +9,7 @@ import { readJson } from '../web/body.ts';
 import type { ApprovalService } from './service.ts';
 import type { ApprovalRecord, ApprovalSettings } from './store.ts';
 import { checkWebhookUrl } from './webhooks.ts';
+import { approvalDecisionBody, approvalSettingsBody } from './schemas.ts';
 
 // The admin API of approvals, under /admin/v1 (the admin guard in front of every admin path):
 // each org's approval settings (webhook, groups of approvers, agents' CIBA delivery, whether the
@@ -24,24 +25,6 @@ export interface ApprovalAdminDeps {
 }
 
 const ADMIN_ACTOR = { kind: 'admin' } as const;
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
-const id = z.string().min(1).max(128);
-
-export const approvalSettingsBody = z.strictObject({
-  webhook_url: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
-  allow_admin_api_approval: z.boolean().optional(),
-  groups: z.record(name, z.array(id).max(500)).optional(),
-  agents: z.record(id, z.strictObject({
-    delivery_mode: z.enum(['poll', 'ping']),
-    notification_endpoint: z.url({ protocol: /^https$/ }).max(2048).optional(),
-  }).refine((a) => a.delivery_mode === 'poll' || a.notification_endpoint !== undefined, { message: 'ping delivery needs an https notification_endpoint' })).optional(),
-});
-
-export const approvalDecisionBody = z.strictObject({
-  on_behalf_of: id,
-  reason: z.string().min(1).max(200).optional(),
-});
-
 const statusQuery = z.enum(['pending', 'approved', 'denied', 'expired', 'issued']).optional();
 
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { agentKeysBody, auditQuery, checkpointsQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody, siemStreamBody, updateAgentBody, updateUserBody } from '../admin/schemas.ts';
 import { authorizationDetailsSchema } from '../rights/schema.ts';
+import { approvalDecisionBody, approvalSettingsBody } from '../approvals/schemas.ts';
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -123,6 +124,17 @@ const SCHEMAS: Record<string, JsonSchema> = {
     issued_token_type: str, authorization_details: { type: 'array' },
   }, ['access_token', 'token_type'], true),
   Introspection: obj({ active: { type: 'boolean' } }, ['active'], true),
+  Approval: obj({
+    id: str, org_id: str, status: { enum: ['pending', 'approved', 'issued', 'denied', 'expired'] }, agent_id: str, chain: strings, user_id: str, grant_id: str,
+    held: { type: 'array' }, details: { type: 'array', description: 'One `tool_access` detail: the tool, its resource, every argument as `eq`.' },
+    audience: str, dpop_jkt: str, binding_message: str, requirement: obj({ rules: strings, approvers: { type: 'array' }, fresh_sign_in: int }),
+    created_at: str, expires_at: str, decided_at: str, decided_by: { type: 'object' }, reason: str, last_polled_at: str,
+    webhook_deliveries: { type: 'array', items: { type: 'object' } },
+  }, ['id', 'org_id', 'status', 'agent_id', 'user_id', 'grant_id', 'details', 'created_at', 'expires_at']),
+  ApprovalSettings: obj({
+    org_id: str, webhook_url: str, allow_admin_api_approval: { type: 'boolean' }, groups: { type: 'object' }, agents: { type: 'object' }, updated_at: str,
+  }, ['org_id', 'allow_admin_api_approval', 'groups', 'agents', 'updated_at']),
+  BackchannelResponse: obj({ auth_req_id: str, expires_in: int, interval: int }),
   Jwks: obj({ keys: { type: 'array', items: obj({ kty: str, kid: str }, ['kty'], true) } }),
   RevocationPage: obj({ revoked: { type: 'array', items: obj({ id: str, type: str, at: str }) }, cursor: str }),
   Health: obj({ status: { const: 'ok' } }),
@@ -130,7 +142,8 @@ const SCHEMAS: Record<string, JsonSchema> = {
 };
 
 const TOKEN_EXCHANGE_FORM = obj({
-  grant_type: { type: 'string', description: '`urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), `authorization_code`, `refresh_token` or `client_credentials`.' },
+  grant_type: { type: 'string', description: '`urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693), `urn:openid:params:grant-type:ciba` (an approved call, with `auth_req_id`), `authorization_code`, `refresh_token` or `client_credentials`.' },
+  auth_req_id: { type: 'string', description: 'CIBA: the id `/backchannel` answered.' },
   subject_token: str, subject_token_type: str, actor_token: str, actor_token_type: str,
   requested_token_type: { type: 'string', description: '`urn:ietf:params:oauth:token-type:jwt` or `urn:writ:params:oauth:token-type:biscuit`.' },
   audience: str, resource: str, scope: str,
@@ -345,6 +358,36 @@ const PATHS: Record<string, PathItem> = {
   },
   '/admin/v1/orgs/{org}/audit/verify': {
     post: admin({ operationId: 'verifyAudit', summary: 'Walk the org\'s hash chain and report the first broken link.', parameters: [orgParam], responses: { 200: ok('Result.', ref('AuditVerify')), ...ORG_404 } }),
+  },
+  '/backchannel': {
+    post: { operationId: 'backchannelAuthentication', summary: 'OpenID CIBA: ask the user to approve one exact call (docs/approvals.md); poll `/token` with `urn:openid:params:grant-type:ciba`.', tags: ['oauth'],
+      requestBody: form(obj({
+        scope: { type: 'string', description: '`openid`.' }, login_hint_token: { type: 'string', description: 'The user\'s delegated access token.' },
+        login_hint: { type: 'string', description: 'The user\'s id or username (a live grant to this agent must cover the call).' },
+        authorization_details: { type: 'string', description: 'JSON: one `tool_access` detail, one tool, one resource, every argument as `{ "eq": value }`.' },
+        binding_message: str, requested_expiry: int, client_notification_token: { type: 'string', description: 'Ping mode only.' },
+      }, ['scope', 'authorization_details'], true)),
+      responses: { 200: ok('The request is with the approver.', ref('BackchannelResponse')), 400: ok('Refused (`invalid_request`, `invalid_grant`, `invalid_authorization_details`, `access_denied`, …).', ref('Error')), 401: error('Client authentication failed.') } },
+  },
+  '/admin/v1/orgs/{org}/approval-settings': {
+    get: admin({ operationId: 'getApprovalSettings', summary: 'The org\'s approval settings: webhook, groups of approvers, agents\' CIBA delivery, approval through the admin API.', parameters: [orgParam], responses: { 200: ok('The settings.', ref('ApprovalSettings')), ...ORG_404 } }),
+    put: admin({ operationId: 'putApprovalSettings', summary: 'Change the org\'s approval settings (fields left out stay as they are; `webhook_url: null` removes the webhook).', parameters: [orgParam],
+      requestBody: body(fromZod(approvalSettingsBody)), responses: { 200: ok('The settings.', ref('ApprovalSettings')), ...ADMIN_BAD, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/approvals': {
+    get: admin({ operationId: 'listApprovals', summary: 'The org\'s approval requests, newest first.', parameters: [orgParam, { name: 'status', in: 'query', schema: { enum: ['pending', 'approved', 'issued', 'denied', 'expired'] } }],
+      responses: { 200: ok('Requests.', obj({ approvals: { type: 'array', items: ref('Approval') } })), ...ADMIN_BAD, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/approvals/{id}': {
+    get: admin({ operationId: 'getApproval', summary: 'One approval request, with its webhook deliveries.', parameters: [orgParam, pathParam('id', 'Approval id (`apr_…`).')], responses: { 200: ok('The request.', ref('Approval')), ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/approvals/{id}/approve': {
+    post: admin({ operationId: 'approveOnBehalf', summary: 'Approve on a user\'s behalf: only where the org allows it, for a user the policy lets approve.', parameters: [orgParam, pathParam('id', 'Approval id.')],
+      requestBody: body(fromZod(approvalDecisionBody)), responses: { 200: ok('The request.', ref('Approval')), ...ADMIN_BAD, 403: error('Not allowed by the org\'s settings, or not an approver.'), ...ORG_404, 409: error('Already decided or expired.') } }),
+  },
+  '/admin/v1/orgs/{org}/approvals/{id}/deny': {
+    post: admin({ operationId: 'denyOnBehalf', summary: 'Deny on a user\'s behalf, with a reason the agent reads.', parameters: [orgParam, pathParam('id', 'Approval id.')],
+      requestBody: body(fromZod(approvalDecisionBody)), responses: { 200: ok('The request.', ref('Approval')), ...ADMIN_BAD, 403: error('Not allowed by the org\'s settings, or not an approver.'), ...ORG_404, 409: error('Already decided or expired.') } }),
   },
   '/admin/v1/orgs/{org}/policy/dry-run': {
     post: admin({ operationId: 'policyDryRun', summary: 'Would this agent get these tools? The policy\'s decision with every rule\'s trace, and the agent\'s ceiling.', parameters: [orgParam], requestBody: body(fromZod(dryRunBody)),

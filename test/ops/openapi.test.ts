@@ -8,6 +8,7 @@ import { accountAdminRoutes } from '../../src/admin/accounts.ts';
 import { executorRoutes } from '../../src/executor/routes.ts';
 import { connectRoutes } from '../../src/connect/routes.ts';
 import { lifecycleAdminRoutes } from '../../src/admin/lifecycle.ts';
+import { approvalAdminRoutes } from '../../src/approvals/admin.ts';
 import { evidenceAdminRoutes } from '../../src/admin/evidence.ts';
 import { checkpointRoutes } from '../../src/audit/routes.ts';
 import { startTestWrit, seedOrg } from '../support/writ.ts';
@@ -34,7 +35,7 @@ test('every admin, executor, connect and revocation-feed route is in the OpenAPI
   const served = [
     ...routesOf(adminRoutes({} as never) as never), ...routesOf(revocationRoutes({} as never) as never),
     ...routesOf(accountAdminRoutes({} as never) as never), ...routesOf(connectRoutes({} as never) as never),
-    ...routesOf(lifecycleAdminRoutes({} as never) as never), ...routesOf(evidenceAdminRoutes({} as never) as never), ...routesOf(checkpointRoutes({} as never, {} as never) as never),
+    ...routesOf(lifecycleAdminRoutes({} as never) as never), ...routesOf(approvalAdminRoutes({} as never) as never), ...routesOf(evidenceAdminRoutes({} as never) as never), ...routesOf(checkpointRoutes({} as never, {} as never) as never),
     ...routesOf(executorRoutes({ issuer: writ.issuer, executorResource: writ.executorResource } as never) as never),
   ];
   assert.ok(served.length > 15, 'the router stacks were read');
