@@ -3,7 +3,7 @@ import type { ArgumentConstraint } from '../rights/rights.ts';
 import { ANY_RESOURCE } from './access.ts';
 import { authorityConstraintChecks, globParts, integerBound, leadingAuthorityChecks, sameTypeSet } from './biscuit-checks.ts';
 import { actorChain, capabilityClaimsSchema, type CapabilityClaims } from './claims.ts';
-import { addTo, datalog, join, type Datalog, type Term } from './datalog.ts';
+import { addStatements, datalog, join, type Datalog, type Term } from './datalog.ts';
 import type { BiscuitRootKey } from './keys.ts';
 
 // Minting a Biscuit capability. The authority block states Writ's claims as facts and guards them
@@ -27,6 +27,11 @@ function constraintFacts(tool: string, key: string, c: ArgumentConstraint): Data
 
 /** The authority block for a capability: facts, then checks. */
 export function authorityBlock(claims: CapabilityClaims): Datalog {
+  return join(authorityStatements(claims), 'statement');
+}
+
+/** The authority block's statements, one fact or check each, in order. */
+function authorityStatements(claims: CapabilityClaims): Datalog[] {
   const parts: Datalog[] = [datalog`org(${claims.org_id});`, datalog`principal(${claims.principal});`];
   if (claims.principal === 'user') parts.push(datalog`user(${claims.sub});`);
   parts.push(datalog`client(${claims.client_id});`);
@@ -62,7 +67,7 @@ export function authorityBlock(claims: CapabilityClaims): Datalog {
   // Checks, in the order `writCheckKind` recognises them by.
   parts.push(...leadingAuthorityChecks(claims).map((check) => check.code));
   parts.push(...authorityConstraintChecks(claims.authorization_details));
-  return join(parts, 'statement');
+  return parts;
 }
 
 export interface MintedBiscuit {
@@ -75,7 +80,7 @@ export function mintBiscuitCapability(claims: CapabilityClaims, rootKey: Biscuit
   const parsed = capabilityClaimsSchema.safeParse(claims);
   if (!parsed.success) throw new TypeError(`invalid capability claims: ${parsed.error.issues[0]?.path.join('.')}`);
   const builder = new BiscuitBuilder();
-  addTo(builder, authorityBlock(claims));
+  addStatements(builder, authorityStatements(claims));
   builder.setRootKeyId(rootKey.kid);
   const privateKey = PrivateKey.fromBytes(Buffer.from(rootKey.privateKey, 'hex'), SignatureAlgorithm.Ed25519);
   const token = builder.build(privateKey);

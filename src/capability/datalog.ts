@@ -1,4 +1,4 @@
-import { prepareTerm } from '@biscuit-auth/biscuit-wasm';
+import { Check, Fact, prepareTerm } from '@biscuit-auth/biscuit-wasm';
 
 // Datalog is only ever written as tagged templates: the literal parts are our code, every
 // interpolated value becomes a named parameter that biscuit-wasm binds as a term, so no value can
@@ -68,4 +68,38 @@ interface CodeSink {
 
 export function addTo(sink: CodeSink, code: Datalog): void {
   sink.addCodeWithParameters(code.code, code.params, {});
+}
+
+/** Anything biscuit-wasm can add parsed facts and checks to (it copies them: one parsed statement serves many tokens). */
+interface StatementSink extends CodeSink {
+  addFact(fact: Fact): void;
+  addCheck(check: Check): void;
+}
+
+// Parsed statements by shape: the statement's code with its parameters renamed a0, a1, … in order
+// of appearance. Writ's blocks repeat a few dozen shapes, so after the first token each statement
+// costs setting its parameters instead of parsing Datalog.
+const MAX_SHAPES = 512;
+const shapes = new Map<string, { parsed: Fact | Check; names: string[] }>();
+
+/**
+ * Add statements (each one fact or one check, ending in `;`) to a builder, parsing each shape once.
+ * The same as `addTo` on their join: same statements, same order.
+ */
+export function addStatements(sink: StatementSink, statements: readonly Datalog[]): void {
+  for (const statement of statements) {
+    const names: string[] = [];
+    const shape = statement.code.trim().replace(/;$/, '').replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => `{a${names.push(name) - 1}}`);
+    let entry = shapes.get(shape);
+    if (entry === undefined) {
+      const isCheck = shape.startsWith('check if ');
+      if (!isCheck && shape.includes('<-')) { addTo(sink, statement); continue; }
+      if (shapes.size >= MAX_SHAPES) { addTo(sink, statement); continue; }
+      entry = { parsed: isCheck ? Check.fromString(shape) : Fact.fromString(shape), names };
+      shapes.set(shape, entry);
+    }
+    names.forEach((name, i) => entry.parsed.set(`a${i}`, statement.params[name]));
+    if (entry.parsed instanceof Check) sink.addCheck(entry.parsed);
+    else sink.addFact(entry.parsed);
+  }
 }
