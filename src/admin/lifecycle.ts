@@ -13,6 +13,7 @@ import type { AgentRecord, UserRecord } from '../storage/ports/directory.ts';
 import { readJson } from '../web/body.ts';
 import { agentKeysBody, updateAgentBody, updateUserBody } from './schemas.ts';
 import { validate } from './validate.ts';
+import { refuseUnknownTools } from '../connectors/tool-names.ts';
 import { orgOfRoute } from './org.ts';
 
 export interface LifecycleAdminDeps {
@@ -20,6 +21,8 @@ export interface LifecycleAdminDeps {
   lifecycle: Lifecycle;
   audit: AuditLog;
   clock: Clock;
+  /** Every tool name the org can run, for agent ceilings. */
+  knownTools: (org_id: string) => Promise<string[]>;
 }
 
 const ADMIN_ACTOR = { kind: 'admin' } as const;
@@ -75,6 +78,7 @@ export function lifecycleAdminRoutes(deps: LifecycleAdminDeps): Router {
   router.patch('/agents/:client_id', async (ctx) => {
     const org_id = await org(ctx);
     const body = validate(updateAgentBody, await readJson(ctx.req));
+    if (body.tools) refuseUnknownTools(body.tools, await deps.knownTools(org_id));
     ctx.body = publicAgent(await lifecycle.updateAgent(org_id, String(ctx.params.client_id), { ...body, ...(body.tools ? { tools: [...new Set(body.tools)] } : {}) }, ADMIN_ACTOR));
   });
   router.post('/agents/:client_id/disable', async (ctx) => {

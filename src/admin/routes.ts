@@ -18,6 +18,7 @@ import { readJson } from '../web/body.ts';
 import { explain, type PolicySet } from '../policy/index.ts';
 import { auditQuery, bulkRevokeQuery, exportQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody } from './schemas.ts';
 import { validate } from './validate.ts';
+import { refuseUnknownTools } from '../connectors/tool-names.ts';
 import { publicAgent, publicUser } from './lifecycle.ts';
 
 export interface AdminDeps {
@@ -30,6 +31,8 @@ export interface AdminDeps {
   policies: () => PolicySet;
   executorResource: string;
   vault: Vault;
+  /** Every tool name the org can run (shipped connectors and its own), for agent ceilings. */
+  knownTools: (org_id: string) => Promise<string[]>;
 }
 
 /** The deployment-wide audit chain, for changes that belong to no org (key rotation). */
@@ -91,6 +94,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.post('/orgs/:org/agents', async (ctx) => {
     const { id: org_id } = await org(ctx);
     const body = validate(createAgentBody, await readJson(ctx.req));
+    refuseUnknownTools(body.tools, await deps.knownTools(org_id));
     const method = body.token_endpoint_auth_method ?? 'client_secret_basic';
     const secret = method === 'private_key_jwt' ? undefined : newSecret(32);
     const agent: AgentRecord = {

@@ -170,6 +170,8 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     vault, orgConnectors: store.orgConnectors, clock, demoProviderUrl: config.env.WRIT_DEMO_PROVIDER_URL, oauthClients: config.connectorClients,
     endpoints: config.connectorEndpoints, egress: { allowPrivateHosts: config.allowPrivateEgress },
   });
+  // Every tool an org can run, for the agent ceilings the admin API writes.
+  const knownTools = async (org_id: string) => (await catalog.listTools(org_id)).map((t) => t.name);
   const auditVaultEvent = (event: VaultEvent) => {
     const { type, org_id, account_id, connector, ...details } = event;
     void audit.record(org_id, { type, actor: { kind: 'system' }, subject: { account_id, connector }, details })
@@ -233,7 +235,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   app.use(refuseCrossSite(issuer, pagePrefixes));
   app.use(pagesNotFound(pagePrefixes));
   for (const router of [
-    adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource, vault }),
+    adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource, vault, knownTools }),
     revocationRoutes(revocations),
     approvalAdminRoutes({ approvals, directory: store.directory, audit, clock, allowPrivateHosts: config.allowPrivateEgress }),
     mcpAdminRoutes({ directory: store.directory, settings: store.mcp, audit, clock }),

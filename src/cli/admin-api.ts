@@ -13,14 +13,24 @@ const CODE_FOR_EXIT: Record<number, ErrorCode> = {
   [EXIT.refused]: 'forbidden',
 };
 
-/** A failed command: the message is for the person at the terminal, the exit code for their script. */
+/**
+ * A failed command: the message is for the person at the terminal, the exit code for their script,
+ * and `error` the code a script can switch on (the server's own when it answered one).
+ */
 export class CliError extends WritError {
   readonly exitCode: number;
-  constructor(exitCode: number, message: string) {
+  readonly error: string;
+  constructor(exitCode: number, message: string, error?: string) {
     super(CODE_FOR_EXIT[exitCode] ?? 'server_error', message);
     this.name = 'CliError';
     this.exitCode = exitCode;
+    this.error = error ?? (exitCode === EXIT.usage ? 'usage' : exitCode === EXIT.failed ? 'failed' : this.code);
   }
+}
+
+/** The failure as `--json` prints it on stderr: one JSON document, RFC 6749 §5.2 field names. */
+export function jsonFailure(error: string, description: string, exitCode: number): string {
+  return `${JSON.stringify({ error, error_description: description, exit_code: exitCode })}\n`;
 }
 
 export interface Connection { url: string; token: () => string }
@@ -59,14 +69,14 @@ export async function admin(conn: Connection, method: string, path: string, body
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch {
-    throw new CliError(EXIT.failed, `cannot reach Writ at ${conn.url}`);
+    throw new CliError(EXIT.failed, `cannot reach Writ at ${conn.url}`, 'unreachable');
   }
   const text = await res.text();
   let json: any;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
   if (!res.ok) {
     const what = json?.error ? `${json.error}${json.error_description ? `: ${json.error_description}` : ''}` : `HTTP ${res.status}`;
-    throw new CliError(exitFor(res.status), `${method} ${path}: ${what}`);
+    throw new CliError(exitFor(res.status), `${method} ${path}: ${what}`, typeof json?.error === 'string' ? json.error : undefined);
   }
   return { status: res.status, json, res };
 }

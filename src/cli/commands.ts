@@ -3,9 +3,7 @@
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
-import { ExecutorError, TokenExchangeError, WritClient, WritClientError } from '../client/index.ts';
-import { loadPolicies, parsePolicyFile, PolicyFileError } from '../policy/index.ts';
-import { verifyEvidence, type CheckpointDocument } from '../audit/checkpoints.ts';
+import type { CheckpointDocument } from '../audit/checkpoints.ts';
 import { admin, CliError, connection, exitFor, type Connection } from './admin-api.ts';
 import { table, type Output } from './output.ts';
 import { EXIT } from './spec.ts';
@@ -51,17 +49,23 @@ function readJsonFile(path: string): unknown {
   }
 }
 
-const sdkClient = (ctx: RunContext) => new WritClient({
+// The agent SDK, the policy parser and the checkpoint verifier are loaded by the commands that use
+// them, so every other command starts without them (an admin call is a fetch and a table).
+const sdk = () => import('../client/index.ts');
+const policyFiles = () => import('../policy/index.ts');
+
+const sdkClient = async (ctx: RunContext) => new (await sdk()).WritClient({
   issuer: conn(ctx).url, clientId: need(ctx, 'client-id', '--client-id (or WRIT_CLIENT_ID)'), clientSecret: need(ctx, 'client-secret', 'WRIT_CLIENT_SECRET'),
 });
 
-function sdkFailure(err: unknown): never {
+async function sdkFailure(err: unknown): Promise<never> {
+  const { ExecutorError, TokenExchangeError, WritClientError } = await sdk();
   if (err instanceof ExecutorError) {
     const link = err.connectUrl ?? err.reconnectUrl;
-    throw new CliError(exitFor(err.status ?? 500), `${err.code}: ${err.message}${link ? `\n  ${link}` : ''}${err.retryAfter !== undefined ? ` (retry after ${err.retryAfter}s)` : ''}`);
+    throw new CliError(exitFor(err.status ?? 500), `${err.code}: ${err.message}${link ? `\n  ${link}` : ''}${err.retryAfter !== undefined ? ` (retry after ${err.retryAfter}s)` : ''}`, err.code);
   }
-  if (err instanceof TokenExchangeError) throw new CliError(exitFor(err.status ?? 400), `${err.code}: ${err.message}`);
-  if (err instanceof WritClientError) throw new CliError(EXIT.failed, `${err.code}: ${err.message}`);
+  if (err instanceof TokenExchangeError) throw new CliError(exitFor(err.status ?? 400), `${err.code}: ${err.message}`, err.code);
+  if (err instanceof WritClientError) throw new CliError(EXIT.failed, `${err.code}: ${err.message}`, err.code);
   throw err;
 }
 
@@ -94,6 +98,7 @@ async function verifyOffline(ctx: RunContext, checkpointsFile: string): Promise<
   try { events = lines.filter((l) => l.trim()).map((l) => JSON.parse(l)); } catch { throw new CliError(EXIT.usage, 'the log is not JSON lines of Writ audit events'); }
   const keysFile = str(ctx, 'keys');
   const pinned = keysFile ? (readJsonFile(keysFile) as { keys: Array<Record<string, string>> }).keys : undefined;
+  const { verifyEvidence } = await import('../audit/checkpoints.ts');
   const result = await verifyEvidence(events, document, pinned);
   ctx.out.result(result, () => (result.ok
     ? `log intact: ${result.events_checked} events, ${result.checkpoints_checked} signed checkpoints match`
@@ -189,7 +194,7 @@ export const HANDLERS: Record<string, Handler> = {
     if (!tools.length) throw new CliError(EXIT.usage, 'missing --tool');
     const format = str(ctx, 'format') ?? 'jwt';
     if (format !== 'jwt' && format !== 'biscuit') throw new CliError(EXIT.usage, '--format is jwt or biscuit');
-    const client = sdkClient(ctx);
+    const client = await sdkClient(ctx);
     const cap = await client.exchange({
       subjectToken: need(ctx, 'subject-token', 'WRIT_SUBJECT_TOKEN'), tools, format,
       ...(str(ctx, 'resource') ? { resource: str(ctx, 'resource')! } : {}), ...(str(ctx, 'audience') ? { audience: str(ctx, 'audience')! } : {}),
@@ -207,13 +212,14 @@ export const HANDLERS: Record<string, Handler> = {
       if (!input || typeof input !== 'object' || Array.isArray(input)) throw new CliError(EXIT.usage, '--input must be a JSON object');
     }
     // Execution needs no client authentication: the capability is the credential.
-    const client = new WritClient({ issuer: conn(ctx).url, clientId: 'writ-cli', clientSecret: 'unused' });
+    const client = new (await sdk()).WritClient({ issuer: conn(ctx).url, clientId: 'writ-cli', clientSecret: 'unused' });
     const data = await client.execute(ctx.args[0]!, input, need(ctx, 'capability', 'WRIT_CAPABILITY')).catch(sdkFailure);
     ctx.out.result({ data }, () => JSON.stringify(data, null, 2));
     return EXIT.ok;
   },
 
   async 'policy validate'(ctx) {
+    const { loadPolicies, parsePolicyFile, PolicyFileError } = await policyFiles();
     const dir = resolve(ctx.args[0] ?? ctx.env.WRIT_POLICIES ?? './policies');
     let names: string[];
     try { names = readdirSync(dir).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort(); } catch { throw new CliError(EXIT.usage, `cannot read policy directory ${dir}`); }
@@ -249,10 +255,13 @@ export const HANDLERS: Record<string, Handler> = {
       ...(list(ctx, 'resource').length ? { resources: list(ctx, 'resource') } : {}), ...(str(ctx, 'audience') ? { audience: str(ctx, 'audience') } : {}),
     });
     const allowed = json.decision.effect === 'allow' && json.ceiling.ok;
+    // The reasons read in the answer's direction: a denial leads with what denies, and what the policy
+    // alone would allow follows as such, never as the first reason of a DENY.
+    const policyReasons = json.decision.reasons.map((r: string) => (json.decision.effect === 'allow' && !allowed ? `  - the policy alone would allow it: ${r}` : `  - ${r}`));
     ctx.out.result(json, () => [
       `${allowed ? 'ALLOW' : 'DENY'} (policy ${json.decision.policy_version})`,
-      ...json.decision.reasons.map((r: string) => `  - ${r}`),
       ...(json.ceiling.ok ? [] : [`  - outside the agent's ceiling: ${json.ceiling.outside.join(', ')}`]),
+      ...policyReasons,
     ].join('\n'));
     return allowed ? EXIT.ok : EXIT.failed;
   },

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CliError } from './admin-api.ts';
+import { CliError, jsonFailure } from './admin-api.ts';
 import { HANDLERS } from './commands.ts';
 import { createOutput } from './output.ts';
 import { COMMANDS, EXIT, GLOBAL_OPTIONS, usage } from './spec.ts';
@@ -10,11 +10,22 @@ import { COMMANDS, EXIT, GLOBAL_OPTIONS, usage } from './spec.ts';
 // connected (src/demo/dev.ts); `writ --version` prints the version; every other command is a row in
 // spec.ts, and a bare `writ` prints their usage.
 
+/**
+ * A failure: `writ: message` (and the usage, for a usage mistake) for people; with --json, one JSON
+ * document `{ error, error_description, exit_code }` on stderr for scripts. Returns the exit code.
+ */
+function fail(json: boolean, err: CliError, usageText = ''): number {
+  process.stderr.write(json ? jsonFailure(err.error, err.message, err.exitCode) : `writ: ${err.message}\n${usageText ? `\n${usageText}` : ''}`);
+  return err.exitCode;
+}
+
 /** Picks the command whose words start argv (longest first), parses its options, and runs it. */
 async function run(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
   const spec = [...COMMANDS].sort((a, b) => b.name.length - a.name.length).find((c) => c.name.every((w, i) => argv[i] === w));
   if (!spec) {
     const asked = argv[0] === undefined || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help';
+    if (json && !asked) return fail(json, new CliError(EXIT.usage, `unknown command ${argv.slice(0, 2).join(' ')}`, 'unknown_command'));
     process.stderr.write(`${asked ? '' : `writ: unknown command ${argv.slice(0, 2).join(' ')}\n`}usage: writ <command> [options]\n\n${COMMANDS.map((c) => `  writ ${c.name.join(' ').padEnd(20)} ${c.description.split('. ')[0]}`).join('\n')}\n\nwrit <command> --help for its options.\n`);
     return asked ? EXIT.ok : EXIT.usage;
   }
@@ -26,31 +37,25 @@ async function run(argv: string[]): Promise<number> {
       options: Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) }])),
     });
   } catch (err) {
-    process.stderr.write(`writ: ${(err as Error).message}\n\n${usage(spec)}`);
-    return EXIT.usage;
+    return fail(json, new CliError(EXIT.usage, (err as Error).message, 'usage'), usage(spec));
   }
   if (parsed.values.help) { process.stdout.write(usage(spec)); return EXIT.ok; }
   const required = spec.args.filter((a) => a.required).length;
   if (parsed.positionals.length < required || parsed.positionals.length > spec.args.length) {
-    process.stderr.write(`writ: expected ${spec.args.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`)).join(' ') || 'no arguments'}\n\n${usage(spec)}`);
-    return EXIT.usage;
+    return fail(json, new CliError(EXIT.usage, `expected ${spec.args.map((a) => (a.required ? `<${a.name}>` : `[${a.name}]`)).join(' ') || 'no arguments'}`, 'usage'), usage(spec));
   }
   const values = { ...parsed.values } as Record<string, string | boolean | string[] | undefined>;
   for (const [name, o] of Object.entries(options)) if (values[name] === undefined && o.env && process.env[o.env]) values[name] = process.env[o.env];
   const handler = HANDLERS[spec.name.join(' ')];
   if (!handler) {
     // `serve` is run before this parser; here it was given options it does not take.
-    process.stderr.write(`writ: ${spec.name.join(' ')} takes no options\n\n${usage(spec)}`);
-    return EXIT.usage;
+    return fail(json, new CliError(EXIT.usage, `${spec.name.join(' ')} takes no options`, 'usage'), usage(spec));
   }
   const out = createOutput(values.json === true);
   try {
     return await handler({ args: parsed.positionals, values, out, env: process.env });
   } catch (err) {
-    if (err instanceof CliError) {
-      process.stderr.write(`writ: ${err.message}\n`);
-      return err.exitCode;
-    }
+    if (err instanceof CliError) return fail(values.json === true, err);
     throw err;
   }
 }

@@ -49,7 +49,7 @@ export const COMMANDS: CommandSpec[] = [
   { name: ['users', 'disable'], description: 'Disable a user: no sign-in; sessions, grants, capabilities and connected accounts end at once.', args: [arg('user', 'User id.')], options: { ...org } },
   { name: ['users', 'enable'], description: 'Enable a disabled user again (nothing that ended comes back).', args: [arg('user', 'User id.')], options: { ...org } },
 
-  { name: ['agents', 'create'], description: 'Register an agent with its tool ceiling. The client secret is printed once.', args: [arg('name', 'Display name.')],
+  { name: ['agents', 'create'], description: 'Register an agent with its tool ceiling. The client secret is printed once. Every tool must exist (a shipped connector\'s, or one of the org\'s own connectors\'): an unknown name is refused (exit 4) with the closest real one.', args: [arg('name', 'Display name.')],
     options: {
       ...org, tool: { type: 'string', multiple: true, description: 'A tool the agent may ever be granted; repeatable.' },
       'redirect-uri': { type: 'string', multiple: true, description: 'Redirect URI for delegation; repeatable.' },
@@ -154,6 +154,9 @@ export function renderCliDocs(): string {
     'people by default; `--json` prints one JSON document for scripts. Long operations draw a progress bar',
     'on stderr when it is a terminal. Secrets (passwords, API keys, client secrets, tokens) are read from',
     'environment variables, never from arguments, so they stay out of shell history and process lists.',
+    'With `--json` a failure is one JSON document on stderr, `{"error", "error_description", "exit_code"}`:',
+    '`error` is the server\'s error code when it answered one, else `usage`, `unknown_command`, `unreachable`',
+    'or `failed`; nothing is written to stdout.',
     'A bare `writ` prints the list of commands; only `writ serve` starts a server; `writ --version` prints',
     'the version.',
     '',

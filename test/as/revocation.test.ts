@@ -78,7 +78,7 @@ test('org-level delegation: client_credentials yields a token bound to the org g
   const writ = await startTestWrit();
   t.after(() => writ.stop());
   const seeded = await seedOrg(writ);
-  const bot = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents`, { name: 'Slack bot', tools: ['slack.chat.post'] })).json;
+  const bot = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents`, { name: 'Slack bot', tools: ['slack.chat.post_message'] })).json;
   const config = await oauth.discovery(new URL(writ.issuer), bot.client_id, bot.client_secret, undefined, { execute: [oauth.allowInsecureRequests], algorithm: 'oauth2' });
 
   await assert.rejects(oauth.clientCredentialsGrant(config), (err: any) => err.error === 'invalid_grant', 'no org grant yet');
@@ -86,14 +86,14 @@ test('org-level delegation: client_credentials yields a token bound to the org g
   assert.equal(outside.status, 400);
   assert.equal(outside.json.error, 'invalid_authorization_details');
 
-  const grant = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents/${bot.client_id}/org-grants`, { authorization_details: [{ type: 'tool_access', tools: ['slack.chat.post'] }] })).json;
+  const grant = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents/${bot.client_id}/org-grants`, { authorization_details: [{ type: 'tool_access', tools: ['slack.chat.post_message'] }] })).json;
   const tokens = await oauth.clientCredentialsGrant(config);
   const info = await oauth.tokenIntrospection(config, tokens.access_token);
   assert.equal(info.active, true);
   assert.equal(info.org_id, seeded.org.id);
   assert.equal(info.auth_event_id, grant.id);
   assert.equal(info.principal, 'org');
-  assert.deepEqual(info.authorization_details, [{ type: 'tool_access', tools: ['slack.chat.post'] }]);
+  assert.deepEqual(info.authorization_details, [{ type: 'tool_access', tools: ['slack.chat.post_message'] }]);
 
   await writ.admin('DELETE', `/orgs/${seeded.org.id}/grants/${grant.id}`);
   assert.equal((await oauth.tokenIntrospection(config, tokens.access_token)).active, false, 'the org-level token dies with its grant');

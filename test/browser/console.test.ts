@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as oauth from 'openid-client';
 import { delegate } from '../support/delegation.ts';
 import { ACCESS_TOKEN, JWT, details, exchange } from '../support/exchange.ts';
-import { seedOrg, startTestWrit } from '../support/writ.ts';
+import { apiKeyConnector, seedOrg, startTestWrit } from '../support/writ.ts';
 import { accessibilityProblems, launchChromium, screenshot } from './chromium.ts';
 
 const POLICIES = join(import.meta.dirname, '../../policies');
@@ -33,7 +33,7 @@ test('an org admin revokes, dry-runs and filters the audit log in the console', 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const writ = await startTestWrit({ env: { WRIT_POLICIES: dir } });
   t.after(() => writ.stop());
-  const seeded = await seedOrg(writ, { name: 'XCorp', tools: [READ, 'demo.notes.create', 'stripe.invoices.delete'] });
+  const seeded = await seedOrg(writ, { name: 'XCorp', tools: [READ, 'demo.notes.create', 'stripe.invoices.delete'], connectors: { stripe: apiKeyConnector(['invoices.delete']) } });
   const org = seeded.org.id;
   const mkAgent = async (name: string) => (await writ.admin('POST', `/orgs/${org}/agents`, { name, tools: [READ] })).json as { client_id: string; client_secret: string };
   const triage = await mkAgent('Triage sub-agent');

@@ -38,10 +38,23 @@ test('admin commands against a real server: create, list, connect, dry run, keys
   assert.equal(user.code, 0, user.stderr);
   const userId = JSON.parse(user.stdout).id as string;
   assert.ok(!user.stdout.includes('a long enough password'));
-  const agent = await writ(['agents', 'create', 'Bot', '--org', org.id, '--tool', 'demo.notes.read', '--tool', 'github.issues.create'], env);
+  const agent = await writ(['agents', 'create', 'Bot', '--org', org.id, '--tool', 'demo.notes.get', '--tool', 'github.issues.create'], env);
   assert.equal(agent.code, 0, agent.stderr);
   assert.match(agent.stdout, /client secret \(shown once\): \S+/);
   const agentId = /created agent (agt_\S+)/.exec(agent.stdout)![1]!;
+  // A tool nothing defines is refused where it is written, with the closest real name; nothing is created.
+  const typo = await writ(['agents', 'create', 'Typo', '--org', org.id, '--tool', 'demo.notes.creat'], env);
+  assert.equal(typo.code, 4, typo.stderr);
+  assert.match(typo.stderr, /unknown tool: demo\.notes\.creat \(did you mean demo\.notes\.create\?\)/);
+  const bogus = await writ(['agents', 'create', 'Bogus', '--org', org.id, '--tool', 'github.issues.create', '--tool', 'totally.bogus', '--json'], env);
+  assert.equal(bogus.code, 4, bogus.stderr);
+  assert.match(bogus.stderr, /totally\.bogus \(no connector is named totally\)/);
+  assert.deepEqual(JSON.parse((await writ(['agents', 'list', '--org', org.id, '--json'], env)).stdout).agents.map((a: any) => a.client_id), [agentId]);
+  const widened = await fetch(`${server.issuer}/admin/v1/orgs/${org.id}/agents/${agentId}`, {
+    method: 'PATCH', headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ tools: ['github.issues.create', 'github.issue.get'] }),
+  });
+  assert.equal(widened.status, 400);
+  assert.match(((await widened.json()) as any).error_description, /github\.issue\.get \(did you mean github\.issues\.get\?\)/);
 
   const link = await writ(['connect', 'github', '--org', org.id, '--user', userId], env);
   assert.equal(link.code, 0, link.stderr);
@@ -52,7 +65,8 @@ test('admin commands against a real server: create, list, connect, dry run, keys
   const deny = await writ(['policy', 'check', '--org', org.id, '--agent', agentId, '--tool', 'notion.pages.create'], env);
   assert.equal(deny.code, 1, 'a denied dry run fails the operation');
   assert.match(deny.stdout, /^DENY/);
-  assert.match(deny.stdout, /outside the agent's ceiling: notion\.pages\.create/);
+  assert.match(deny.stdout, /^DENY .*\n  - outside the agent's ceiling: notion\.pages\.create\n/, 'a denial leads with what denies');
+  assert.doesNotMatch(deny.stdout, /^  - tool \S+ allowed/m, 'what the policy alone allows is never read as a reason of the DENY');
 
   const rotated = await writ(['keys', 'rotate', '--json'], env);
   assert.equal(rotated.code, 0, rotated.stderr);
@@ -79,6 +93,25 @@ test('admin commands against a real server: create, list, connect, dry run, keys
   assert.match(refused.stderr, /conflict/);
   assert.equal((await writ(['users', 'create', 'bob', '--org', org.id], env)).code, 2, 'no password given');
   assert.equal((await writ(['orgs', 'list', '--bogus'], env)).code, 2);
+
+  // With --json a failure is one JSON document on stderr, whatever failed, with the exit code.
+  for (const [args, extra, code, error] of [
+    [['agents', 'list', '--org', 'org_nope', '--json'], env, 3, 'not_found'],
+    [['agents', 'create', 'X', '--org', org.id, '--tool', 'totally.bogus', '--json'], env, 4, 'invalid_request'],
+    [['orgs', 'list', '--bogus', '--json'], env, 2, 'usage'],
+    [['frobnicate', '--json'], env, 2, 'unknown_command'],
+    [['orgs', 'list', '--json'], { WRIT_URL: 'http://127.0.0.1:9', WRIT_ADMIN_TOKEN: server.adminToken }, 1, 'unreachable'],
+    [['orgs', 'list', '--json'], { WRIT_URL: server.issuer, WRIT_ADMIN_TOKEN: 'wrong-token' }, 4, 'unauthorized'],
+  ] as const) {
+    const failed = await writ([...args], { ...extra });
+    assert.equal(failed.code, code, `${args.join(' ')}: ${failed.stderr}`);
+    assert.equal(failed.stdout, '', 'nothing on stdout');
+    const doc = JSON.parse(failed.stderr);
+    assert.deepEqual(Object.keys(doc).sort(), ['error', 'error_description', 'exit_code']);
+    assert.equal(doc.error, error, failed.stderr);
+    assert.equal(doc.exit_code, code);
+    assert.ok(!failed.stderr.includes(server.adminToken));
+  }
   assert.equal((await writ(['frobnicate'], env)).code, 2);
   assert.equal((await writ(['orgs', 'list'], { WRIT_URL: server.issuer, WRIT_DATA_DIR: join(tmpdir(), 'writ-no-such-dir') })).code, 2, 'no admin token anywhere');
   assert.equal((await writ(['orgs', 'list'], { WRIT_URL: 'http://127.0.0.1:9', WRIT_ADMIN_TOKEN: server.adminToken })).code, 1);
@@ -100,8 +133,8 @@ test('exchange and execute helpers go through the SDK', async (t) => {
   assert.equal(wider.code, 4);
   assert.match(wider.stderr, /invalid_authorization_details/);
   assert.ok(!wider.stderr.includes(run.tokens!.access_token));
-  // This server runs without the demo provider, so the executor has no such tool: exit 3, typed.
-  const exec = await writ(['execute', 'demo.notes.create', '--input', '{"title":"t","body":"b"}'], { WRIT_URL: server.issuer, WRIT_CAPABILITY: json.access_token });
+  // The demo connector has no such tool: exit 3, typed.
+  const exec = await writ(['execute', 'demo.notes.archive', '--input', '{"title":"t","body":"b"}'], { WRIT_URL: server.issuer, WRIT_CAPABILITY: json.access_token });
   assert.equal(exec.code, 3, exec.stderr);
   assert.match(exec.stderr, /^writ: unknown_tool: /);
   assert.ok(!exec.stderr.includes(json.access_token));

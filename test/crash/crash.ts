@@ -118,7 +118,7 @@ export async function runCrashTest(options: { kills?: number; seed?: number; log
   let child = await startChild(crashing);
   try {
     let writ = remoteWrit(child.issuer, adminToken);
-    const tools = ['demo.notes.create', 'demo.notes.read', 'demo.notes.list'];
+    const tools = ['demo.notes.create', 'demo.notes.get', 'demo.notes.list'];
     const seeded = await seedOrg(writ, { tools });
     const run = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools }] });
     if (!run.tokens) throw new Error('the setup delegation did not complete');
@@ -145,7 +145,7 @@ export async function runCrashTest(options: { kills?: number; seed?: number; log
     async function operate(): Promise<void> {
       const pick = rand();
       if (pick < 0.35) {
-        const res = await writ.admin('POST', `/orgs/${org}/agents/${agent}/org-grants`, { authorization_details: [{ type: 'tool_access', tools: ['demo.notes.read'] }] });
+        const res = await writ.admin('POST', `/orgs/${org}/agents/${agent}/org-grants`, { authorization_details: [{ type: 'tool_access', tools: ['demo.notes.get'] }] });
         if (res.status === 201 || res.status === 200) acked.grants.add(res.json.id ?? res.json.grant?.id);
       } else if (pick < 0.55 && acked.grants.size > acked.revocations.size) {
         const open = [...acked.grants].filter((g) => !acked.revocations.has(g) && !unanswered.has(g));

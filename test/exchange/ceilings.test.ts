@@ -32,7 +32,7 @@ const sqlite = (writ: TestWrit) => writ.store.kind === 'sqlite';
 test('consent by scope alone stays within the ceiling, and a requested wildcard is refused, never matched', async (t) => {
   const writ = await startTestWrit();
   t.after(() => writ.stop());
-  const seeded = await seedOrg(writ); // ceiling: demo.notes.create, demo.notes.read, notion.pages.create
+  const seeded = await seedOrg(writ); // ceiling: demo.notes.create, demo.notes.get, notion.pages.create
 
   await t.test('a tool outside the ceiling by scope is refused at /authorize with invalid_scope', async () => {
     const run = await delegate(writ, seeded, { scope: 'tool:demo.notes.create tool:gmail.messages.send' });
@@ -57,11 +57,11 @@ test('consent by scope alone stays within the ceiling, and a requested wildcard 
   assert.deepEqual(await grantsOf(writ, seeded.org.id), [], 'no refusal wrote a grant');
 
   await t.test('within the ceiling, scope alone grants exactly the named tools, in the grant and the token', async () => {
-    const run = await delegate(writ, seeded, { scope: 'tool:demo.notes.read' });
+    const run = await delegate(writ, seeded, { scope: 'tool:demo.notes.get' });
     assert.ok(run.tokens, 'delegation completed');
-    assert.deepEqual(run.tokens.authorization_details, [{ type: 'tool_access', tools: ['demo.notes.read'] }]);
+    assert.deepEqual(run.tokens.authorization_details, [{ type: 'tool_access', tools: ['demo.notes.get'] }]);
     const grants = await grantsOf(writ, seeded.org.id);
-    assert.deepEqual(grants.map((g) => g.authorization_details), [[{ type: 'tool_access', tools: ['demo.notes.read'] }]]);
+    assert.deepEqual(grants.map((g) => g.authorization_details), [[{ type: 'tool_access', tools: ['demo.notes.get'] }]]);
     // A wildcard can be neither asked for at the exchange nor derived from this grant.
     const wild = await exchange(writ, seeded.agent, { subject_token: run.tokens.access_token, subject_token_type: ACCESS_TOKEN, authorization_details: details(['*']) });
     assert.equal(wild.json.error, 'invalid_authorization_details');
@@ -106,19 +106,19 @@ test('client_credentials computes its rights with the same function: scope narro
   const writ = await startTestWrit();
   t.after(() => writ.stop());
   const seeded = await seedOrg(writ);
-  const bot = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents`, { name: 'Slack bot', tools: ['slack.chat.post', 'slack.channels.list'] })).json;
-  await writ.admin('POST', `/orgs/${seeded.org.id}/agents/${bot.client_id}/org-grants`, { authorization_details: [{ type: 'tool_access', tools: ['slack.chat.post', 'slack.channels.list'] }] });
+  const bot = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents`, { name: 'Slack bot', tools: ['slack.chat.post_message', 'slack.conversations.list'] })).json;
+  await writ.admin('POST', `/orgs/${seeded.org.id}/agents/${bot.client_id}/org-grants`, { authorization_details: [{ type: 'tool_access', tools: ['slack.chat.post_message', 'slack.conversations.list'] }] });
   const config = await agentClient(writ, bot);
 
-  const byScope = await oauth.clientCredentialsGrant(config, { scope: 'tool:slack.chat.post' });
-  assert.deepEqual((await introspect(config, byScope.access_token)).authorization_details, [{ type: 'tool_access', tools: ['slack.chat.post'] }]);
+  const byScope = await oauth.clientCredentialsGrant(config, { scope: 'tool:slack.chat.post_message' });
+  assert.deepEqual((await introspect(config, byScope.access_token)).authorization_details, [{ type: 'tool_access', tools: ['slack.chat.post_message'] }]);
   for (const scope of ['tool:*', 'tool:slack.*', 'tool:gmail.messages.send']) {
     await assert.rejects(oauth.clientCredentialsGrant(config, { scope }), (err: any) => err.error === 'invalid_scope', scope);
   }
   await assert.rejects(oauth.clientCredentialsGrant(config, { authorization_details: details(['*']) }), (err: any) => err.error === 'invalid_authorization_details');
 
   await t.test('a wildcard already stored in a grant matches nothing', async () => {
-    const legacy = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents`, { name: 'Legacy bot', tools: ['slack.chat.post'] })).json;
+    const legacy = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents`, { name: 'Legacy bot', tools: ['slack.chat.post_message'] })).json;
     // As a grant written before scopes were checked at /authorize could hold it.
     await writ.store.grants.createGrant(seeded.org.id, {
       id: 'grt_legacy_wildcard', org_id: seeded.org.id, agent_id: legacy.client_id,
@@ -126,38 +126,38 @@ test('client_credentials computes its rights with the same function: scope narro
     });
     const legacyConfig = await agentClient(writ, legacy);
     await assert.rejects(oauth.clientCredentialsGrant(legacyConfig), (err: any) => err.error === 'invalid_authorization_details', 'nothing held names a tool');
-    await assert.rejects(oauth.clientCredentialsGrant(legacyConfig, { scope: 'tool:slack.chat.post' }), (err: any) => err.error === 'invalid_scope', '"*" does not hold slack.chat.post');
+    await assert.rejects(oauth.clientCredentialsGrant(legacyConfig, { scope: 'tool:slack.chat.post_message' }), (err: any) => err.error === 'invalid_scope', '"*" does not hold slack.chat.post_message');
   });
 
   if (!sqlite(writ)) { t.diagnostic('ceiling change needs the sqlite store; skipped'); return; }
-  narrowCeiling(writ, bot.client_id, ['slack.channels.list']);
+  narrowCeiling(writ, bot.client_id, ['slack.conversations.list']);
   const all = await oauth.clientCredentialsGrant(config);
-  assert.deepEqual((await introspect(config, all.access_token)).authorization_details, [{ type: 'tool_access', tools: ['slack.channels.list'] }],
+  assert.deepEqual((await introspect(config, all.access_token)).authorization_details, [{ type: 'tool_access', tools: ['slack.conversations.list'] }],
     'the org grant trimmed to the ceiling as it is now');
-  await assert.rejects(oauth.clientCredentialsGrant(config, { scope: 'tool:slack.chat.post' }), (err: any) => err.error === 'invalid_scope');
+  await assert.rejects(oauth.clientCredentialsGrant(config, { scope: 'tool:slack.chat.post_message' }), (err: any) => err.error === 'invalid_scope');
 });
 
 test('refresh computes its rights with the same function: scope narrows, and a ceiling narrowed since consent applies', async (t) => {
   const writ = await startTestWrit();
   t.after(() => writ.stop());
   const seeded = await seedOrg(writ);
-  const run = await delegate(writ, seeded, { scope: 'offline_access tool:demo.notes.create tool:demo.notes.read' });
+  const run = await delegate(writ, seeded, { scope: 'offline_access tool:demo.notes.create tool:demo.notes.get' });
   assert.ok(run.tokens?.refresh_token, 'a refresh token');
-  assert.deepEqual(run.tokens.authorization_details, [{ type: 'tool_access', tools: ['demo.notes.create', 'demo.notes.read'] }]);
+  assert.deepEqual(run.tokens.authorization_details, [{ type: 'tool_access', tools: ['demo.notes.create', 'demo.notes.get'] }]);
 
-  const narrowed = await oauth.refreshTokenGrant(run.config, run.tokens.refresh_token, { scope: 'tool:demo.notes.read' });
-  assert.deepEqual(narrowed.authorization_details, [{ type: 'tool_access', tools: ['demo.notes.read'] }]);
+  const narrowed = await oauth.refreshTokenGrant(run.config, run.tokens.refresh_token, { scope: 'tool:demo.notes.get' });
+  assert.deepEqual(narrowed.authorization_details, [{ type: 'tool_access', tools: ['demo.notes.get'] }]);
   for (const scope of ['tool:*', 'tool:gmail.messages.send']) {
     await assert.rejects(oauth.refreshTokenGrant(run.config, narrowed.refresh_token!, { scope }), (err: any) => err.error === 'invalid_scope', scope);
   }
 
-  const again = await delegate(writ, seeded, { scope: 'offline_access tool:demo.notes.create tool:demo.notes.read' });
+  const again = await delegate(writ, seeded, { scope: 'offline_access tool:demo.notes.create tool:demo.notes.get' });
   if (!sqlite(writ)) { t.diagnostic('ceiling change needs the sqlite store; skipped'); return; }
-  narrowCeiling(writ, seeded.agent.client_id, ['demo.notes.read']);
+  narrowCeiling(writ, seeded.agent.client_id, ['demo.notes.get']);
   const refreshed = await oauth.refreshTokenGrant(again.config, again.tokens!.refresh_token!);
-  assert.deepEqual(refreshed.authorization_details, [{ type: 'tool_access', tools: ['demo.notes.read'] }], 'demo.notes.create left the ceiling');
+  assert.deepEqual(refreshed.authorization_details, [{ type: 'tool_access', tools: ['demo.notes.get'] }], 'demo.notes.create left the ceiling');
   const info = await introspect(again.config, refreshed.access_token);
-  assert.deepEqual(info.authorization_details, [{ type: 'tool_access', tools: ['demo.notes.read'] }]);
+  assert.deepEqual(info.authorization_details, [{ type: 'tool_access', tools: ['demo.notes.get'] }]);
   const ex = await exchange(writ, seeded.agent, { subject_token: refreshed.access_token, subject_token_type: ACCESS_TOKEN, scope: 'tool:demo.notes.create' });
   assert.equal(ex.json.error, 'invalid_scope');
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as oauth from 'openid-client';
 import { decodeJwt } from 'jose';
 import { createVerifier } from '../../src/verifier/index.ts';
-import { startTestWrit, seedOrg } from '../support/writ.ts';
+import { apiKeyConnector, startTestWrit, seedOrg } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN, JWT, BISCUIT } from '../support/exchange.ts';
 import { waitFor } from '../support/wait.ts';
@@ -26,7 +26,7 @@ test('policy files decide: argument constraints travel in the capability and eve
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const writ = await startTestWrit({ env: { WRIT_POLICIES: dir } });
   t.after(() => writ.stop());
-  const seeded = await seedOrg(writ, { tools: ['gmail.messages.send', 'stripe.invoices.pay', 'stripe.invoices.delete'] });
+  const seeded = await seedOrg(writ, { tools: ['gmail.messages.send', 'stripe.invoices.pay', 'stripe.invoices.delete'], connectors: { stripe: apiKeyConnector(['invoices.pay', 'invoices.delete']) } });
   const run = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools: ['gmail.messages.send', 'stripe.invoices.pay', 'stripe.invoices.delete'] }] });
   const subject = { subject_token: run.tokens!.access_token, subject_token_type: ACCESS_TOKEN };
   const verifier = createVerifier({ issuer: writ.issuer, audience: writ.executorResource });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { decodeJwt } from 'jose';
 import * as oauth from 'openid-client';
-import { startTestWrit, seedOrg } from '../support/writ.ts';
+import { apiKeyConnector, startTestWrit, seedOrg } from '../support/writ.ts';
 import { agentClient } from '../support/delegation.ts';
 import { exchange, ACCESS_TOKEN, JWT } from '../support/exchange.ts';
 
@@ -21,7 +21,7 @@ const RUNS = Number(process.env.WRIT_PROPERTY_RUNS ?? 60);
 interface Constraint { eq?: number; max?: number; min?: number }
 interface Detail { type: 'tool_access'; tools: string[]; resources?: string[]; constraints?: Record<string, Constraint>; expires_at?: string }
 
-const TOOLS = ['a.read', 'a.write', 'b.read', 'b.send'];
+const TOOLS = ['aa.read', 'aa.write', 'bb.read', 'bb.send'];
 const PATTERNS = ['r:1', 'r:2', 'r:x1', 'r:x*', 'r:*', '*'];
 /** Concrete resources: at least one inside and one outside every difference of the patterns. */
 const RESOURCES = ['r:1', 'r:2', 'r:x', 'r:x1', 'r:x2', 'r:3', 'q:1'];
@@ -34,15 +34,15 @@ const FIELDS: Record<'amount' | 'n', Array<number | Absent>> = {
   n: [ABSENT, -1, 0, 1, 2, 3],
 };
 const INPUTS: Array<Record<string, number | Absent>> = FIELDS.amount.flatMap((amount) => FIELDS.n.map((n): Record<string, number | Absent> => ({ amount, n })));
-/** The policy the Writ under test runs: everything allowed, a.write for a minute, b.send denied. */
+/** The policy the Writ under test runs: everything allowed, aa.write for a minute, bb.send denied. */
 const POLICY = `version: 1
 rules:
   - { id: allow-all, description: everything, effect: allow, match: {}, constraints: { max_ttl: 5m } }
-  - { id: writes-short, description: writes live a minute, effect: allow, match: { tools: ['a.write'] }, constraints: { max_ttl: 1m } }
-  - { id: no-send, description: nobody sends, effect: deny, match: { tools: ['b.send'] } }
+  - { id: writes-short, description: writes live a minute, effect: allow, match: { tools: ['aa.write'] }, constraints: { max_ttl: 1m } }
+  - { id: no-send, description: nobody sends, effect: deny, match: { tools: ['bb.send'] } }
 `;
-const maxTtl = (tools: string[]) => (tools.includes('a.write') ? 60 : 300);
-const denied = (tools: string[]) => tools.includes('b.send');
+const maxTtl = (tools: string[]) => (tools.includes('aa.write') ? 60 : 300);
+const denied = (tools: string[]) => tools.includes('bb.send');
 const TOOL = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$/;
 
 const globToRegExp = (p: string) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
@@ -96,8 +96,8 @@ const constraintsArb = fc.record({
   n: fc.option(fc.record({ max: fc.integer({ min: 1, max: 2 }) }), { nil: undefined }),
 }).map((c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) as Record<string, Constraint>);
 
-/** b.send, which the policy denies, comes up less often, so most cases reach an issuance. */
-const heldTool = fc.oneof({ arbitrary: fc.constantFrom('a.read', 'a.write', 'b.read'), weight: 20 }, { arbitrary: fc.constant('b.send'), weight: 1 });
+/** bb.send, which the policy denies, comes up less often, so most cases reach an issuance. */
+const heldTool = fc.oneof({ arbitrary: fc.constantFrom('aa.read', 'aa.write', 'bb.read'), weight: 20 }, { arbitrary: fc.constant('bb.send'), weight: 1 });
 const heldDetail = fc.record({
   tools: fc.uniqueArray(heldTool, { minLength: 1, maxLength: 3 }),
   resources: fc.option(fc.uniqueArray(fc.constantFrom(...PATTERNS), { minLength: 1, maxLength: 2 }), { nil: undefined, freq: 2 }),
@@ -186,7 +186,8 @@ test('token exchange issues exactly what an independent model of rights allows, 
   writeFileSync(join(policies, 'policy.yaml'), POLICY);
   const writ = await startTestWrit({ env: { WRIT_POLICIES: policies } });
   t.after(async () => { await writ.stop(); rmSync(policies, { recursive: true, force: true }); });
-  const { org } = await seedOrg(writ);
+  // The org's own connectors aa and bb define the tools the generated ceilings name.
+  const { org } = await seedOrg(writ, { connectors: { aa: apiKeyConnector(['read', 'write']), bb: apiKeyConnector(['read', 'send']) } });
   const agent = async (tools: string[], held: Detail[] | undefined) => {
     const a = (await writ.admin('POST', `/orgs/${org.id}/agents`, { name: 'Agent', tools })).json;
     if (held) {

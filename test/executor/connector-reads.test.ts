@@ -60,9 +60,8 @@ test('one execute call reads the tool\'s connector once', async (t) => {
   const writ = await startTestWrit({ dataDir, env: { WRIT_ALLOW_PRIVATE_EGRESS: new URL(billing.url).host }, writ: { store: counted.store } });
   t.after(() => writ.stop({ keepData: true }));
 
-  const seeded = await seedOrg(writ, { tools: [TOOL] });
+  const seeded = await seedOrg(writ, { tools: [TOOL], connectors: { billing: billingConnector(billing.url) } });
   const org_id = seeded.org.id;
-  assert.equal((await writ.admin('PUT', `/orgs/${org_id}/connectors/billing`, billingConnector(billing.url))).status, 200);
   assert.equal((await writ.admin('POST', `/orgs/${org_id}/connected-accounts`, { connector: 'billing', user_id: seeded.user.id, api_key: API_KEY })).status, 201);
   const run = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools: [TOOL] }] });
   const cap = await exchange(writ, seeded.agent, {

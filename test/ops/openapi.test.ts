@@ -90,12 +90,12 @@ test('real responses match the documented response schemas', async (t) => {
   await check('post', '/admin/v1/orgs/{org}/users', `/admin/v1/orgs/${org.id}/users`, asAdmin({ username: 'ann', password: 'long enough pass', email: 'ann@example.com' }));
   await check('post', '/admin/v1/orgs/{org}/users', `/admin/v1/orgs/${org.id}/users`, asAdmin({ username: 'ann', password: 'long enough pass' }));
   await check('get', '/admin/v1/orgs/{org}/users', `/admin/v1/orgs/${org.id}/users`, asAdmin());
-  const agent = await check('post', '/admin/v1/orgs/{org}/agents', `/admin/v1/orgs/${org.id}/agents`, asAdmin({ name: 'Bot', tools: ['demo.notes.read'] }));
+  const agent = await check('post', '/admin/v1/orgs/{org}/agents', `/admin/v1/orgs/${org.id}/agents`, asAdmin({ name: 'Bot', tools: ['demo.notes.get'] }));
   await check('get', '/admin/v1/orgs/{org}/agents', `/admin/v1/orgs/${org.id}/agents`, asAdmin());
   await check('get', '/admin/v1/orgs/{org}/agents/{client_id}', `/admin/v1/orgs/${org.id}/agents/${agent.client_id}`, asAdmin());
   const grant = await check('post', '/admin/v1/orgs/{org}/agents/{client_id}/org-grants', `/admin/v1/orgs/${org.id}/agents/${agent.client_id}/org-grants`,
-    asAdmin({ authorization_details: [{ type: 'tool_access', tools: ['demo.notes.read'] }] }));
-  await check('post', '/admin/v1/orgs/{org}/policy/dry-run', `/admin/v1/orgs/${org.id}/policy/dry-run`, asAdmin({ agent_id: agent.client_id, tools: ['demo.notes.read'] }));
+    asAdmin({ authorization_details: [{ type: 'tool_access', tools: ['demo.notes.get'] }] }));
+  await check('post', '/admin/v1/orgs/{org}/policy/dry-run', `/admin/v1/orgs/${org.id}/policy/dry-run`, asAdmin({ agent_id: agent.client_id, tools: ['demo.notes.get'] }));
   await check('post', '/admin/v1/resource-servers', '/admin/v1/resource-servers', asAdmin({ identifier: 'https://billing.example/api', name: 'Billing' }));
   await check('get', '/admin/v1/resource-servers', '/admin/v1/resource-servers', asAdmin());
 

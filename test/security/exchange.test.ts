@@ -71,7 +71,7 @@ test('a sub-agent chain can neither outlive nor widen its parent', async (t) => 
   t.after(() => s.writ.stop());
   const { writ, seeded } = s;
   const sub = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents`, { name: 'Sub-agent', tools: ['demo.notes.create', 'gmail.messages.send'] })).json;
-  const narrowSub = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents`, { name: 'Reader', tools: ['demo.notes.read'] })).json;
+  const narrowSub = (await writ.admin('POST', `/orgs/${seeded.org.id}/agents`, { name: 'Reader', tools: ['demo.notes.get'] })).json;
   const parent = await capability(s, { authorization_details: NOTES });
   const parentClaims = decodeJwt(parent).payload as { exp: number; jti: string };
 

@@ -102,7 +102,7 @@ test('egress: connectors pointing at loopback, link-local, private or metadata h
   // 127.0.0.2 is the operator's allow-listed host: reachable on purpose, to show the list works.
   const writ = await startTestWrit({ env: { WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.2', WRIT_EXECUTOR_TIMEOUT_MS: '1000' } });
   t.after(() => writ.stop());
-  const seeded = await seedOrg(writ, { tools: ['evil.ping'] });
+  const seeded = await seedOrg(writ, { tools: ['evil.ping'], connectors: { evil: evilConnector('https://api.evil.example') } });
   const run = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools: ['evil.ping'] }] });
   const org = seeded.org.id;
   const P = counter.port;

@@ -60,10 +60,9 @@ test('the high-value invoice: one payment, of that invoice, up to the approved a
   const writ = await startTestWrit({ env: { WRIT_POLICIES: policies, WRIT_ALLOW_PRIVATE_EGRESS: new URL(billing.url).host }, writ: { clock } });
   t.after(() => writ.stop());
 
-  const xcorp = await seedOrg(writ, { name: 'XCorp', username: 'john', tools: [TOOL] });
+  // The org registers its billing service first: an agent's ceiling names only tools that exist.
+  const xcorp = await seedOrg(writ, { name: 'XCorp', username: 'john', tools: [TOOL], connectors: { billing: billingConnector(billing.url) } });
   const org_id = xcorp.org.id;
-  const registered = await writ.admin('PUT', `/orgs/${org_id}/connectors/billing`, billingConnector(billing.url));
-  assert.equal(registered.status, 200, registered.text);
   // John (finance) connects his own billing API key; the agent never sees it.
   const account = await writ.admin('POST', `/orgs/${org_id}/connected-accounts`, { connector: 'billing', user_id: xcorp.user.id, api_key: API_KEY });
   assert.equal(account.status, 201, account.text);

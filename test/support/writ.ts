@@ -27,7 +27,9 @@ export async function startTestWrit(options: { dataDir?: string; env?: Record<st
     ? { WRIT_STORE: 'mongodb', MONGODB_URI: mongoUriFor(process.env.MONGODB_URI, dataDir) } : {};
   const config = loadConfig({
     PORT: '0', WRIT_DATA_DIR: dataDir, WRIT_ADMIN_TOKEN: adminToken, WRIT_MASTER_KEY: masterKey,
-    NODE_ENV: 'test', WRIT_LOG_LEVEL: 'debug', ...mongo, ...options.env,
+    // The demo connector is in every test server's catalog, so agents may name its tools; nothing
+    // listens at this address (tests that call the provider start one and give its URL).
+    NODE_ENV: 'test', WRIT_LOG_LEVEL: 'debug', WRIT_DEMO_PROVIDER_URL: 'http://127.0.0.1:9', ...mongo, ...options.env,
   });
   const logs: string[] = [];
   const writ = await startWrit(config, { logger: createLogger({ level: 'debug', sink: (line) => logs.push(line) }), ...options.writ });
@@ -61,15 +63,32 @@ function mongoUriFor(base: string, dataDir: string): string {
   return url.toString();
 }
 
-/** An org with one user and one interactive agent, created through the admin API. */
-export async function seedOrg(writ: TestWrit, opts: { name?: string; username?: string; password?: string; tools?: string[]; redirect_uri?: string } = {}) {
+/** A minimal org connector (API key, https) whose tools are the given names, for agents' ceilings. */
+export function apiKeyConnector(tools: string[], api_base_url = 'https://api.example.com') {
+  return {
+    display_name: 'Test service', api_base_url, auth: { type: 'api_key', header: 'X-Api-Key' },
+    tools: Object.fromEntries(tools.map((t) => [t, { description: `${t}.`, method: 'POST', path: `/${t.replaceAll('.', '/')}`, input_schema: { type: 'object' } }])),
+  };
+}
+
+/**
+ * An org with one user and one interactive agent, created through the admin API. `connectors` are
+ * registered first, so the agent's ceiling may name their tools (unknown tools are refused).
+ */
+export async function seedOrg(writ: TestWrit, opts: { name?: string; username?: string; password?: string; tools?: string[]; redirect_uri?: string; connectors?: Record<string, unknown> } = {}) {
   const org = (await writ.admin('POST', '/orgs', { name: opts.name ?? 'XCorp' })).json;
+  for (const [name, definition] of Object.entries(opts.connectors ?? {})) {
+    const put = await writ.admin('PUT', `/orgs/${org.id}/connectors/${name}`, definition);
+    if (put.status !== 200) throw new Error(`seedOrg: connector ${name}: ${put.text}`);
+  }
   const password = opts.password ?? 'correct horse battery';
   const user = (await writ.admin('POST', `/orgs/${org.id}/users`, { username: opts.username ?? 'john', password })).json;
   const redirect_uri = opts.redirect_uri ?? 'http://127.0.0.1:9/callback';
-  const agent = (await writ.admin('POST', `/orgs/${org.id}/agents`, {
-    name: 'Content agent', redirect_uris: [redirect_uri], tools: opts.tools ?? ['demo.notes.create', 'demo.notes.read', 'notion.pages.create'],
-  })).json;
+  const created = await writ.admin('POST', `/orgs/${org.id}/agents`, {
+    name: 'Content agent', redirect_uris: [redirect_uri], tools: opts.tools ?? ['demo.notes.create', 'demo.notes.get', 'notion.pages.create'],
+  });
+  if (created.status !== 201) throw new Error(`seedOrg: agent: ${created.text}`);
+  const agent = created.json;
   return { org, user: { ...user, password }, agent, redirect_uri };
 }
 
