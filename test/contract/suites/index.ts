@@ -2,6 +2,8 @@ import { auditContract } from './audit.ts';
 import { authorityContract } from './authority.ts';
 import { capabilitiesContract } from './capabilities.ts';
 import { directoryContract } from './directory.ts';
+import { evidenceContract } from './evidence.ts';
+import { lifecycleContract } from './lifecycle.ts';
 import { grantsContract } from './grants.ts';
 import { keysContract } from './keys.ts';
 import { oidcContract } from './oidc.ts';
@@ -26,6 +28,8 @@ export const contractSuites: ContractSuite[] = [
   authorityContract,
   peersContract,
   replayContract,
+  lifecycleContract,
+  evidenceContract,
 ];
 
 export function runContract(adapter: string, factory: StoreFactory): void {
