@@ -74,6 +74,14 @@ function decodeSegment(segment: string): unknown {
 export async function runDemo(options: DemoOptions): Promise<{ note: unknown; auditTypes: string[] }> {
   const say = options.write;
   const dataDir = mkdtempSync(join(tmpdir(), 'writ-demo-'));
+  // Ctrl-C (or a SIGTERM) while the demo waits for a person must not leave the generated admin
+  // token and master key behind in the temporary directory: remove it, then end as interrupted.
+  const interrupted = (signal: NodeJS.Signals) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   const receiver = await callbackReceiver();
   const portProbe = createServer();
   const writPort = await listen(portProbe);
@@ -183,6 +191,8 @@ export async function runDemo(options: DemoOptions): Promise<{ note: unknown; au
     }
     return { note, auditTypes: events.map((e) => e.type) };
   } finally {
+    process.removeListener('SIGINT', interrupted);
+    process.removeListener('SIGTERM', interrupted);
     receiver.close();
     await writ?.close();
     await provider?.close();
