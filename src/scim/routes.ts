@@ -111,6 +111,8 @@ function primaryEmail(emails: Array<{ value: string; primary?: boolean | undefin
   return emails?.find((e) => e.primary)?.value ?? emails?.[0]?.value;
 }
 
+const IGNORED = /^(name\.(givenName|familyName|middleName|honorificPrefix|honorificSuffix)|nickName|profileUrl|title|userType|preferredLanguage|locale|timezone|(phoneNumbers|addresses|ims|photos|entitlements|x509Certificates)(\[.*\])?(\..+)?|urn:ietf:params:scim:schemas:extension:enterprise:2\.0:User(:.+)?)$/i;
+
 /** Applies one PATCH operation on a user (RFC 7644 §3.5.2), including the path-less form clients send. */
 function patchUser(draft: UserDraft, op: { op: 'add' | 'replace' | 'remove'; path?: string | undefined; value?: unknown }): void {
   if (!op.path) {
@@ -140,7 +142,11 @@ function patchUser(draft: UserDraft, op: { op: 'add' | 'replace' | 'remove'; pat
       draft.roles = op.op === 'add' ? [...new Set([...draft.roles, ...given])] : [...new Set(given)];
       return;
     }
-    default: throw new ScimError(400, `attribute ${op.path} cannot be changed here`, 'invalidPath');
+    default:
+      // Core and enterprise attributes Writ does not keep (identity providers send them by default):
+      // accepted and not stored, as a server may do with attributes it does not support.
+      if (IGNORED.test(op.path)) return;
+      throw new ScimError(400, `attribute ${op.path} cannot be changed here`, 'invalidPath');
   }
 }
 

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oauth from 'openid-client';
-import { seedOrg, type TestWrit } from '../support/writ.ts';
+import fc from 'fast-check';
+import { seedOrg, startTestWrit, type TestWrit } from '../support/writ.ts';
 import { agentClient, delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
 import { DEMO_CLIENT, openConnectLink, startWritWithDemo } from '../support/connect.ts';
@@ -105,6 +106,16 @@ test('a SCIM client\'s sequence: create, filter, patch, deactivate, delete, with
   assertScimError(await scim('PATCH', `/Users/${alice.id}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'displayName', value: 'Stale' }] }, { 'if-match': created.etag! }), 412);
   assert.equal((await scim('GET', `/Users/${alice.id}`)).json.displayName, 'Alice L.', 'a refused PATCH changed nothing');
   assertScimError(await scim('PATCH', `/Users/${alice.id}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'password', value: 'x' }] }), 400, 'invalidPath');
+  // What Entra ID and Okta send by default for attributes Writ does not keep is accepted and not stored.
+  const extra = await scim('PATCH', `/Users/${alice.id}`, { schemas: [PATCH], Operations: [
+    { op: 'add', path: 'title', value: 'Analyst' }, { op: 'replace', path: 'name.givenName', value: 'Alice' },
+    { op: 'add', path: 'phoneNumbers[type eq "work"].value', value: '+1 555' },
+    { op: 'replace', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', value: 'Finance' },
+    { op: 'replace', value: { preferredLanguage: 'en', 'name.familyName': 'Liddell' } },
+  ] });
+  assert.equal(extra.status, 200, JSON.stringify(extra.json));
+  assert.equal(extra.json.title, undefined);
+  assert.equal(extra.etag, renamed.etag, 'nothing Writ keeps changed');
 
   // Groups, with members: visible on the user and through the directory (for policy and approvals).
   const group = await scim('POST', '/Groups', { schemas: [GROUP], displayName: 'Finance', members: [{ value: alice.id }] });
@@ -238,4 +249,41 @@ test('deactivation in the middle of an agent\'s work ends everything at once: ex
   assert.equal((await scim('PATCH', `/Users/${seeded.user.id}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'active', value: true }] })).json.active, true);
   assert.equal((await execute(capability)).json.error?.code, 'invalid_token');
   assert.equal((await oauth.tokenIntrospection(client, capability)).active, false);
+});
+
+test('generated SCIM requests: never a 5xx, always SCIM\'s error shape, and a refused request changes nothing', async (t) => {
+  const writ = await startTestWrit();
+  t.after(() => writ.stop());
+  const seeded = await seedOrg(writ);
+  const token = (await writ.admin('POST', `/orgs/${seeded.org.id}/scim/token`)).json.token as string;
+  const scim = scimClient(writ, token);
+  const user = (await scim('POST', '/Users', { schemas: [USER], userName: 'target' })).json;
+  const value = fc.oneof(fc.string(), fc.boolean(), fc.integer(), fc.constant(null), fc.array(fc.record({ value: fc.string() }), { maxLength: 2 }), fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue(), { maxKeys: 3 }));
+  const operation = fc.record({
+    op: fc.constantFrom('add', 'replace', 'remove', 'Replace', 'delete', ''),
+    path: fc.option(fc.constantFrom('active', 'userName', 'displayName', 'emails', 'roles', 'externalId', 'name', 'groups', 'id', 'meta.version', 'members[value eq "x"]', 'emails[type eq "work"].value'), { nil: undefined }),
+    value: fc.option(value, { nil: undefined }),
+  });
+  await fc.assert(fc.asyncProperty(
+    fc.oneof(
+      fc.record({ kind: fc.constant('patch' as const), body: fc.record({ schemas: fc.constantFrom([PATCH], ['x']), Operations: fc.array(operation, { minLength: 1, maxLength: 3 }) }) }),
+      fc.record({ kind: fc.constant('filter' as const), filter: fc.oneof(fc.string(), fc.constantFrom('userName eq "target"', 'userName eq target', 'userName eq "\\"', 'id eq "x"', 'userName eq "a" or userName eq "b"')) }),
+      fc.record({ kind: fc.constant('put' as const), body: fc.dictionary(fc.constantFrom('schemas', 'userName', 'active', 'emails', 'roles', 'password', 'id'), value) }),
+    ),
+    async (request) => {
+      const before = await scim('GET', `/Users/${user.id}`);
+      let answer: ScimAnswer;
+      if (request.kind === 'patch') answer = await scim('PATCH', `/Users/${user.id}`, request.body);
+      else if (request.kind === 'put') answer = await scim('PUT', `/Users/${user.id}`, request.body);
+      else answer = await scim('GET', `/Users?filter=${encodeURIComponent(request.filter)}`);
+      assert.ok(answer.status < 500, `${JSON.stringify(request)} → ${answer.status} ${JSON.stringify(answer.json)}`);
+      if (answer.status >= 400) {
+        assert.deepEqual(answer.json.schemas, [ERROR]);
+        assert.equal(answer.json.status, String(answer.status));
+        assert.equal((await scim('GET', `/Users/${user.id}`)).etag, before.etag, 'a refused request changed nothing');
+      }
+      // Put the user back for the next run.
+      await scim('PUT', `/Users/${user.id}`, { schemas: [USER], userName: 'target', active: true });
+    },
+  ), { numRuns: 150 });
 });
