@@ -145,8 +145,9 @@ code { background: var(--soft); padding: 0 .2rem; border-radius: 3px; font-size:
 .ago { color: var(--muted); white-space: nowrap; }
 .who-col { min-width: 16rem; }
 .denied { color: var(--danger); font-weight: 600; }
+dt { font-weight: 600; } dd { margin: 0 0 .3rem 1rem; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
-dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
+dl.facts dd { margin: 0; }
 
 @media (max-width: 40rem) {
   .site .bar { padding: .5rem .75rem; }
@@ -218,6 +219,7 @@ export interface Page {
 export const ACCOUNT_LINKS: ReadonlyArray<{ href: string; label: string; admin?: boolean }> = [
   { href: '/account', label: 'Your agents' },
   { href: '/connect', label: 'Your connections' },
+  { href: '/account/approvals', label: 'Approvals' },
   { href: '/console', label: 'Admin console', admin: true },
 ];
 

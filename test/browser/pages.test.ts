@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import * as oauth from 'openid-client';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { newConnectionLink } from '../../src/connect/routes.ts';
 import { STYLESHEET_PATH } from '../../src/web/html.ts';
 import { openConnectLink, startWritWithDemo } from '../support/connect.ts';
@@ -21,6 +21,7 @@ import { agentClient, delegate } from '../support/delegation.ts';
 import { ACCESS_TOKEN, JWT, details, exchange } from '../support/exchange.ts';
 import { seedOrg } from '../support/writ.ts';
 import { launchChromium } from './chromium.ts';
+import { approvalWorld, askApproval, payment, TOOL } from '../approvals/support.ts';
 
 const SCREENSHOTS = resolve(import.meta.dirname, '../../test-artifacts/pages');
 const WIDTHS = [{ name: 'desktop', width: 1400, height: 900 }, { name: 'phone', width: 390, height: 844 }] as const;
@@ -101,6 +102,42 @@ async function columnLines(page: Page, header: string): Promise<Array<{ words: n
     }
     return out;
   }, header);
+}
+
+/**
+ * Opens a page at each width (`open` brings the page there) and holds it to everything this file
+ * checks: the stylesheet applied and nothing blocked by the CSP, one h1, no serious or critical
+ * axe-core violation, nothing wider than it may be, the page's own `check`; then a screenshot.
+ */
+async function inspect(context: BrowserContext, name: string, open: (page: Page) => Promise<void>, check?: Visit['check']): Promise<void> {
+  const page = await context.newPage();
+  const blocked: string[] = [];
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
+  try {
+    for (const size of WIDTHS) {
+      await page.setViewportSize({ width: size.width, height: size.height });
+      await open(page);
+      const where = `${name} at ${size.width} px`;
+      const styled = await page.evaluate((path) => [...document.styleSheets].some((s) => s.href?.endsWith(path) && s.cssRules.length > 0), STYLESHEET_PATH);
+      assert.ok(styled, `${where}: the stylesheet is applied`);
+      assert.equal(await page.getByRole('heading', { level: 1 }).count(), 1, `${where}: one h1`);
+      assert.deepEqual(await axeViolations(page), [], `${where}: axe-core`);
+      assert.deepEqual(await overflow(page), [], `${where}: layout`);
+      await check?.(page, size.width);
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOTS, `${name}-${size.width}.png`), fullPage: true });
+    }
+    assert.deepEqual(blocked, [], `${name}: the CSP blocked nothing the page needs`);
+  } finally {
+    await page.close();
+  }
+}
+
+/** A browser context that has axe-core in every page, added through the browser's own channel, which the pages' CSP (no script at all) does not govern. */
+async function axeContext(browser: Browser): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  await context.addInitScript({ content: AXE });
+  return context;
 }
 
 /** Signs in through the account page's form, as a person does. */
@@ -200,6 +237,7 @@ test('every page passes axe-core and keeps its layout at 1,400 px and 390 px', a
     { name: 'console-overview', who: 'alice', url: `${issuer}/console` },
     { name: 'console-policies', who: 'alice', url: `${issuer}/console/policies` },
     { name: 'console-approvals', who: 'alice', url: `${issuer}/console/approvals`, needs: '/console/approvals' },
+    { name: 'console-people', who: 'alice', url: `${issuer}/console/people`, needs: '/console/people' },
     {
       name: 'console-dry-run', who: 'alice',
       url: async (page) => {
@@ -236,14 +274,11 @@ test('every page passes axe-core and keeps its layout at 1,400 px and 390 px', a
 
   const contexts = new Map<Who, BrowserContext>();
   for (const who of ['anonymous', 'john', 'alice', 'authorizing'] as const) {
-    const context = await browser.newContext();
-    // Added through the browser's own channel, which the pages' CSP (no script at all) does not govern.
-    await context.addInitScript({ content: AXE });
+    const context = await axeContext(browser);
     if (who === 'john') await signIn(context, issuer, org, seeded.user);
     if (who === 'alice') await signIn(context, issuer, org, alice);
     contexts.set(who, context);
   }
-  mkdirSync(SCREENSHOTS, { recursive: true });
 
   const served = new Set(writ.pageRoutes.filter((r) => r.method === 'GET').map((r) => r.path.replace(/\/$/, '')));
   for (const visit of visits) {
@@ -252,32 +287,36 @@ test('every page passes axe-core and keeps its layout at 1,400 px and 390 px', a
       continue;
     }
     await t.test(visit.name, async () => {
-      const page = await contexts.get(visit.who)!.newPage();
-      const blocked: string[] = [];
-      page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
-      try {
-        for (const size of WIDTHS) {
-          await page.setViewportSize({ width: size.width, height: size.height });
-          if (typeof visit.url === 'string') {
-            const res = await page.goto(visit.url);
-            const expected = [visit.status ?? 200].flat();
-            assert.ok(expected.includes(res?.status() ?? 0), `${visit.name} answers ${res?.status()}, not ${expected.join(' or ')}: ${await page.locator('h1').allInnerTexts()}`);
-          } else {
-            await visit.url(page);
-          }
-          const where = `${visit.name} at ${size.width} px`;
-          const styled = await page.evaluate((path) => [...document.styleSheets].some((s) => s.href?.endsWith(path) && s.cssRules.length > 0), STYLESHEET_PATH);
-          assert.ok(styled, `${where}: the stylesheet is applied`);
-          assert.equal(await page.getByRole('heading', { level: 1 }).count(), 1, `${where}: one h1`);
-          assert.deepEqual(await axeViolations(page), [], `${where}: axe-core`);
-          assert.deepEqual(await overflow(page), [], `${where}: layout`);
-          await visit.check?.(page, size.width);
-          await page.screenshot({ path: join(SCREENSHOTS, `${visit.name}-${size.width}.png`), fullPage: true });
+      const expected = [visit.status ?? 200].flat();
+      await inspect(contexts.get(visit.who)!, visit.name, async (page) => {
+        if (typeof visit.url === 'string') {
+          const res = await page.goto(visit.url);
+          assert.ok(expected.includes(res?.status() ?? 0), `${visit.name} answers ${res?.status()}, not ${expected.join(' or ')}: ${await page.locator('h1').allInnerTexts()}`);
+        } else {
+          await visit.url(page);
         }
-        assert.deepEqual(blocked, [], 'the CSP blocked nothing the page needs');
-      } finally {
-        await page.close();
-      }
+      }, visit.check);
     });
   }
+});
+
+test('a call waiting for approval reads and lays out well on the approver\'s page at 1,400 px and 390 px', async (t: TestContext) => {
+  const browser = await launchChromium(t);
+  if (!browser) return;
+  const w = await approvalWorld(t);
+  if (!w.writ.pageRoutes.some((r) => r.method === 'GET' && r.path.replace(/\/$/, '') === '/account/approvals')) {
+    t.skip('no page router declares GET /account/approvals in this build');
+    return;
+  }
+  const asked = await askApproval(w, {
+    login_hint_token: w.johnToken, authorization_details: payment('inv_1042', 4200), binding_message: 'INV-1042 4200.00', requested_expiry: '300',
+  });
+  assert.equal(asked.status, 200, asked.text);
+  const john = await axeContext(browser);
+  await signIn(john, w.writ.issuer, w.org_id, w.xcorp.user);
+  await inspect(john, 'account-approvals-pending', async (page) => { await page.goto(`${w.writ.issuer}/account/approvals`); }, async (page) => {
+    const text = await page.locator('main').innerText();
+    for (const shown of ['INV-1042 4200.00', TOOL, 'inv_1042', '4200']) assert.ok(text.includes(shown), `the page shows ${shown}`);
+    assert.ok(await page.getByRole('button', { name: /Approve/ }).first().isVisible(), 'an Approve button in view');
+  });
 });
