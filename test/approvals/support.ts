@@ -71,12 +71,12 @@ export interface ApprovalWorld {
 }
 
 /** XCorp, John, the billing connector and his key, and the agent John delegated paying to. */
-export async function approvalWorld(t: { after(fn: () => unknown): void }, options: { env?: Record<string, string>; allowHosts?: string[] } = {}): Promise<ApprovalWorld> {
+export async function approvalWorld(t: { after(fn: () => unknown): void }, options: { env?: Record<string, string>; allowHosts?: string[]; policy?: string } = {}): Promise<ApprovalWorld> {
   const billing = await startBilling({ apiKey: API_KEY, invoices: [{ id: 'inv_1042', amount_due: 4200 }, { id: 'inv_1043', amount_due: 9800 }] });
   t.after(() => billing.close());
   const policies = mkdtempSync(join(tmpdir(), 'writ-approval-policies-'));
   copyFileSync(join(import.meta.dirname, '../../policies/default.yaml'), join(policies, 'default.yaml'));
-  writeFileSync(join(policies, 'invoices.yaml'), APPROVAL_POLICY);
+  writeFileSync(join(policies, 'invoices.yaml'), options.policy ?? APPROVAL_POLICY);
   let skew = 0;
   const clock = { now: () => Date.now() + skew };
   const allow = [new URL(billing.url).host, ...(options.allowHosts ?? [])].join(',');
@@ -93,9 +93,9 @@ export async function approvalWorld(t: { after(fn: () => unknown): void }, optio
 const basic = (c: { client_id: string; client_secret: string }) =>
   `Basic ${Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret)}`).toString('base64')}`;
 
-async function form(url: string, client: { client_id: string; client_secret: string }, params: Record<string, string>) {
+async function form(url: string, client: { client_id: string; client_secret: string }, params: Record<string, string>, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
-    method: 'POST', headers: { authorization: basic(client), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params),
+    method: 'POST', headers: { authorization: basic(client), 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(params),
   });
   const text = await res.text();
   let json: any;
@@ -115,8 +115,8 @@ export function askApproval(w: ApprovalWorld, params: Record<string, string>) {
 }
 
 /** One poll of the token endpoint (CIBA §10.1). */
-export function pollToken(w: ApprovalWorld, auth_req_id: string, extra: Record<string, string> = {}) {
-  return form(`${w.writ.issuer}/token`, w.xcorp.agent, { grant_type: CIBA_GRANT, auth_req_id, ...extra });
+export function pollToken(w: ApprovalWorld, auth_req_id: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) {
+  return form(`${w.writ.issuer}/token`, w.xcorp.agent, { grant_type: CIBA_GRANT, auth_req_id, ...extra }, headers);
 }
 
 /** The claims of a JWT, unverified (the executor verifies). */
