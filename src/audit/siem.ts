@@ -92,6 +92,9 @@ export class SiemDelivery {
     let delivered = 0;
     try {
       for (;;) {
+        // A long backlog keeps the lease: renewed before each batch, given up if another process took it.
+        const at0 = clock.now();
+        if (delivered > 0 && !(await store.claim(org_id, this.#owner, at0 + LEASE_MS, at0))) return { org_id, delivered, cursor: stream.cursor, error: 'lease lost' };
         const events = await audit.scanAudit(org_id, stream.cursor, SIEM_BATCH);
         if (events.length === 0) return { org_id, delivered, cursor: stream.cursor };
         const error = await this.#post(stream, events.map((e) => JSON.stringify(toOcsf(e))).join('\n') + '\n', events.at(-1)!.seq);

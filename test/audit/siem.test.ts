@@ -5,10 +5,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { seedOrg, startTestWrit } from '../support/writ.ts';
 import { skippingClock } from '../support/clock.ts';
-import { backoffMs, siemSigningInput } from '../../src/audit/siem.ts';
+import { backoffMs, SiemDelivery, siemSigningInput } from '../../src/audit/siem.ts';
+import { Checkpoints } from '../../src/audit/checkpoints.ts';
+import { AuditLog } from '../../src/audit/log.ts';
+import { openSqliteStore } from '../../src/storage/sqlite/index.ts';
+import { open, parseMasterKeyRing, seal } from '../../src/vault/crypto.ts';
 
 interface Received { cursor: number; sequences: number[]; classes: number[]; headers: IncomingMessage['headers']; body: string }
 
@@ -111,4 +118,31 @@ test('concurrent deliveries of one org keep the order and send each acknowledged
   await Promise.all(Array.from({ length: 5 }, () => writ.admin('POST', `/orgs/${org}/audit/stream/deliver`)));
   const head = (await writ.admin('GET', `/orgs/${org}/audit?limit=1`)).json.events[0].seq as number;
   assert.deepEqual(sink.accepted, Array.from({ length: head }, (_, i) => i + 1));
+});
+
+test('scheduled runs honour the backoff on the server\'s clock: not due, nothing sent; due again, sent from the cursor', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'writ-siem-'));
+  const store = openSqliteStore(dir);
+  t.after(() => { void store.close(); rmSync(dir, { recursive: true, force: true }); });
+  const clock = skippingClock();
+  const ring = parseMasterKeyRing(`v1:${randomBytes(32).toString('base64url')}`);
+  const checkpoints = new Checkpoints(store.checkpoints, store.audit, { seal: (p, aad) => seal(ring, p, aad), open: (s, aad) => open(ring, s, aad).toString('utf8') }, clock);
+  const audit = new AuditLog(store.audit, clock);
+  const sink = await receiver([502]);
+  t.after(() => sink.close());
+  const org = 'org_siem';
+  for (let i = 0; i < 3; i++) await audit.record(org, { type: 'user.created', actor: { kind: 'admin' }, subject: { user_id: `usr_${i}` } });
+  await store.siem.putStream({ org_id: org, url: sink.url, cursor: 0, failures: 0, next_attempt_at: clock.now(), created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z' });
+  const siem = new SiemDelivery({ store: store.siem, audit: store.audit, checkpoints, clock });
+
+  assert.deepEqual((await siem.run()).map((o) => o.error), ['HTTP 502']);
+  assert.deepEqual(await siem.run(), [], 'backing off: not due');
+  assert.equal(sink.received.length, 1, 'nothing was sent while backing off');
+  clock.advance(backoffMs(1));
+  const [outcome] = await siem.run();
+  assert.equal(outcome!.delivered, 3);
+  assert.deepEqual(sink.accepted, [1, 2, 3]);
+  await audit.record(org, { type: 'user.created', actor: { kind: 'admin' }, subject: { user_id: 'usr_3' } });
+  await siem.run();
+  assert.deepEqual(sink.accepted, [1, 2, 3, 4], 'from the cursor on');
 });
