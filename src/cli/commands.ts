@@ -139,7 +139,12 @@ export const HANDLERS: Record<string, Handler> = {
     username: ctx.args[0], password: need(ctx, 'password', 'WRIT_USER_PASSWORD'),
     ...(str(ctx, 'email') ? { email: str(ctx, 'email') } : {}), ...(list(ctx, 'role').length ? { roles: list(ctx, 'role') } : {}),
   }, (u) => `created user ${u.id} (${u.username})`),
-  'users list': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/users`, undefined, (j) => table(j.users, ['id', 'username', 'roles', 'email', 'created_at'])),
+  'users list': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/users`, undefined, (j) => table(j.users.map((u: any) => ({ ...u, status: u.disabled_at ? 'disabled' : 'active' })), ['id', 'username', 'roles', 'email', 'status', 'created_at'])),
+  'users update': (ctx) => show(ctx, 'PATCH', `${orgPath(ctx)}/users/${seg(ctx.args[0]!)}`, {
+    ...(str(ctx, 'username') ? { username: str(ctx, 'username') } : {}), ...(str(ctx, 'email') ? { email: str(ctx, 'email') } : {}),
+    ...(str(ctx, 'display-name') ? { display_name: str(ctx, 'display-name') } : {}), ...(list(ctx, 'role').length ? { roles: list(ctx, 'role') } : {}),
+    ...(str(ctx, 'password') ? { password: str(ctx, 'password') } : {}),
+  }, (u) => `updated user ${u.id} (${u.username})`),
   'users delete': (ctx) => show(ctx, 'DELETE', `${orgPath(ctx)}/users/${seg(ctx.args[0]!)}`, undefined, () => `deleted user ${ctx.args[0]}`),
   'users disable': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/users/${seg(ctx.args[0]!)}/disable`, {}, (u) => `disabled user ${u.username}; their sessions, grants and connected accounts ended`),
   'users enable': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/users/${seg(ctx.args[0]!)}/enable`, {}, (u) => `enabled user ${u.username}`),
@@ -157,6 +162,10 @@ export const HANDLERS: Record<string, Handler> = {
   },
   'agents list': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/agents`, undefined, (j) => table(j.agents, ['client_id', 'name', 'token_endpoint_auth_method', 'tools'])),
   'agents delete': (ctx) => show(ctx, 'DELETE', `${orgPath(ctx)}/agents/${seg(ctx.args[0]!)}`, undefined, () => `deleted agent ${ctx.args[0]}; its grants are revoked`),
+  'agents update': (ctx) => show(ctx, 'PATCH', `${orgPath(ctx)}/agents/${seg(ctx.args[0]!)}`, {
+    ...(str(ctx, 'name') ? { name: str(ctx, 'name') } : {}), ...(list(ctx, 'tool').length ? { tools: list(ctx, 'tool') } : {}),
+    ...(list(ctx, 'redirect-uri').length ? { redirect_uris: list(ctx, 'redirect-uri') } : {}),
+  }, (a) => `updated agent ${a.client_id} (${a.name})`),
   'agents disable': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/agents/${seg(ctx.args[0]!)}/disable`, {}, (a) => `disabled agent ${a.client_id}; its grants and capabilities ended`),
   'agents enable': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/agents/${seg(ctx.args[0]!)}/enable`, {}, (a) => `enabled agent ${a.client_id}`),
   'agents rotate-secret': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/agents/${seg(ctx.args[0]!)}/secret`, overlap(ctx), (a) =>

@@ -46,6 +46,11 @@ export const COMMANDS: CommandSpec[] = [
     options: { ...org, email: { type: 'string', description: 'Email address.' }, role: { type: 'string', multiple: true, description: '`member` (default) or `admin`; repeatable.' }, password: { type: 'string', env: 'WRIT_USER_PASSWORD', description: 'Read from WRIT_USER_PASSWORD.' } } },
   { name: ['users', 'list'], description: 'List an org\'s users.', args: [], options: { ...org } },
   { name: ['users', 'delete'], description: 'Delete a user: their sessions, grants with every capability derived from them and connected accounts end first.', args: [arg('user', 'User id.')], options: { ...org } },
+  { name: ['users', 'update'], description: 'Change a user\'s username, email, display name, roles or password (read from WRIT_USER_PASSWORD).', args: [arg('user', 'User id.')],
+    options: {
+      ...org, username: { type: 'string', description: 'New sign-in name.' }, email: { type: 'string', description: 'Email address.' }, 'display-name': { type: 'string', description: 'Display name.' },
+      role: { type: 'string', multiple: true, description: '`member` or `admin`; repeatable; replaces the roles.' }, password: { type: 'string', env: 'WRIT_USER_PASSWORD', description: 'Read from WRIT_USER_PASSWORD.' },
+    } },
   { name: ['users', 'disable'], description: 'Disable a user: no sign-in; sessions, grants, capabilities and connected accounts end at once.', args: [arg('user', 'User id.')], options: { ...org } },
   { name: ['users', 'enable'], description: 'Enable a disabled user again (nothing that ended comes back).', args: [arg('user', 'User id.')], options: { ...org } },
 
@@ -58,6 +63,8 @@ export const COMMANDS: CommandSpec[] = [
     } },
   { name: ['agents', 'list'], description: 'List an org\'s agents.', args: [], options: { ...org } },
   { name: ['agents', 'delete'], description: 'Delete an agent and revoke every grant it held.', args: [arg('client_id', 'Agent id.')], options: { ...org } },
+  { name: ['agents', 'update'], description: 'Change an agent\'s name, ceiling (--tool, replaces it) or redirect URIs; nothing already issued changes.', args: [arg('client_id', 'Agent id.')],
+    options: { ...org, name: { type: 'string', description: 'Display name.' }, tool: { type: 'string', multiple: true, description: 'A tool of the new ceiling; repeatable.' }, 'redirect-uri': { type: 'string', multiple: true, description: 'Redirect URI; repeatable; replaces them.' } } },
   { name: ['agents', 'disable'], description: 'Disable an agent: no client authentication; every grant and capability it holds or that was delegated through it ends.', args: [arg('client_id', 'Agent id.')], options: { ...org } },
   { name: ['agents', 'enable'], description: 'Enable a disabled agent again (nothing that ended comes back).', args: [arg('client_id', 'Agent id.')], options: { ...org } },
   { name: ['agents', 'rotate-secret'], description: 'Issue a new client secret, printed once; the old one works for --overlap seconds more (default 3600).', args: [arg('client_id', 'Agent id.')],
