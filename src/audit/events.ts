@@ -31,6 +31,7 @@ export const AUDIT_EVENTS = {
   'account.connected': 'A provider account was connected and its credential stored in the vault.',
   'account.disconnected': 'A connected account was disconnected and its token revoked where the provider supports it.',
   'account.revoked': 'The provider reported the credential revoked; the account needs reconnecting.',
+  'capability.released': 'A single-use capability spent by a tool call that never reached the provider (the account was not connected, the name did not resolve, the connection was refused or its TLS failed) was given back, so it can still be used once.',
   'credential.refreshed': 'A connected account\'s access token was refreshed.',
   'credential.refresh_failed': 'A refresh failed without revoking the account (network or provider error).',
   'vault.master_key_rotated': 'Data keys were re-wrapped under a new master key version.',

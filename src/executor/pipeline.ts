@@ -138,11 +138,49 @@ export async function ensureNotRevoked(deps: ExecutorDeps, cap: VerifiedCapabili
   }
 }
 
-/** Exactly one of any number of concurrent uses of a single-use capability succeeds (invariant 6). */
-export async function spendIfSingleUse(deps: ExecutorDeps, cap: VerifiedCapability): Promise<void> {
-  if (!cap.single_use) return;
-  const spent = await deps.capabilities.spendCapability(cap.org_id, cap.jti, new Date(deps.clock.now()).toISOString());
+/**
+ * Exactly one of any number of concurrent uses of a single-use capability succeeds (invariant 6).
+ * Returns the spend's time, which releasing it names; undefined for a capability of many uses.
+ */
+export async function spendIfSingleUse(deps: ExecutorDeps, cap: VerifiedCapability): Promise<string | undefined> {
+  if (!cap.single_use) return undefined;
+  const at = new Date(deps.clock.now()).toISOString();
+  const spent = await deps.capabilities.spendCapability(cap.org_id, cap.jti, at);
   if (!spent) throw fail('invalid_token', 'this single-use capability has already been used', { status: 401, expose: { reason: 'spent' } });
+  return at;
+}
+
+/** Failures in which no byte of the call reached the provider: its name did not resolve, it refused the connection, TLS failed. */
+const NOT_REACHED = new Set(['dns_failed', 'connection_refused', 'tls_failed']);
+
+/**
+ * A single-use capability whose call never reached the provider is given back, on the record:
+ * nothing can have happened upstream, so the one use it promised is still owed.
+ */
+async function releaseUnreached(deps: ExecutorDeps, cap: VerifiedCapability, spentAt: string, err: unknown): Promise<void> {
+  if (!(await deps.capabilities.releaseCapability(cap.org_id, cap.jti, spentAt))) return;
+  const reason = err instanceof WritError ? err.reason ?? err.code : 'server_error';
+  await deps.audit.record(cap.org_id, {
+    type: 'capability.released',
+    actor: { kind: 'system' },
+    subject: { ...(cap.principal === 'user' ? { user_id: cap.sub } : { principal: 'org' }), grant_id: cap.auth_event_id, capability_id: cap.jti },
+    details: { reason },
+  });
+}
+
+/** The cause of a failed connection, by the codes Node and undici give: what the operator needs to fix it. */
+function connectionFailure(err: unknown): { reason: string; cause: string } {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
+    const code = String((e as { code?: unknown }).code ?? '');
+    const message = String((e as { message?: unknown }).message ?? '');
+    if (code === 'ECONNREFUSED') return { reason: 'connection_refused', cause: message || code };
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') return { reason: 'dns_failed', cause: message || code };
+    if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME_MISMATCH|ALTNAME/.test(code)) return { reason: 'tls_failed', cause: `${code}: ${message}` };
+    if (code && code !== 'UND_ERR_SOCKET' && depth > 0) return { reason: 'connection_failed', cause: `${code}: ${message}` };
+    e = (e as { cause?: unknown }).cause;
+  }
+  return { reason: 'connection_failed', cause: err instanceof Error ? err.message : String(err) };
 }
 
 /** The account of the token's principal in the token's org — never anything from the body. */
@@ -184,7 +222,8 @@ export async function buildUpstream(deps: ExecutorDeps, tool: ToolWithConnector,
   } catch (err) {
     if (err instanceof EgressError) throw err;
     // Fail closed: a name that does not resolve now is not called on a later, different answer.
-    throw fail('upstream_error', 'the provider\'s host could not be resolved', { cause: err, expose: { provider_status: null } });
+    deps.logger.warn('provider host did not resolve', { host: new URL(request.url).host, reason: 'dns_failed', cause: err instanceof Error ? err.message : String(err) });
+    throw fail('upstream_error', 'the provider\'s host could not be resolved', { cause: err, reason: 'dns_failed', expose: { provider_status: null } });
   }
   return { ...request, approved };
 }
@@ -209,7 +248,10 @@ export async function callProvider(deps: ExecutorDeps, request: UpstreamRequest 
     } as RequestInit);
   } catch (err) {
     if ((err as Error).name === 'TimeoutError') throw fail('upstream_timeout', 'the provider did not answer in time');
-    throw fail('upstream_error', 'the provider could not be reached', { cause: err, expose: { provider_status: null } });
+    // The client hears only that the provider could not be reached; the operator reads why.
+    const { reason, cause } = connectionFailure(err);
+    deps.logger.warn('provider could not be reached', { host: new URL(request.url).host, reason, cause });
+    throw fail('upstream_error', 'the provider could not be reached', { cause: err, reason, expose: { provider_status: null } });
   }
   const declared = Number(response.headers.get('content-length') ?? '0');
   if (declared > limit) {
@@ -313,7 +355,20 @@ async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promi
   // unbound capability has none, so its proof would go unchecked.
   if (scheme === 'DPoP' && !cap.cnf) throw fail('invalid_token', 'this capability is not DPoP-bound; present it with the Bearer scheme', { status: 401, expose: { reason: 'invalid_dpop_proof' } });
   await ensureNotRevoked(deps, cap);
-  await spendIfSingleUse(deps, cap);
+  const spentAt = await spendIfSingleUse(deps, cap);
+  // Until a call reaches the provider, nothing can have happened upstream: a failure gives the
+  // single use back (the account is not connected, the name does not resolve, the connection is
+  // refused or its TLS fails).
+  let calling = false;
+  try {
+    return await callWithAccount(deps, cap, tool, input, trail, () => { calling = true; });
+  } catch (err) {
+    if (spentAt && (!calling || (err instanceof WritError && NOT_REACHED.has(err.reason ?? '')))) await releaseUnreached(deps, cap, spentAt, err);
+    throw err;
+  }
+}
+
+async function callWithAccount(deps: ExecutorDeps, cap: VerifiedCapability, tool: ToolWithConnector, input: Record<string, unknown>, trail: Trail, calling: () => void): Promise<ExecuteResult> {
   const account_id = await resolveAccount(deps, cap, tool);
   trail.account_id = account_id;
   let fresh = await freshCredential(deps, cap.org_id, account_id);
@@ -321,6 +376,7 @@ async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promi
   const connector = tool.catalogConnector.definition;
   const upstream = await buildUpstream(deps, tool, input);
   trail.request_hash = createHash('sha256').update(`${upstream.method} ${upstream.url}\n${upstream.body ?? ''}`).digest('hex');
+  calling();
   let answer = await callProvider(deps, upstream, fresh.credential, connector.auth);
   if (answer.status === 401 && fresh.credential.type === 'oauth2') {
     // The provider refused a token we thought fresh: refresh once (single-flight) and retry.

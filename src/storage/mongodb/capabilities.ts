@@ -63,6 +63,11 @@ export class MongoCapabilityStore implements CapabilityStore {
     return r.modifiedCount === 1;
   }
 
+  async releaseCapability(org_id: string, jti: string, spent_at: string) {
+    const r = await this.#capabilities.updateOne({ org_id, jti, spent_at, revoked_at: { $exists: false } }, { $unset: { spent_at: '' } });
+    return r.modifiedCount === 1;
+  }
+
   async revokeCapabilitiesOfGrants(org_id: string, grant_ids: string[], at: string) {
     if (grant_ids.length === 0) return [];
     const candidates = await this.#capabilities

@@ -30,6 +30,12 @@ export interface CapabilityStore {
    * every other (already spent, revoked, or unknown).
    */
   spendCapability(org_id: string, jti: string, at: string): Promise<boolean>;
+  /**
+   * Gives back a spend that reached nothing (the provider was never contacted): true when the
+   * capability was spent at exactly `spent_at` and is live again, false otherwise (another spend,
+   * a revocation, or nothing to give back).
+   */
+  releaseCapability(org_id: string, jti: string, spent_at: string): Promise<boolean>;
   /** Marks every live capability of these grants revoked and returns them. */
   revokeCapabilitiesOfGrants(org_id: string, grant_ids: string[], at: string): Promise<CapabilityRecord[]>;
 }

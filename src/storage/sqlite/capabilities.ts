@@ -93,6 +93,13 @@ export class SqliteCapabilityStore implements CapabilityStore {
     ).changes === 1);
   }
 
+  async releaseCapability(org_id: string, jti: string, spent_at: string) {
+    return this.#db.write(() => this.#db.run(
+      'UPDATE capabilities SET spent_at = NULL WHERE org_id = ? AND jti = ? AND spent_at = ? AND revoked_at IS NULL',
+      org_id, jti, spent_at,
+    ).changes === 1);
+  }
+
   async revokeCapabilitiesOfGrants(org_id: string, grant_ids: string[], at: string) {
     if (grant_ids.length === 0) return [];
     const marks = grant_ids.map(() => '?').join(', ');

@@ -35,6 +35,23 @@ export const capabilitiesContract: ContractSuite = (adapter, factory) => {
       assert.equal(await store.capabilities.spendCapability('org_A', 'cap_2', T0), false, 'a revoked capability is not spent');
     });
 
+    test('a spend that reached nothing is released once, by the spender only, and the capability can be spent again', async (t) => {
+      const { store } = await freshStore(t, factory);
+      await store.capabilities.recordCapability('org_A', capability('org_A', 'cap_1', { single_use: true }));
+      assert.equal(await store.capabilities.releaseCapability('org_A', 'cap_1', T0), false, 'nothing to release before a spend');
+      assert.equal(await store.capabilities.spendCapability('org_A', 'cap_1', isoAt(1)), true);
+      assert.equal(await store.capabilities.releaseCapability('org_A', 'cap_1', isoAt(2)), false, 'another spend time is not this spend');
+      assert.equal(await store.capabilities.releaseCapability('org_B', 'cap_1', isoAt(1)), false, 'another org cannot release it');
+      const released = await Promise.all(Array.from({ length: 6 }, () => store.capabilities.releaseCapability('org_A', 'cap_1', isoAt(1))));
+      assert.equal(released.filter(Boolean).length, 1, 'released once');
+      assert.equal((await store.capabilities.getCapability('org_A', 'cap_1'))?.spent_at, undefined);
+      assert.equal(await store.capabilities.spendCapability('org_A', 'cap_1', isoAt(3)), true, 'live again: spent by the next use');
+      await store.capabilities.recordCapability('org_A', capability('org_A', 'cap_2', { single_use: true }));
+      assert.equal(await store.capabilities.spendCapability('org_A', 'cap_2', isoAt(1)), true);
+      await store.capabilities.revokeCapabilitiesOfGrants('org_A', [capability('org_A', 'cap_2').auth_event_id], isoAt(2));
+      assert.equal(await store.capabilities.releaseCapability('org_A', 'cap_2', isoAt(1)), false, 'a revoked capability stays spent');
+    });
+
     test('revoking grants revokes their live capabilities once, in that org only', async (t) => {
       const { store } = await freshStore(t, factory);
       await store.capabilities.recordCapability('org_A', capability('org_A', 'cap_1', { auth_event_id: 'grt_1' }));
