@@ -234,11 +234,14 @@ export function scimRoutes(deps: ScimDeps) {
     }
   }
 
-  function page(ctx: Context, all: Record<string, unknown>[]) {
+  /** One page (RFC 7644 §3.4.2.4, 1-based `startIndex`); only the page's records are rendered. */
+  async function page<T>(ctx: Context, all: T[], render: (record: T) => Promise<Record<string, unknown>>) {
     const q = parse(listQuery, ctx.query);
     const startIndex = Math.max(1, q.startIndex ?? 1);
     const count = Math.min(MAX_RESULTS, Math.max(0, q.count ?? MAX_RESULTS));
-    return listResponse(all.slice(startIndex - 1, startIndex - 1 + count), all.length, startIndex);
+    const rendered = [];
+    for (const record of all.slice(startIndex - 1, startIndex - 1 + count)) rendered.push(await render(record));
+    return listResponse(rendered, all.length, startIndex);
   }
 
   async function route(ctx: Context, org_id: string, method: string, segments: string[]): Promise<void> {
@@ -272,9 +275,7 @@ export function scimRoutes(deps: ScimDeps) {
         } else {
           users = await store.directory.listUsers(org_id);
         }
-        const rendered = [];
-        for (const u of users) rendered.push(await renderUser(org_id, u));
-        return send(ctx, 200, page(ctx, rendered));
+        return send(ctx, 200, await page(ctx, users, (u) => renderUser(org_id, u)));
       }
       if (!id && method === 'POST') {
         const body = parse(userBody, await readJson(ctx.req));
@@ -337,9 +338,7 @@ export function scimRoutes(deps: ScimDeps) {
           const f = parseFilter(q.filter, ['displayName', 'externalId']);
           groups = groups.filter((g) => (f.attr === 'displayName' ? g.display_name.toLowerCase() === f.value.toLowerCase() : g.external_id === f.value));
         }
-        const rendered = [];
-        for (const g of groups) rendered.push(await renderGroup(org_id, g));
-        return send(ctx, 200, page(ctx, rendered));
+        return send(ctx, 200, await page(ctx, groups, (g) => renderGroup(org_id, g)));
       }
       if (!id && method === 'POST') {
         const body = parse(groupBody, await readJson(ctx.req));

@@ -96,6 +96,9 @@ test('a SCIM client\'s sequence: create, filter, patch, deactivate, delete, with
   const all = await scim('GET', '/Users');
   assert.deepEqual(all.json.Resources.map((u: { userName: string }) => u.userName).sort(), ['alice', 'john']);
   assertScimError(await scim('GET', `/Users/${other.user.id}`), 404);
+  const second = await scim('GET', '/Users?startIndex=2&count=1');
+  assert.deepEqual([second.json.totalResults, second.json.startIndex, second.json.itemsPerPage, second.json.Resources.length], [2, 2, 1, 1]);
+  assert.equal(second.json.Resources[0].id, all.json.Resources[1].id, 'pages follow the list\'s order');
 
   // Conditional GET and PATCH with ETags.
   assert.equal((await scim('GET', `/Users/${alice.id}`, undefined, { 'if-none-match': created.etag! })).status, 304);
