@@ -258,6 +258,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
 
   server.on('request', app.callback());
   webhooks.start();
+  approvals.start();
   logger.info('writ listening', { issuer, port, store: store.kind });
 
   const pageRoutes = pages.flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))));
@@ -267,6 +268,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
       verifier.close();
       revocations.close();
       policies.close();
+      await approvals.close();
       await webhooks.close();
       // Stop accepting, let in-flight requests finish, then close the store nothing can reach any more.
       const drained = await inFlight.drain(options.drainTimeoutMs ?? 10_000);

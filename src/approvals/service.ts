@@ -79,7 +79,35 @@ export function mayApprove(record: ApprovalRecord, user: UserRecord, settings: A
 
 export class ApprovalService {
   readonly #deps: ApprovalServiceDeps;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #sweeping: Promise<unknown> | undefined;
   constructor(deps: ApprovalServiceDeps) { this.#deps = deps; }
+
+  /**
+   * Marks requests nobody decided expired, with their event and webhook, whether or not anyone
+   * polls or looks (real-time interval; expiry is judged by the clock).
+   */
+  start(everyMs = 1000): void {
+    this.#timer ??= setInterval(() => {
+      this.#sweeping ??= this.sweep()
+        .catch((err: unknown) => this.#deps.onError?.('approval expiry sweep failed', err))
+        .finally(() => { this.#sweeping = undefined; });
+    }, everyMs);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#sweeping;
+  }
+
+  /** One sweep: every pending request past its expiry becomes expired, once. */
+  async sweep(): Promise<number> {
+    const due = await this.#deps.store.expiredPending(this.#now(), 100);
+    for (const record of due) await this.#expireIfDue(record);
+    return due.length;
+  }
 
   get store(): ApprovalStore { return this.#deps.store; }
 

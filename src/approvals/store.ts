@@ -88,6 +88,8 @@ export interface ApprovalStore {
   /** By the digest of an auth_req_id; the caller checks the org against the authenticated client. */
   findApprovalByRequest(request_ref: string): Promise<ApprovalRecord | undefined>;
   listApprovals(org_id: string, filter?: { status?: ApprovalStatus; user_id?: string }): Promise<ApprovalRecord[]>;
+  /** Pending requests past their expiry, across orgs, oldest expiry first: the sweep marks them expired. */
+  expiredPending(now: string, limit: number): Promise<ApprovalRecord[]>;
   /** Replaces the record only while its status is still `from`; false when someone else moved it first. */
   transitionApproval(org_id: string, id: string, from: ApprovalStatus, next: ApprovalRecord): Promise<boolean>;
 

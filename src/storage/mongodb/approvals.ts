@@ -15,6 +15,7 @@ export const approvalIndexes: IndexPlan[] = [
     indexes: [
       { key: { request_ref: 1 }, name: 'approvals_request_ref', unique: true },
       { key: { org_id: 1, status: 1, created_at: -1 }, name: 'approvals_org_status' },
+      { key: { status: 1, expires_at: 1 }, name: 'approvals_expiring' },
     ],
   },
   {
@@ -60,6 +61,11 @@ export class MongoApprovalStore implements ApprovalStore {
   async listApprovals(org_id: string, filter: { status?: ApprovalStatus; user_id?: string } = {}) {
     const docs = await this.#approvals.find({ org_id, ...(filter.status ? { status: filter.status } : {}), ...(filter.user_id ? { user_id: filter.user_id } : {}) })
       .sort({ created_at: -1, _id: -1 }).limit(500).toArray();
+    return docs.map((d) => strip(d) as ApprovalRecord);
+  }
+
+  async expiredPending(now: string, limit: number) {
+    const docs = await this.#approvals.find({ status: 'pending', expires_at: { $lte: now } }).sort({ expires_at: 1 }).limit(limit).toArray();
     return docs.map((d) => strip(d) as ApprovalRecord);
   }
 

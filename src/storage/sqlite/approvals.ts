@@ -20,6 +20,15 @@ export const approvalMigrations: Migration[] = [
       CREATE INDEX approval_deliveries_due ON approval_deliveries (open, next_attempt_at);
       CREATE INDEX approval_deliveries_by_approval ON approval_deliveries (org_id, approval_id);`,
   },
+  {
+    // The expiry sweep finds pending requests past their expiry by an index, not by reading documents.
+    aggregate: 'approvals',
+    version: 2,
+    sql: `
+      ALTER TABLE approvals ADD COLUMN expires_at TEXT NOT NULL DEFAULT '';
+      UPDATE approvals SET expires_at = json_extract(doc, '$.expires_at');
+      CREATE INDEX approvals_expiring ON approvals (status, expires_at);`,
+  },
 ];
 
 export class SqliteApprovalStore implements ApprovalStore {
@@ -28,8 +37,8 @@ export class SqliteApprovalStore implements ApprovalStore {
 
   async createApproval(org_id: string, a: ApprovalRecord) {
     if (a.org_id !== org_id) throw new TypeError('approval.org_id does not match org_id');
-    this.#db.run('INSERT INTO approvals (id, org_id, request_ref, status, user_id, created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      a.id, org_id, a.request_ref, a.status, a.user_id, a.created_at, json(a));
+    this.#db.run('INSERT INTO approvals (id, org_id, request_ref, status, user_id, created_at, expires_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      a.id, org_id, a.request_ref, a.status, a.user_id, a.created_at, a.expires_at, json(a));
   }
 
   async getApproval(org_id: string, id: string) {
@@ -47,6 +56,11 @@ export class SqliteApprovalStore implements ApprovalStore {
       `SELECT doc FROM approvals WHERE org_id = ? AND (? IS NULL OR status = ?) AND (? IS NULL OR user_id = ?) ORDER BY created_at DESC, id DESC LIMIT 500`,
       org_id, filter.status ?? null, filter.status ?? null, filter.user_id ?? null, filter.user_id ?? null,
     ).map((r) => parse<ApprovalRecord>(r.doc));
+  }
+
+  async expiredPending(now: string, limit: number) {
+    return this.#db.all<{ doc: string }>(`SELECT doc FROM approvals WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?`, now, limit)
+      .map((r) => parse<ApprovalRecord>(r.doc));
   }
 
   async transitionApproval(org_id: string, id: string, from: ApprovalStatus, next: ApprovalRecord) {

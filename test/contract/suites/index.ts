@@ -1,3 +1,4 @@
+import { approvalsContract } from './approvals.ts';
 import { auditContract } from './audit.ts';
 import { authorityContract } from './authority.ts';
 import { capabilitiesContract } from './capabilities.ts';
@@ -30,6 +31,7 @@ export const contractSuites: ContractSuite[] = [
   replayContract,
   lifecycleContract,
   evidenceContract,
+  approvalsContract,
 ];
 
 export function runContract(adapter: string, factory: StoreFactory): void {
