@@ -48,6 +48,12 @@ export function mcpAdminRoutes(deps: McpAdminDeps): Router {
     if (body.accept === 'listed' && body.clients.length === 0) throw new WritError('invalid_request', 'accept: listed needs at least one client');
     const settings: McpOrgSettings = { ...body, updated_at: new Date(deps.clock.now()).toISOString() };
     await deps.settings.putSettings(org_id, settings);
+    // Every external client's agent in the org takes the new ceiling at once (as/mcp-clients.ts names them mcp_…).
+    for (const agent of await deps.directory.listAgents(org_id)) {
+      if (agent.client_id.startsWith('mcp_') && agent.tools.join(' ') !== settings.tools.join(' ')) {
+        await deps.directory.updateAgent(org_id, agent.client_id, { tools: settings.tools }, settings.updated_at);
+      }
+    }
     await deps.audit.record(org_id, { type: 'mcp.settings_updated', actor: { kind: 'admin' }, subject: {}, details: { accept: settings.accept, clients: settings.clients, tools: settings.tools } });
     ctx.body = settings;
   });

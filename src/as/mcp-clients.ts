@@ -4,6 +4,8 @@ import { EgressError, resolveEgress, type EgressOptions } from '../connectors/eg
 import { globMatch, type ToolAccessDetail } from '../rights/rights.ts';
 import type { AgentRecord, DirectoryStore } from '../storage/ports/directory.ts';
 import type { McpOrgSettings, McpStore } from '../storage/ports/mcp.ts';
+import type { GrantRecord, GrantStore } from '../storage/ports/grants.ts';
+import type { GrantService } from '../grants/service.ts';
 
 // External MCP clients: OAuth clients registered in no org. Either a Client ID Metadata Document
 // (the client_id is an https URL whose document oidc-provider fetches, here under the executor's
@@ -24,6 +26,8 @@ export interface ExternalClientDeps {
   fetch?: typeof fetch;
   /** Registrations per client address per minute at the registration endpoint. Default 10. */
   registrationsPerMinute?: number;
+  /** Ends the grants a newer consent replaces. */
+  grantService: GrantService;
 }
 
 type ClientShape = { clientId: string; org_id?: string; clientName?: string; redirectUris?: string[]; clientIdMetadataDocument?: boolean };
@@ -93,7 +97,8 @@ export function withinOrgCeiling(requested: ToolAccessDetail[], ceiling: readonl
 export async function ensureOrgAgent(directory: DirectoryStore, org_id: string, client: { clientId: string; clientName?: string | undefined }, ceiling: string[], nowIso: string): Promise<AgentRecord> {
   const client_id = orgAgentId(org_id, client.clientId);
   const existing = await directory.getAgent(org_id, client_id);
-  if (existing) return existing;
+  if (existing && sameTools(existing.tools, ceiling)) return existing;
+  if (existing) return (await directory.updateAgent(org_id, client_id, { tools: ceiling }, nowIso)) ?? existing;
   const agent: AgentRecord = {
     client_id, org_id, name: client.clientName ?? hostOf(client.clientId) ?? client.clientId,
     // Never a client at Writ's token endpoint itself: no redirect, no secret, no keys.
@@ -108,6 +113,20 @@ export async function ensureOrgAgent(directory: DirectoryStore, org_id: string, 
     throw err;
   }
   return agent;
+}
+
+export function sameTools(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().every((t, i) => t === [...b].sort()[i]);
+}
+
+/**
+ * A person's newer consent to an external client replaces the older ones (a step-up asks for the
+ * union): when the client first redeems the new grant, the person's earlier grants to it end.
+ */
+export async function endSupersededGrants(grants: GrantStore, service: GrantService, org_id: string, current: GrantRecord): Promise<void> {
+  const older = (await grants.listGrants(org_id, { user_id: current.user_id, agent_id: current.agent_id }))
+    .filter((g) => g.id !== current.id && !g.revoked_at && g.user_id === current.user_id && g.agent_id === current.agent_id && g.created_at < current.created_at);
+  for (const g of older) await service.revoke(org_id, { id: g.id }, { kind: 'user', user_id: current.user_id! }, 'superseded by a new consent');
 }
 
 /** Why a metadata document was refused, in words for the person on the error page; undefined when it is not about one. */
@@ -143,7 +162,7 @@ export function egressCheckedFetch(deps: Pick<ExternalClientDeps, 'egress' | 'fe
     // (5 KiB for a metadata document) then refuses by the length, whatever the transfer encoding.
     const chunks: Uint8Array[] = [];
     let size = 0;
-    for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
+    for await (const chunk of (response.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
       size += chunk.length;
       if (size > OUTBOUND_BODY_LIMIT) throw new Error('response too large');
       chunks.push(chunk);

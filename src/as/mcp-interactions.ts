@@ -218,10 +218,8 @@ export function mcpInteractionRoutes(deps: McpInteractionDeps): Router {
       if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
       const resource = typeof details.params.resource === 'string' ? details.params.resource : undefined;
       const granted = toolsOf(view.granted);
+      // What the org's ceiling withholds is not on offer at all (provider.ts getResourceServerInfo).
       if (resource && granted.length) grant.addResourceScope(resource, granted.map((t) => TOOL_SCOPE_PREFIX + t).join(' '));
-      // What the org's ceiling withholds is recorded as refused, so the same request does not ask again.
-      const refused = scopes.filter((s) => s.startsWith(TOOL_SCOPE_PREFIX) && !granted.includes(s.slice(TOOL_SCOPE_PREFIX.length)));
-      if (resource && refused.length) grant.rejectResourceScope(resource, refused.join(' '));
       for (const d of view.granted) (grant as unknown as { addRar(d: unknown): void }).addRar(d);
       await deps.grantService.create(ref.org_id, { id: grantId, user_id: user.id, agent_id: agent.client_id, authorization_details: view.granted }, { kind: 'user', user_id: user.id });
       await grant.save();

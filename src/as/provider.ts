@@ -14,7 +14,7 @@ import { compareClientSecretsByDigest } from './client-secret.ts';
 import type { Ciba } from './ciba.ts';
 import { registerClientCredentials } from './grants/client-credentials.ts';
 import { ceilingsOf, rightsError, tokenEndpointRights } from './grants/rights.ts';
-import { egressCheckedFetch, isExternalClient, metadataDocumentRefusal, newRegisteredClientId, parseExternalAccountId, refuseOrgFields, type ExternalClientDeps } from './mcp-clients.ts';
+import { egressCheckedFetch, endSupersededGrants, isExternalClient, metadataDocumentRefusal, newRegisteredClientId, parseExternalAccountId, refuseOrgFields, type ExternalClientDeps } from './mcp-clients.ts';
 
 export interface ProviderDeps {
   issuer: string;
@@ -133,6 +133,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         const ref = parseExternalAccountId((token as unknown as { accountId?: string }).accountId);
         const g = ref && t.grantId ? await grants.getGrant(ref.org_id, t.grantId) : undefined;
         if (!ref || !g) return undefined;
+        if (deps.mcp && ctx.oidc.params?.grant_type === 'authorization_code') await endSupersededGrants(grants, deps.mcp.grantService, ref.org_id, g);
         return { org_id: ref.org_id, auth_event_id: g.id, principal: 'user', user_id: ref.user_id, agent_id: g.agent_id };
       }
       return { org_id: orgOf(client), auth_event_id: t.grantId, principal: 'user' };
@@ -180,10 +181,14 @@ export function createProvider(deps: ProviderDeps): Provider {
           return (Array.isArray(audience) ? audience[0] : audience) ?? deps.executorResource;
         },
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, resource, client) => {
-          // The executor as an MCP server (RFC 8707): tokens bound to exactly that resource.
+        getResourceServerInfo: async (ctx, resource, client) => {
+          // The executor as an MCP server (RFC 8707): tokens bound to exactly that resource. Once
+          // an external client's person has signed in, the scopes on offer are their org's ceiling
+          // for MCP clients: consent asks again when the org widens it (step-up), never for the rest.
           if (deps.mcp && resource === deps.mcp.mcpResource) {
-            return { scope: (await deps.mcp.toolScopes()).join(' '), audience: resource, accessTokenTTL: deps.accessTokenTtl, accessTokenFormat: 'opaque' };
+            const ref = isExternalClient(client) ? parseExternalAccountId(ctx.oidc.session?.accountId) : undefined;
+            const ceiling = ref && (await deps.mcp.settings.getSettings(ref.org_id))?.tools.map((t) => TOOL_SCOPE_PREFIX + t);
+            return { scope: (ceiling ?? (await deps.mcp.toolScopes())).join(' '), audience: resource, accessTokenTTL: deps.accessTokenTtl, accessTokenFormat: 'opaque' };
           }
           // External clients are given tokens for MCP resources only, never one for the exchange.
           if (isExternalClient(client)) throw new errors.InvalidTarget('this client may ask for MCP resources only');
