@@ -5,12 +5,16 @@ import type { RevocationEntry } from '../storage/ports/revocation-feed.ts';
 import type { AuthorityTarget, EndedAuthority, GrantRecord, GrantSelector, GrantStore } from '../storage/ports/grants.ts';
 import type { OidcStore } from '../storage/ports/oidc.ts';
 import { crashPoint } from './crash-point.ts';
+import { WritError } from '../errors/index.ts';
 
 /** The revocation feed as the grants see it: the entries to publish, and a wake-up once committed. */
 export interface RevocationPublisher {
   entriesFor(ended: EndedAuthority, at: string): RevocationEntry[];
   announce(): void;
 }
+
+/** Why a new grant's holder can no longer hold it (`user disabled`), or undefined when it can. */
+export type HolderCheck = (org_id: string, grant: GrantRecord) => Promise<string | undefined>;
 
 export interface Actor {
   kind: 'user' | 'admin' | 'agent' | 'system';
@@ -29,6 +33,7 @@ export class GrantService {
   readonly #audit: AuditLog;
   readonly #clock: Clock;
   #publisher: RevocationPublisher | undefined;
+  #holders: HolderCheck | undefined;
 
   constructor(grants: GrantStore, oidc: OidcStore, audit: AuditLog, clock: Clock) {
     this.#grants = grants;
@@ -39,6 +44,11 @@ export class GrantService {
 
   publishOn(publisher: RevocationPublisher): void {
     this.#publisher = publisher;
+  }
+
+  /** Checks a new grant's user and agent after it is written (see `create`). */
+  checkHoldersWith(check: HolderCheck): void {
+    this.#holders = check;
   }
 
   async create(org_id: string, input: { id: string; user_id?: string | undefined; agent_id: string; authorization_details: ToolAccessDetail[] }, actor: Actor): Promise<GrantRecord> {
@@ -52,6 +62,14 @@ export class GrantService {
       subject: { grant_id: grant.id, agent_id: grant.agent_id, ...(grant.user_id ? { user_id: grant.user_id } : { principal: 'org' }) },
       details: { authorization_details: grant.authorization_details },
     });
+    // Write, then check: a user or agent disabled while this grant was being made is marked
+    // disabled before the lifecycle sweeps their grants, so either that sweep saw this grant or
+    // this check sees the mark. Either way the grant does not outlive them.
+    const gone = await this.#holders?.(org_id, grant);
+    if (gone) {
+      await this.end(org_id, { grants: { id: grant.id } }, { kind: 'system' }, gone);
+      throw new WritError('access_denied', `the grant could not be made: ${gone}`);
+    }
     return grant;
   }
 

@@ -50,6 +50,15 @@ export class Lifecycle {
     this.#deps = deps;
   }
 
+  /** For `GrantService.checkHoldersWith`: a grant made for a user or agent that is disabled (or gone) cannot stand. */
+  readonly holderCheck = async (org_id: string, grant: { user_id?: string | undefined; agent_id: string }): Promise<string | undefined> => {
+    const { directory } = this.#deps;
+    if (grant.user_id && !(await directory.getUser(org_id, grant.user_id))) return 'user disabled';
+    // Clients the directory does not hold (external MCP clients) have no lifecycle here.
+    if ((await directory.getAgent(org_id, grant.agent_id, { includeDisabled: true }))?.disabled_at) return 'agent disabled';
+    return undefined;
+  };
+
   /** Registers per-user state that ends with the user (see `UserEndHook`). */
   onUserEnded(hook: UserEndHook): void {
     this.#userHooks.push(hook);
