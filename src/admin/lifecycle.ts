@@ -28,7 +28,7 @@ export interface LifecycleAdminDeps {
 const ADMIN_ACTOR = { kind: 'admin' } as const;
 
 export function publicUser({ password_hash, ...u }: UserRecord) {
-  return { ...u, local_password: password_hash !== '' };
+  return { ...u, local_password: password_hash.startsWith('scrypt$') };
 }
 
 export function publicAgent({ client_secret_digest: _secret, previous_secret, previous_jwks, ...a }: AgentRecord) {
