@@ -34,6 +34,10 @@ import { executorRoutes } from '../executor/routes.ts';
 import { revocationsCheckedInStore } from '../executor/pipeline.ts';
 import { connectLink, connectRoutes, newConnectionLink, userConnections } from '../connect/routes.ts';
 import { accountAdminRoutes } from '../admin/accounts.ts';
+import { identityProviderAdminRoutes } from '../admin/identity-provider.ts';
+import { SingleSignOn } from '../sso/service.ts';
+import { FlowSealer } from '../sso/flow.ts';
+import { ssoRoutes } from '../sso/routes.ts';
 import { adminGuard } from '../admin/guard.ts';
 import { RevocationFeed } from '../revocation/feed.ts';
 import { revocationRoutes } from '../revocation/routes.ts';
@@ -117,7 +121,11 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   const revocations = new RevocationFeed(store.revocationFeed, clock);
   grantService.publishOn(revocations);
   const policies: PolicyWatcher = await watchPolicies(config.policiesDir, { logger });
-  const signIn = new SignIn(store.directory, audit, clock);
+  // How each org signs in (passwords, its identity provider) is the single sign-on room's answer, made below.
+  const signIn = new SignIn(store.directory, audit, clock, undefined, {
+    methods: (org_id) => sso.methods(org_id),
+    endSessionUrl: (org_id, after) => sso.endSessionUrl(org_id, after),
+  });
 
   // Human approval of one call (OpenID CIBA): the requests, each org's signed webhook, the agent's
   // ping (through the authorization server, once it exists).
@@ -166,6 +174,8 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
 
   // The vault, the connector catalog and the executor (DESIGN flows 5–7).
   const vault = new Vault({ store: store.vault, keys: new LocalKeyProvider(ring), clock });
+  // Single sign-on per org: its provider's client secret or key sealed with the org's data key.
+  const sso = new SingleSignOn({ store: store.sso, directory: store.directory, audit, secrets: vault, clock, issuer });
   const catalog = new ConnectorCatalog({
     vault, orgConnectors: store.orgConnectors, clock, demoProviderUrl: config.env.WRIT_DEMO_PROVIDER_URL, oauthClients: config.connectorClients,
     endpoints: config.connectorEndpoints, egress: { allowPrivateHosts: config.allowPrivateEgress },
@@ -214,6 +224,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   // The pages people use, behind one check that refuses a state-changing request from another
   // site (DESIGN invariant 10); the protocol and API endpoints are for programs and stay outside it.
   const pages = [
+    ssoRoutes({ sso, flows: new FlowSealer(derive('sso-flow')), sessions, clock, issuer, secureCookies }),
     ...approvalPages({
       approvals, directory: store.directory, sessions, clock,
       confirmPassword: async (user, password, ip) => (await signIn.attempt(user.org_id, user.username, password, { ip })).ok,
@@ -237,6 +248,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   for (const router of [
     adminRoutes({ adminToken: config.adminToken, store, audit, grantService, keys, clock, policies: () => policies.current(), executorResource, vault, knownTools }),
     revocationRoutes(revocations),
+    identityProviderAdminRoutes({ directory: store.directory, sso }),
     approvalAdminRoutes({ approvals, directory: store.directory, audit, clock, allowPrivateHosts: config.allowPrivateEgress }),
     mcpAdminRoutes({ directory: store.directory, settings: store.mcp, audit, clock }),
     accountAdminRoutes({ store, vault, catalog, audit, issuer, connectLink: (org_id, account_id) => connectLink(issuer, org_id, account_id) }),

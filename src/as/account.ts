@@ -11,7 +11,7 @@ import type { ConnectedAccountRecord } from '../storage/ports/vault.ts';
 import { SESSION_COOKIE, type SessionCodec, type UserSession } from '../web/session.ts';
 import { clearCookie, endPreSession, preSession, readPreSession, setCookie } from '../web/cookies.ts';
 import { describeDetail, send, signInPage } from './pages.ts';
-import type { SignIn } from './signin.ts';
+import { ssoStartUrl, type SignIn } from './signin.ts';
 
 export interface AccountDeps {
   directory: DirectoryStore;
@@ -64,8 +64,16 @@ export function accountRoutes(deps: AccountDeps): Router {
     if (!org) throw new WritError('not_found', 'no such organisation');
     const next = nextOf(ctx);
     const action = next ? `/account/signin?next=${encodeURIComponent(next)}` : '/account/signin';
+    // An org on single sign-on sends the person to its identity provider (directly, when it has switched passwords off).
+    const ways = await deps.signIn.methods.methods(org.id);
+    const ssoUrl = ways.sso ? ssoStartUrl(org.id, next ?? '/account') : undefined;
+    if (ssoUrl && !ways.passwords && !error) {
+      ctx.status = 303;
+      ctx.redirect(ssoUrl);
+      return;
+    }
     const csrf = sessions.csrf('account-signin', signInBinding(preSession(ctx, deps.secureCookies), org.id));
-    send(ctx, 'Sign in', signInPage({ action, csrf, orgName: org.name, orgField: org.id, error }), status);
+    send(ctx, 'Sign in', signInPage({ action, csrf, orgName: org.name, orgField: org.id, error, ssoUrl, passwords: ways.passwords }), status);
   }
 
   router.get('/', async (ctx) => {
@@ -73,7 +81,20 @@ export function accountRoutes(deps: AccountDeps): Router {
     const wanted = typeof ctx.query.org === 'string' ? ctx.query.org : '';
     if (!session || (wanted && wanted !== session.org_id)) {
       const org = wanted;
-      if (!org) throw new WritError('invalid_request', 'open this page with ?org=<your organisation id>, or sign in through an application');
+      if (!org) {
+        // Home-realm discovery: the work email's domain names the org whose identity provider signs it in.
+        const next = nextOf(ctx);
+        send(ctx, 'Sign in', html`
+          <h1>Sign in to Writ</h1>
+          <form method="get" action="/sso/start">
+            ${next ? html`<input type="hidden" name="next" value="${next}">` : ''}
+            <label for="email">Work email</label>
+            <input type="email" id="email" name="email" autocomplete="email" required>
+            <button type="submit">Continue with single sign-on</button>
+          </form>
+          <p class="muted">Signing in with a password? Open this page with <code>?org=</code> and your organisation's id, or sign in through an application.</p>`);
+        return;
+      }
       await showSignIn(ctx, org);
       return;
     }
@@ -130,7 +151,9 @@ export function accountRoutes(deps: AccountDeps): Router {
     const username = (form.get('username') ?? '').slice(0, 128);
     const result = await deps.signIn.attempt(org_id, username, (form.get('password') ?? '').slice(0, 1024), { ip: ctx.ip });
     if (!result.ok) {
-      await showSignIn(ctx, org_id, result.reason === 'locked' ? 'Too many failed attempts. Try again later.' : 'Wrong username or password.', result.reason === 'locked' ? 429 : 401);
+      const error = result.reason === 'locked' ? 'Too many failed attempts. Try again later.'
+        : result.reason === 'sso_only' ? 'This organisation signs in through its identity provider only.' : 'Wrong username or password.';
+      await showSignIn(ctx, org_id, error, result.reason === 'locked' ? 429 : 401);
       return;
     }
     const { value } = sessions.issue(result.user.org_id, result.user.id);
@@ -175,7 +198,9 @@ export function accountRoutes(deps: AccountDeps): Router {
     if (session && !sessions.checkCsrf('account', session.sid, form.get('csrf'))) throw new WritError('forbidden', 'missing or invalid CSRF token');
     clearCookie(ctx, SESSION_COOKIE, deps.secureCookies);
     ctx.status = 303;
-    ctx.redirect(session ? `/account?org=${encodeURIComponent(session.org_id)}` : '/');
+    const after = session ? `/account?org=${encodeURIComponent(session.org_id)}` : '/';
+    // An org on single sign-on: the provider's own logout too, which returns here.
+    ctx.redirect((session && await deps.signIn.methods.endSessionUrl(session.org_id, after)) ?? after);
   });
 
   return router;

@@ -13,7 +13,7 @@ import { setCookie } from '../web/cookies.ts';
 import { consentPage, send, signInPage } from './pages.ts';
 import { consentedRights, requestedDetails } from './grants/rights.ts';
 import { TOOL_SCOPE_PREFIX } from './constants.ts';
-import type { SignIn } from './signin.ts';
+import { ssoStartUrl, type SignIn } from './signin.ts';
 
 export interface InteractionDeps {
   provider: Provider;
@@ -53,7 +53,15 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { details, client, org } = await load(ctx);
     const uid = details.uid;
     if (details.prompt.name === 'login') {
-      send(ctx, 'Sign in', signInPage({ action: action(uid, 'login'), csrf: sessions.csrf('login', uid), orgName: org.name, agentName: client.clientName ?? client.clientId }));
+      // An org on single sign-on sends the person to its identity provider (directly, when it has switched passwords off).
+      const ways = await deps.signIn.methods.methods(client.org_id);
+      const ssoUrl = ways.sso ? ssoStartUrl(client.org_id, `/interaction/${uid}`, uid) : undefined;
+      if (ssoUrl && !ways.passwords) {
+        ctx.status = 303;
+        ctx.redirect(ssoUrl);
+        return;
+      }
+      send(ctx, 'Sign in', signInPage({ action: action(uid, 'login'), csrf: sessions.csrf('login', uid), orgName: org.name, agentName: client.clientName ?? client.clientId, ssoUrl, passwords: ways.passwords }));
       return;
     }
     const accountId = details.session?.accountId;
@@ -77,7 +85,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (!result.ok) {
       const error = result.reason === 'locked'
         ? 'Too many failed attempts. Sign-in for this username is locked for a while.'
-        : 'Wrong username or password.';
+        : result.reason === 'sso_only' ? `${org.name} signs in through its identity provider only.` : 'Wrong username or password.';
       if (result.retry_after_seconds) ctx.set('retry-after', String(result.retry_after_seconds));
       send(ctx, 'Sign in', signInPage({ action: action(details.uid, 'login'), csrf: sessions.csrf('login', details.uid), orgName: org.name, agentName: client.clientName ?? client.clientId, username, error }),
         result.reason === 'locked' ? 429 : 401);
@@ -87,6 +95,24 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const { value } = sessions.issue(result.user.org_id, result.user.id);
     setCookie(ctx, SESSION_COOKIE, value, { secure: deps.secureCookies, maxAgeSeconds: sessions.ttlSeconds });
     const redirectTo = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: result.user.id } }, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
+  });
+
+  // The end of a single sign-on for this interaction (sso/routes.ts): the session it issued, with
+  // the proof bound to that session's id, signs in the agent's authorization request. A session of
+  // another org than the agent's is refused, never carried across.
+  router.get('/:uid/sso', async (ctx) => {
+    const { details, client } = await load(ctx);
+    if (details.prompt.name !== 'login') throw new WritError('invalid_request', 'this interaction is not asking for sign-in');
+    const session = sessions.read(ctx.cookies.get(SESSION_COOKIE));
+    if (!session || !sessions.checkCsrf('sso-interaction', `${details.uid}.${session.sid}`, ctx.query.proof)) {
+      throw new WritError('forbidden', 'this sign-in was not completed in this browser; start again');
+    }
+    if (session.org_id !== client.org_id) throw new WritError('access_denied', 'the signed-in user does not belong to this agent\'s organisation');
+    const user = await directory.getUser(client.org_id, session.user_id);
+    if (!user) throw new WritError('access_denied', 'the signed-in user does not belong to this agent\'s organisation');
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: user.id, amr: ['sso'] } }, { mergeWithLastSubmission: false });
     ctx.status = 303;
     ctx.redirect(redirectTo);
   });

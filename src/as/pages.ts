@@ -43,6 +43,10 @@ export interface SignInView {
   error?: string | undefined;
   /** Shown on the account sign-in page, where the org is chosen by id. */
   orgField?: string | undefined;
+  /** Where the org's single sign-on starts, when it has one. */
+  ssoUrl?: string | undefined;
+  /** False when the org signs in through its identity provider only. */
+  passwords?: boolean | undefined;
 }
 
 export function signInPage(v: SignInView): SafeHtml {
@@ -50,7 +54,8 @@ export function signInPage(v: SignInView): SafeHtml {
     <h1>Sign in to ${v.orgName}</h1>
     ${v.agentName ? html`<p><strong>${v.agentName}</strong> is asking for access on your behalf. Sign in to continue.</p>` : ''}
     ${v.error ? html`<p class="error" role="alert">${v.error}</p>` : ''}
-    <form method="post" action="${v.action}">
+    ${v.ssoUrl ? html`<p><a id="sso" href="${v.ssoUrl}">Sign in with ${v.orgName}'s identity provider</a></p>` : ''}
+    ${v.passwords === false ? '' : html`<form method="post" action="${v.action}">
       <input type="hidden" name="csrf" value="${v.csrf}">
       ${v.orgField !== undefined ? html`<input type="hidden" name="org" value="${v.orgField}">` : ''}
       <label for="username">Username</label>
@@ -58,7 +63,7 @@ export function signInPage(v: SignInView): SafeHtml {
       <label for="password">Password</label>
       <input type="password" id="password" name="password" autocomplete="current-password" required>
       <button type="submit">Sign in</button>
-    </form>`;
+    </form>`}`;
 }
 
 /** One `tool_access` detail in words, as a list item; `now` (epoch ms) for how soon it ends. */

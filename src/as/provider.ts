@@ -36,6 +36,12 @@ export interface ProviderDeps {
 }
 
 type ClientWithOrg = { clientId: string; org_id: string; tools: string[] };
+
+/** The account a request is for: the browser session's at /authorize, the code's or refresh token's at /token. */
+function accountOf(ctx: { oidc: unknown }): string | undefined {
+  const oidc = ctx.oidc as { session?: { accountId?: string }; entities?: { AuthorizationCode?: { accountId?: string }; RefreshToken?: { accountId?: string } } };
+  return oidc.session?.accountId ?? oidc.entities?.AuthorizationCode?.accountId ?? oidc.entities?.RefreshToken?.accountId;
+}
 const orgOf = (client: unknown) => (client as ClientWithOrg).org_id;
 
 function toolScopes(client: unknown): string {
@@ -186,9 +192,23 @@ export function createProvider(deps: ProviderDeps): Provider {
           // an external client's person has signed in, the scopes on offer are their org's ceiling
           // for MCP clients: consent asks again when the org widens it (step-up), never for the rest.
           if (deps.mcp && resource === deps.mcp.mcpResource) {
-            const ref = isExternalClient(client) ? parseExternalAccountId(ctx.oidc.session?.accountId) : undefined;
+            const ref = isExternalClient(client) ? parseExternalAccountId(accountOf(ctx)) : undefined;
             const ceiling = ref && (await deps.mcp.settings.getSettings(ref.org_id))?.tools.map((t) => TOOL_SCOPE_PREFIX + t);
             return { scope: (ceiling ?? (await deps.mcp.toolScopes())).join(' '), audience: resource, accessTokenTTL: deps.accessTokenTtl, accessTokenFormat: 'opaque' };
+          }
+          // A third-party MCP server (or API) an admin registered: its tokens are Writ capabilities
+          // (JWT, audience exactly that resource) that @writ/verifier checks, revocation from the feed.
+          if (deps.mcp && isExternalClient(client) && resource !== deps.issuer) {
+            const rs = await directory.getResourceServer(resource);
+            if (!rs) throw new errors.InvalidTarget('the resource is not a resource server registered with this authorization server');
+            const ref = parseExternalAccountId(accountOf(ctx));
+            if (ref && rs.org_id !== undefined && rs.org_id !== ref.org_id) throw new errors.InvalidTarget('the resource is not registered for this organisation');
+            const ceiling = ref && (await deps.mcp.settings.getSettings(ref.org_id))?.tools.map((t) => TOOL_SCOPE_PREFIX + t);
+            const asked = String((ctx.oidc.params as Record<string, unknown> | undefined)?.scope ?? '').split(' ').filter((s) => s.startsWith(TOOL_SCOPE_PREFIX));
+            return {
+              scope: (ceiling ?? asked).join(' '), audience: resource, accessTokenTTL: deps.accessTokenTtl,
+              accessTokenFormat: 'jwt', jwt: { sign: { alg: 'EdDSA' } },
+            };
           }
           // External clients are given tokens for MCP resources only, never one for the exchange.
           if (isExternalClient(client)) throw new errors.InvalidTarget('this client may ask for MCP resources only');
@@ -218,6 +238,20 @@ export function createProvider(deps: ProviderDeps): Provider {
           return tokenEndpointRights(ctx.oidc.params as Record<string, unknown> | undefined, held, ctx.oidc.client, now()) as never;
         },
         authorizationDetailsForIntrospection: async (_ctx, token) => ((token as unknown as { rar?: unknown[] }).rar ?? []) as never,
+      },
+    },
+    // A third-party resource's JWT is a Writ capability (capability/claims.ts): the person as `sub`,
+    // the org's agent for the external client as `client_id`.
+    formats: {
+      customizers: {
+        async jwt(_ctx, _token, jwt) {
+          const p = jwt.payload as Record<string, unknown>;
+          if (typeof p.user_id !== 'string' || typeof p.agent_id !== 'string') return;
+          p.sub = p.user_id;
+          p.client_id = p.agent_id;
+          delete p.user_id;
+          delete p.agent_id;
+        },
       },
     },
     renderError: async (ctx, out, error) => {

@@ -13,15 +13,35 @@ const MAX_DELAY_MS = 1000;
 
 export type SignInResult =
   | { ok: true; user: UserRecord }
-  | { ok: false; reason: 'invalid' | 'locked'; retry_after_seconds?: number };
+  | { ok: false; reason: 'invalid' | 'locked' | 'sso_only'; retry_after_seconds?: number };
+
+/**
+ * How an org's users sign in: with a Writ password, through the org's identity provider (single
+ * sign-on, started at `/sso/start`), or both; and the provider's logout to send them to.
+ */
+export interface SignInMethods {
+  methods(org_id: string): Promise<{ passwords: boolean; sso: boolean }>;
+  /** The provider's end-session URL for this org, returning to `after`; undefined without one. */
+  endSessionUrl(org_id: string, after: string): Promise<string | undefined>;
+}
+
+const PASSWORDS_ONLY: SignInMethods = { methods: async () => ({ passwords: true, sso: false }), endSessionUrl: async () => undefined };
+
+/** Where single sign-on starts for an org, returning to `next` (or finishing an authorization request's interaction). */
+export function ssoStartUrl(org_id: string, next: string, interaction?: string): string {
+  const q = new URLSearchParams({ org: org_id, next, ...(interaction ? { interaction } : {}) });
+  return `/sso/start?${q}`;
+}
 
 export class SignIn {
   readonly #directory: DirectoryStore;
   readonly #audit: AuditLog;
   readonly #clock: Clock;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly methods: SignInMethods;
 
-  constructor(directory: DirectoryStore, audit: AuditLog, clock: Clock, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))) {
+  constructor(directory: DirectoryStore, audit: AuditLog, clock: Clock, sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), methods: SignInMethods = PASSWORDS_ONLY) {
+    this.methods = methods;
     this.#directory = directory;
     this.#audit = audit;
     this.#clock = clock;
@@ -30,6 +50,10 @@ export class SignIn {
 
   async attempt(org_id: string, username: string, password: string, context: { ip?: string | undefined }): Promise<SignInResult> {
     const now = this.#clock.now();
+    if (!(await this.methods.methods(org_id)).passwords) {
+      await this.#audit.record(org_id, { type: 'signin.failed', actor: { kind: 'anonymous' }, subject: { username }, details: { reason: 'local passwords are switched off for this organisation', ip: context.ip } });
+      return { ok: false, reason: 'sso_only' };
+    }
     const throttle = await this.#directory.getThrottle(org_id, username);
     if (throttle && throttle.locked_until > now) {
       return { ok: false, reason: 'locked', retry_after_seconds: Math.ceil((throttle.locked_until - now) / 1000) };

@@ -34,6 +34,13 @@ export const AUDIT_EVENTS = {
   'capability.released': 'A single-use capability spent by a tool call that never reached the provider (the account was not connected, the name did not resolve, the connection was refused or its TLS failed) was given back, so it can still be used once.',
   'credential.refreshed': 'A connected account\'s access token was refreshed.',
   'credential.refresh_failed': 'A refresh failed without revoking the account (network or provider error).',
+  'sso.configured': 'An org admin set the organisation\'s identity provider for single sign-on (issuer, client, domains, whether local passwords remain).',
+  'sso.removed': 'The organisation\'s identity provider was removed; its users\' links to it went with it.',
+  'sso.signin_refused': 'A single sign-on was refused at the callback (state, issuer, nonce, max_age, email domain or user), with the reason.',
+  'user.provisioned': 'A user was created just in time at their first single sign-on, with the role their provider\'s claims map to.',
+  'cross_app.configured': 'An org admin set the authorization servers Writ may issue identity assertions (ID-JAG) for.',
+  'id_jag.issued': 'Writ, as its users\' identity provider, issued an identity assertion (ID-JAG) for another authorization server.',
+  'id_jag.refused': 'An identity assertion (ID-JAG) was refused, presented at /token or asked for by token exchange, with the reason.',
   'vault.master_key_rotated': 'Data keys were re-wrapped under a new master key version.',
 } as const;
 

@@ -9,6 +9,7 @@ import type { McpStore } from './ports/mcp.ts';
 import type { OidcStore } from './ports/oidc.ts';
 import type { ReplayStore } from './ports/replay.ts';
 import type { RevocationFeedStore } from './ports/revocation-feed.ts';
+import type { SsoStore } from './ports/sso.ts';
 import type { VaultStore } from './ports/vault.ts';
 
 // The store as the rest of Writ sees it: one port per aggregate. Only the composition root
@@ -27,6 +28,8 @@ export interface WritStore {
   revocationFeed: RevocationFeedStore;
   /** Once-only claims that expire (DPoP proof ids), shared by every process. */
   replay: ReplayStore;
+  /** Single sign-on per org: upstream providers, identity links, cross-app (ID-JAG) targets. */
+  sso: SsoStore;
   /** Orgs' answers to external MCP clients. */
   mcp: McpStore;
   /** Requests for a person's approval (CIBA), org approval settings, webhook deliveries. */
@@ -47,4 +50,5 @@ export type * from '../connectors/org-connector-store.ts';
 export type * from '../approvals/store.ts';
 export type * from './ports/replay.ts';
 export type * from './ports/revocation-feed.ts';
+export type * from './ports/sso.ts';
 export type * from './ports/vault.ts';

@@ -35,7 +35,7 @@ export function isStoreUnavailable(err: unknown): boolean {
   return typeof e.name === 'string' && /^Mongo(Network|ServerSelection|NotConnected|Topology|PoolClosed)/.test(e.name);
 }
 
-const wantsHtml = (ctx: Context) => /^\/(interaction|account|connect|console)(\/|$)/.test(ctx.path);
+const wantsHtml = (ctx: Context) => /^\/(interaction|account|connect|console|sso)(\/|$)/.test(ctx.path);
 
 /**
  * Every error leaves as `{ error, error_description }` (or an HTML page for people), with no

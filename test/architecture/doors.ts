@@ -25,7 +25,8 @@ export const DOORS: Record<string, Door> = {
   keys: { to: ['capability', 'storage'], why: 'signing and root keys, sealed in the store' },
   web: { to: [], why: 'HTML and cookies for every page' },
   as: { to: ['approvals', 'audit', 'capability', 'connectors', 'exchange', 'grants', 'revocation', 'rights', 'storage', 'web'], why: 'oidc-provider, its token-endpoint grants and pages; RFC 7662 introspection of capabilities (connectors: egress rules for client metadata documents)' },
-  admin: { to: ['as', 'audit', 'connectors', 'grants', 'keys', 'policy', 'rights', 'storage', 'vault', 'web'], why: 'the admin API over the rooms it manages (as: password hashing)' },
+  admin: { to: ['as', 'audit', 'connectors', 'grants', 'keys', 'policy', 'rights', 'sso', 'storage', 'vault', 'web'], why: 'the admin API over the rooms it manages (as: password hashing)' },
+  sso: { to: ['audit', 'storage', 'web'], why: 'single sign-on per org through its OpenID provider, just-in-time users, cross-app access settings' },
   exchange: { to: ['audit', 'capability', 'policy', 'revocation', 'rights', 'storage'], why: 'RFC 8693: subject, policy, mint, record, audit' },
   approvals: { to: ['audit', 'connectors', 'rights', 'storage', 'web'], why: 'human approval of one call: requests, approver pages, org webhooks (connectors: egress rules for webhook URLs)' },
   revocation: { to: ['rights', 'storage'], why: 'the cascade and the public feed' },
@@ -50,7 +51,7 @@ export const PACKAGE_OWNERS: Record<string, string[]> = {
   'oidc-provider': ['as'],
   mongodb: ['storage'],
   koa: ['admin', 'app', 'approvals', 'as', 'connect', 'console', 'demo', 'web', 'mcp'],
-  '@koa/router': ['admin', 'approvals', 'as', 'connect', 'console', 'executor', 'revocation', 'mcp'],
+  '@koa/router': ['admin', 'approvals', 'as', 'connect', 'console', 'executor', 'revocation', 'sso', 'mcp'],
   'koa-compose': ['as'],
   '@biscuit-auth/biscuit-wasm': ['capability'],
   // Keep-alive pools pinned to the addresses the egress check approved.

@@ -12,6 +12,7 @@ import { MongoOrgConnectorStore, orgConnectorIndexes } from './org-connectors.ts
 import { MongoReplayStore, replayIndexes } from './replay.ts';
 import { MongoMcpStore } from './mcp.ts';
 import { MongoRevocationFeedStore, revocationFeedIndexes } from './revocation-feed.ts';
+import { MongoSsoStore, ssoIndexes } from './sso.ts';
 import { MongoVaultStore, vaultIndexes } from './vault.ts';
 
 const indexPlans: IndexPlan[] = [
@@ -25,6 +26,7 @@ const indexPlans: IndexPlan[] = [
   ...capabilityIndexes,
   ...revocationFeedIndexes,
   ...replayIndexes,
+  ...ssoIndexes,
   ...approvalIndexes,
 ];
 
@@ -87,6 +89,7 @@ export async function openMongoStore(uri: string, options: MongoStoreOptions = {
     replay: new MongoReplayStore(db, options.now),
     approvals: new MongoApprovalStore(db),
     mcp: new MongoMcpStore(db),
+    sso: new MongoSsoStore(db),
     async ping() { await db.command({ ping: 1 }); },
     async close() { await client.close(); },
   };

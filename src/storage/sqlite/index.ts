@@ -12,6 +12,7 @@ import { oidcMigrations, SqliteOidcStore } from './oidc.ts';
 import { SqliteOrgConnectorStore } from './org-connectors.ts';
 import { replayMigrations, SqliteReplayStore } from './replay.ts';
 import { SqliteRevocationFeedStore } from './revocation-feed.ts';
+import { SqliteSsoStore, ssoMigrations } from './sso.ts';
 import { SqliteVaultStore, vaultMigrations } from './vault.ts';
 
 const migrations: Migration[] = [
@@ -25,6 +26,7 @@ const migrations: Migration[] = [
   ...replayMigrations,
   ...approvalMigrations,
   ...mcpMigrations,
+  ...ssoMigrations,
 ];
 
 export interface SqliteStore extends WritStore {
@@ -55,6 +57,7 @@ export function openSqliteStore(dataDirOrMemory: string, options: { now?: () => 
     replay,
     approvals: new SqliteApprovalStore(database),
     mcp: new SqliteMcpStore(database),
+    sso: new SqliteSsoStore(database),
     async ping() { database.get('SELECT 1'); },
     async close() { clearInterval(purge); database.close(); },
   };

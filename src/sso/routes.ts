@@ -1,0 +1,79 @@
+import Router from '@koa/router';
+import { WritError } from '../errors/index.ts';
+import type { Clock } from '../core/clock.ts';
+import { clearCookie, cookieName, setCookie } from '../web/cookies.ts';
+import { SESSION_COOKIE, type SessionCodec } from '../web/session.ts';
+import { FLOW_COOKIE, FLOW_SECONDS, type FlowSealer } from './flow.ts';
+import type { SingleSignOn } from './service.ts';
+
+export interface SsoRouteDeps {
+  sso: SingleSignOn;
+  flows: FlowSealer;
+  sessions: SessionCodec;
+  clock: Clock;
+  issuer: string;
+  secureCookies: boolean;
+}
+
+/**
+ * The proof that this browser's session came from a single sign-on for the authorization
+ * request's interaction `uid`: bound to the session's random id, so it is worthless elsewhere.
+ */
+export function interactionProof(sessions: SessionCodec, uid: string, sid: string): string {
+  return sessions.csrf('sso-interaction', `${uid}.${sid}`);
+}
+
+/** A local path to return to; anything else (other hosts, `//x`, backslashes) is dropped. */
+export function localPath(value: unknown): string | undefined {
+  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') && !value.includes('\\') && value.length <= 2048 ? value : undefined;
+}
+
+/**
+ * `/sso`: the start of a sign-in at the org's provider (by org id, or by email for home-realm
+ * discovery) and the provider's callback. The callback reads its flow from the cookie the start
+ * set in this browser, and nothing else.
+ */
+export function ssoRoutes(deps: SsoRouteDeps): Router {
+  const { sso, flows } = deps;
+  const router = new Router({ prefix: '/sso' });
+  const flowCookie = cookieName(FLOW_COOKIE, deps.secureCookies);
+
+  router.get('/start', async (ctx) => {
+    const org = typeof ctx.query.org === 'string' ? ctx.query.org.slice(0, 64) : undefined;
+    const email = typeof ctx.query.email === 'string' ? ctx.query.email.trim().slice(0, 254) : undefined;
+    const org_id = org || (email ? await sso.orgForEmail(email) : undefined);
+    if (!org_id) throw new WritError('not_found', 'no organisation signs in this address with single sign-on; sign in with a password or ask your administrator');
+    const interaction = typeof ctx.query.interaction === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(ctx.query.interaction) ? ctx.query.interaction : undefined;
+    const next = localPath(ctx.query.next) ?? '/account';
+    const { url, flow } = await sso.begin(org_id, { next, interaction, sensitive: interaction !== undefined, login_hint: email });
+    setCookie(ctx, flowCookie, flows.seal(flow), { secure: deps.secureCookies, maxAgeSeconds: FLOW_SECONDS });
+    ctx.set('cache-control', 'no-store');
+    ctx.status = 303;
+    ctx.redirect(url.href);
+  });
+
+  router.get('/callback', async (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    const flow = flows.open(ctx.cookies.get(flowCookie), deps.clock.now());
+    // One use: whatever happens next, this browser's flow is spent.
+    clearCookie(ctx, flowCookie, deps.secureCookies);
+    if (!flow) throw new WritError('access_denied', 'this sign-in was not started in this browser, or took too long; start again');
+    const callback = new URL(`${deps.issuer}/sso/callback`);
+    callback.search = ctx.querystring;
+    const user = await sso.complete(flow, callback, { ip: ctx.ip });
+    // The flow's org found this user; a user of any other org is never signed in by it.
+    if (user.org_id !== flow.org_id) throw new WritError('access_denied', 'single sign-on refused: the user belongs to another organisation');
+    const { value, session } = deps.sessions.issue(user.org_id, user.id);
+    setCookie(ctx, SESSION_COOKIE, value, { secure: deps.secureCookies, maxAgeSeconds: deps.sessions.ttlSeconds });
+    ctx.status = 303;
+    // The authorization request's interaction is finished on its own path, where oidc-provider's
+    // interaction cookie is sent; the proof ties that step to the session just issued.
+    if (flow.interaction) {
+      ctx.redirect(`/interaction/${encodeURIComponent(flow.interaction)}/sso?proof=${interactionProof(deps.sessions, flow.interaction, session.sid)}`);
+      return;
+    }
+    ctx.redirect(flow.next);
+  });
+
+  return router;
+}

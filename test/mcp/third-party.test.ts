@@ -1,0 +1,73 @@
+// The same SDK client against the documented third-party MCP server (docs/examples/mcp-server.ts):
+// protected by @writ/verifier's MCP adapter, registered with Writ as a resource server. Its tokens
+// are Writ capabilities for exactly its resource; Writ's own /mcp refuses them and it refuses /mcp's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestWrit, seedOrg } from '../support/writ.ts';
+import { launchChromium } from '../browser/chromium.ts';
+import { startDocsServer } from '../../docs/examples/mcp-server.ts';
+import { waitFor } from '../support/wait.ts';
+import { callbackServer, connect, MemoryClientProvider, signInAndApprove } from './support.ts';
+
+test('the SDK client against a third-party MCP server protected by Writ', async (t) => {
+  const browser = await launchChromium(t);
+  if (!browser) return;
+  const callback = await callbackServer();
+  t.after(() => callback.close());
+  const writ = await startTestWrit();
+  t.after(() => writ.stop());
+  const docs = await startDocsServer({ issuer: writ.issuer });
+  t.after(() => docs.close());
+  const seeded = await seedOrg(writ, { name: 'XCorp' });
+  const org = seeded.org.id as string;
+  assert.equal((await writ.admin('POST', '/resource-servers', { identifier: docs.resource, name: 'Team docs', org_id: org })).status, 201);
+  assert.equal((await writ.admin('PUT', `/orgs/${org}/mcp`, { accept: 'any', tools: ['docs.search'] })).status, 200);
+
+  const provider = new MemoryClientProvider({ redirectUrl: callback.url, name: 'Docs reader' });
+  const page = await (await browser.newContext()).newPage();
+  const consents: string[] = [];
+  const person = { org: 'XCorp', username: seeded.user.username, password: seeded.user.password };
+  const session = await connect(new URL(docs.resource), provider, (url) => {
+    assert.equal(url.searchParams.get('resource'), docs.resource);
+    assert.equal(url.searchParams.get('scope'), 'tool:docs.search');
+    return signInAndApprove(page, url, person, callback.url, (text) => consents.push(text));
+  });
+  t.after(() => session.client.close());
+  assert.match(consents[0]!, /docs\.search/);
+
+  await t.test('tools/list and tools/call, as the person of the org', async () => {
+    assert.deepEqual((await session.client.listTools()).tools.map((x) => x.name), ['docs.search']);
+    const result = await session.client.callTool({ name: 'docs.search', arguments: { query: 'receipts' } });
+    const answer = JSON.parse((result.content as Array<{ text: string }>)[0]!.text);
+    assert.equal(answer.for, seeded.user.id);
+    assert.equal(answer.org, org);
+    assert.deepEqual(answer.pages.map((p: { title: string }) => p.title), ['Expenses']);
+  });
+
+  await t.test('its token is a capability for exactly its resource: Writ\'s /mcp refuses it', async () => {
+    const token = provider.saved!.access_token;
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    assert.equal(claims.aud, docs.resource);
+    assert.equal(claims.sub, seeded.user.id);
+    assert.match(claims.client_id, /^mcp_/);
+    assert.deepEqual(claims.authorization_details, [{ type: 'tool_access', tools: ['docs.search'] }]);
+    const res = await fetch(`${writ.issuer}/mcp`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    assert.equal(res.status, 401);
+  });
+
+  await t.test('revoking the grant reaches the third-party server through the feed', async () => {
+    const grant = (await writ.admin('GET', `/orgs/${org}/grants`)).json.grants.find((g: any) => g.agent_id.startsWith('mcp_'));
+    assert.equal((await writ.admin('DELETE', `/orgs/${org}/grants/${grant.id}`)).status, 204);
+    const token = provider.saved!.access_token;
+    await waitFor('the third-party server refuses the revoked capability', async () => {
+      const res = await fetch(docs.resource, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      return res.status === 401 && /invalid_token/.test(res.headers.get('www-authenticate') ?? '');
+    });
+  });
+});
