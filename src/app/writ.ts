@@ -47,7 +47,8 @@ import { approvalPages } from '../approvals/pages.ts';
 import { approvalAdminRoutes } from '../approvals/admin.ts';
 import { Ciba } from '../as/ciba.ts';
 import { errorBoundary, pageMethodErrors, pagesNotFound, requestLog, securityHeaders } from '../web/middleware.ts';
-import { serveStylesheet } from '../web/html.ts';
+import { accountNav, serveStylesheet } from '../web/html.ts';
+import { nav as consoleNav } from '../console/views.ts';
 import { refuseCrossSite } from '../web/cross-site.ts';
 import { createMetrics, type Metrics } from '../ops/metrics.ts';
 import { executionObserver, observeStore } from '../ops/observe.ts';
@@ -228,6 +229,15 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     ...approvalPages({
       approvals, directory: store.directory, sessions, clock,
       confirmPassword: async (user, password, ip) => (await signIn.attempt(user.org_id, user.username, password, { ip })).ok,
+      // The header of the account's pages or of the console's, as on every other page of each.
+      nav: async ({ session, user }, path) => {
+        const org = await store.directory.getOrg(user.org_id);
+        if (!org) return undefined;
+        const accountCsrf = sessions.csrf('account', session.sid);
+        return path === '/console/approvals'
+          ? consoleNav({ org, admin: user, accountCsrf }, 'approvals')
+          : accountNav(path, { username: user.username, orgName: org.name, admin: user.roles.includes('admin') }, accountCsrf);
+      },
     }),
     connectRoutes({ issuer, directory: store.directory, vault, catalog, sessions, audit, secureCookies, clock }),
     // External MCP clients' sign-in and consent, ahead of the agents' own on the same URLs.

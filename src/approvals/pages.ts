@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import { WritError } from '../errors/index.ts';
 import type { DirectoryStore, UserRecord } from '../storage/ports/directory.ts';
 import { readForm } from '../web/body.ts';
-import { html, renderPage, type SafeHtml } from '../web/html.ts';
+import { html, renderPage, table, when, type PageNav, type SafeHtml } from '../web/html.ts';
 import { SESSION_COOKIE, type SessionCodec, type UserSession } from '../web/session.ts';
 import { argumentsOf, mayApprove, type ApprovalService } from './service.ts';
 import type { ApprovalRecord, ApprovalSettings } from './store.ts';
@@ -22,6 +22,8 @@ export interface ApprovalPagesDeps {
   clock: Clock;
   /** Checks the signed-in person's password again (throttled and on the record like any sign-in). */
   confirmPassword: (user: UserRecord, password: string, ip: string) => Promise<boolean>;
+  /** The header's navigation on `path` for the signed-in person: the account's or the console's, drawn by the composition root. */
+  nav?: ((who: { session: UserSession; user: UserRecord }, path: Surface['path']) => Promise<PageNav | undefined>) | undefined;
 }
 
 const CSRF = 'approvals';
@@ -67,6 +69,7 @@ function surface(deps: ApprovalPagesDeps, where: Surface): Router {
     const name = (id: string, names: Map<string, string>) => names.get(id) ?? id;
     const page = renderPage({
       title: 'Approvals',
+      nav: await deps.nav?.(who, where.path),
       body: html`
         <h1>Approvals</h1>
         <p class="muted">${where.admin ? 'Calls agents of your organisation are waiting to make.' : 'Calls agents are waiting to make for you.'}
@@ -85,11 +88,12 @@ function surface(deps: ApprovalPagesDeps, where: Surface): Router {
           ${mayApprove(r, who.user, settings) ? decisionForm(where.path, r, csrf, fresh(r)) : html`<p class="muted">Waiting for ${describeApprovers(r, settings)}.</p>`}
         </section>`)}
         ${decided.length ? html`<h2>Recent decisions</h2>
-        <table><thead><tr><th scope="col">Call</th><th scope="col">Arguments</th><th scope="col">Outcome</th><th scope="col">When</th></tr></thead><tbody>
-        ${decided.map((r) => html`<tr><td><code>${r.details[0]?.tools[0]}</code> for ${name(r.user_id, users)}</td>
-          <td>${Object.entries(argumentsOf(r)).map(([k, v]) => html`<code>${k}=${JSON.stringify(v)}</code> `)}</td>
-          <td>${outcome(r, users)}</td><td>${r.decided_at ?? r.created_at}</td></tr>`)}
-        </tbody></table>` : ''}`,
+        ${table(decided, [
+          { label: 'Call', rowHeader: true, cell: (r) => html`<code>${r.details[0]?.tools[0]}</code> for ${name(r.user_id, users)}` },
+          { label: 'Arguments', cell: (r) => Object.entries(argumentsOf(r)).map(([k, v]) => html`<code>${k}=${JSON.stringify(v)}</code> `) },
+          { label: 'Outcome', cell: (r) => outcome(r, users) },
+          { label: 'When', cell: (r) => when(r.decided_at ?? r.created_at, now) },
+        ])}` : ''}`,
     });
     ctx.status = status;
     ctx.set(page.headers);

@@ -139,7 +139,8 @@ export function connectRoutes(deps: ConnectDeps): Router {
         ${Object.entries({ ...view.hidden, org: org.id, csrf: sessions.csrf(CSRF, session.sid) }).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
         <button type="submit">Continue to ${name}</button>
       </form>
-      <p><a href="/connect">Cancel</a></p>`);
+      <p><a href="/connect">Cancel</a></p>`,
+    200, { nav: accountNav('/connect', { username: user.username, orgName: org.name, admin: user.roles.includes('admin') }, sessions.csrf('account', session.sid)) });
   }
 
   /** Starts the provider's authorization for `account` in this browser, and sends it there. */

@@ -8,7 +8,7 @@ import { html, table, when as moment, type PageNav, type SafeHtml } from '../web
 import { describeActor, type Names } from './chain.ts';
 import type { AuditFilters } from './forms.ts';
 
-export type Section = 'overview' | 'policies' | 'audit';
+export type Section = 'overview' | 'approvals' | 'policies' | 'audit';
 
 export interface Frame {
   org: OrgRecord;
@@ -23,12 +23,13 @@ export interface Frame {
 
 const SECTIONS: Array<[Section, string, string]> = [
   ['overview', '/console', 'Agents, grants and accounts'],
+  ['approvals', '/console/approvals', 'Approvals'],
   ['policies', '/console/policies', 'Policies'],
   ['audit', '/console/audit', 'Audit log'],
 ];
 
 /** The header's navigation on every console page; the current page is marked for assistive tech. */
-export function nav(frame: Frame, current: Section): PageNav {
+export function nav(frame: Pick<Frame, 'org' | 'admin' | 'accountCsrf'>, current: Section): PageNav {
   return {
     label: 'Console',
     links: [

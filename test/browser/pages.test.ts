@@ -236,7 +236,10 @@ test('every page passes axe-core and keeps its layout at 1,400 px and 390 px', a
     // Alice, an admin.
     { name: 'console-overview', who: 'alice', url: `${issuer}/console` },
     { name: 'console-policies', who: 'alice', url: `${issuer}/console/policies` },
-    { name: 'console-approvals', who: 'alice', url: `${issuer}/console/approvals`, needs: '/console/approvals' },
+    {
+      name: 'console-approvals', who: 'alice', url: `${issuer}/console/approvals`, needs: '/console/approvals',
+      check: async (page) => assert.equal(await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Approvals' }).getAttribute('aria-current'), 'page'),
+    },
     { name: 'console-people', who: 'alice', url: `${issuer}/console/people`, needs: '/console/people' },
     {
       name: 'console-dry-run', who: 'alice',
@@ -295,7 +298,15 @@ test('every page passes axe-core and keeps its layout at 1,400 px and 390 px', a
         } else {
           await visit.url(page);
         }
-      }, visit.check);
+      }, async (page, width) => {
+        // A signed-in person's page has the header: where to go, who they are, Sign out.
+        if ((visit.who === 'john' || visit.who === 'alice') && expected.includes(200)) {
+          const header = page.locator('header.site');
+          assert.equal(await header.getByRole('navigation').count(), 1, `${visit.name}: a header navigation`);
+          assert.ok(await header.getByRole('button', { name: 'Sign out' }).isVisible(), `${visit.name}: Sign out in view`);
+        }
+        await visit.check?.(page, width);
+      });
     });
   }
 });
@@ -318,5 +329,6 @@ test('a call waiting for approval reads and lays out well on the approver\'s pag
     const text = await page.locator('main').innerText();
     for (const shown of ['INV-1042 4200.00', TOOL, 'inv_1042', '4200']) assert.ok(text.includes(shown), `the page shows ${shown}`);
     assert.ok(await page.getByRole('button', { name: /Approve/ }).first().isVisible(), 'an Approve button in view');
+    assert.equal(await page.getByRole('navigation', { name: 'Your account' }).getByRole('link', { name: 'Approvals' }).getAttribute('aria-current'), 'page');
   });
 });
