@@ -201,6 +201,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     const explanation = explain(deps.policies(), {
       org_id, agent_id: body.agent_id, principal: body.user_id ? { kind: 'user', id: body.user_id } : { kind: 'org', id: org_id },
       audience: body.audience ?? deps.executorResource, tools: body.tools, ...(body.resources ? { resources: body.resources } : {}),
+      ...(body.arguments ? { arguments: Object.fromEntries(body.tools.map((tool) => [tool, body.arguments!])) } : {}),
     });
     ctx.body = { ...explanation, ceiling: { ok: outside.length === 0, outside } };
   });

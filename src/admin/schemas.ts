@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TOOL_NAME } from '../rights/rights.ts';
-import { authorizationDetailsSchema } from '../rights/schema.ts';
+import { argumentConstraintSchema, authorizationDetailsSchema } from '../rights/schema.ts';
 
 // Strict schemas for every admin body: unknown fields are refused, not ignored, so a
 // mass-assignment attempt (`{ "roles": ["admin"], "org_id": … }` where not allowed) fails loudly.
@@ -100,6 +100,8 @@ export const dryRunBody = z.strictObject({
   tools: z.array(z.string().max(128).regex(TOOL_NAME)).min(1).max(64),
   resources: z.array(z.string().min(1).max(512)).max(64).optional(),
   audience: z.string().max(2048).optional(),
+  /** The constraints the capability would carry on the tools' input; approval rules' `when` is judged against them. */
+  arguments: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), argumentConstraintSchema).optional(),
 });
 
 export const bulkRevokeQuery = z.strictObject({

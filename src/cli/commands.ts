@@ -31,6 +31,15 @@ const list = (ctx: RunContext, name: string): string[] => {
   return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 };
 const conn = (ctx: RunContext): Connection => connection(ctx.values, ctx.env);
+/** `--arg amount=4200 --arg to=a@b.c` → each field pinned by `eq`, a number where the value reads as one. */
+function callArguments(args: string[]): Record<string, { eq: string | number }> {
+  return Object.fromEntries(args.map((a) => {
+    const at = a.indexOf('=');
+    if (at < 1) throw new CliError(EXIT.usage, `--arg ${a}: write field=value`);
+    const value = a.slice(at + 1);
+    return [a.slice(0, at), { eq: value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value }];
+  }));
+}
 const orgPath = (ctx: RunContext) => `/orgs/${encodeURIComponent(need(ctx, 'org'))}`;
 const seg = encodeURIComponent;
 
@@ -262,13 +271,14 @@ export const HANDLERS: Record<string, Handler> = {
     const { json } = await admin(conn(ctx), 'POST', `${orgPath(ctx)}/policy/dry-run`, {
       agent_id: need(ctx, 'agent'), tools, ...(str(ctx, 'user') ? { user_id: str(ctx, 'user') } : {}),
       ...(list(ctx, 'resource').length ? { resources: list(ctx, 'resource') } : {}), ...(str(ctx, 'audience') ? { audience: str(ctx, 'audience') } : {}),
+      ...(list(ctx, 'arg').length ? { arguments: callArguments(list(ctx, 'arg')) } : {}),
     });
     const allowed = json.decision.effect === 'allow' && json.ceiling.ok;
     // The reasons read in the answer's direction: a denial leads with what denies, and what the policy
     // alone would allow follows as such, never as the first reason of a DENY.
     const policyReasons = json.decision.reasons.map((r: string) => (json.decision.effect === 'allow' && !allowed ? `  - the policy alone would allow it: ${r}` : `  - ${r}`));
     ctx.out.result(json, () => [
-      `${allowed ? 'ALLOW' : 'DENY'} (policy ${json.decision.policy_version})`,
+      `${allowed ? (json.decision.approval ? 'ALLOW AFTER APPROVAL' : 'ALLOW') : 'DENY'} (policy ${json.decision.policy_version})`,
       ...(json.ceiling.ok ? [] : [`  - outside the agent's ceiling: ${json.ceiling.outside.join(', ')}`]),
       ...policyReasons,
     ].join('\n'));

@@ -108,6 +108,7 @@ export const COMMANDS: CommandSpec[] = [
       ...org, agent: { type: 'string', description: 'Agent id.' }, user: { type: 'string', description: 'User id (omit for an org-level principal).' },
       tool: { type: 'string', multiple: true, description: 'Tool; repeatable.' }, resource: { type: 'string', multiple: true, description: 'Resource; repeatable.' },
       audience: { type: 'string', description: 'Audience (default the executor).' },
+      arg: { type: 'string', multiple: true, description: 'An argument of the call, `field=value` (a number when it reads as one); repeatable. Approval rules are judged against these.' },
     } },
 
   { name: ['keys', 'rotate'], description: 'Rotate signing keys; older keys stay published until their tokens expire.', args: [], options: {} },

@@ -63,11 +63,13 @@ test('the approved-payment guide runs as written', { skip: hasTools ? false : 'j
   assert.equal(await exited, 0, `${stdout}\n${stderr}`);
   assert.ok(approvedInBrowser, 'the script asked John');
   const lines = stdout.replace(/\n$/, '').split('\n');
-  assert.match(lines[0]!, /^ {2}- approval required by rule large-payments-need-approval for tool billing\.invoices\.pay \(amount > 1000 is possible\), from the user the agent acts for: /);
-  assert.equal(lines[1], `approval required (rule large-payments-need-approval): ask for it by OpenID CIBA at ${w.writ.issuer}/backchannel with authorization_details naming the exact arguments`);
-  assert.deepEqual(lines.slice(2, 4), ['{"expires_in":600,"interval":5}', 'authorization_pending']);
-  assert.deepEqual(lines.slice(5, 10), ['{"token_type":"Bearer","expires_in":60}', 'constraint_failed', 'insufficient_scope', 'paid', 'invalid_token']);
-  const record = lines.slice(10).map((l) => l.split('\t'));
+  assert.match(lines[0]!, /^ALLOW AFTER APPROVAL \(policy sha256:\w+\)$/);
+  assert.match(lines[1]!, /^ {2}- approval required by rule large-payments-need-approval for tool billing\.invoices\.pay \(amount > 1000 is possible\), from the user the agent acts for: /);
+  assert.equal(lines[2], '  - rule large-payments-need-approval needs no approval here: the capability\'s constraints on amount rule the condition out');
+  assert.equal(lines[3], `approval required (rule large-payments-need-approval): ask for it by OpenID CIBA at ${w.writ.issuer}/backchannel with authorization_details naming the exact arguments`);
+  assert.deepEqual(lines.slice(4, 6), ['{"expires_in":600,"interval":5}', 'authorization_pending']);
+  assert.deepEqual(lines.slice(7, 12), ['{"token_type":"Bearer","expires_in":60}', 'constraint_failed', 'insufficient_scope', 'paid', 'invalid_token']);
+  const record = lines.slice(12).map((l) => l.split('\t'));
   assert.deepEqual(record.map(([type]) => type), ['approval.requested', 'approval.approved', 'tool.executed']);
   assert.match(record[0]![1]!, /^apr_/);
   assert.ok(record.every(([, id]) => id === record[0]![1]), 'one approval throughout');
