@@ -15,6 +15,8 @@ import { auditFilters, dryRunForm, parse, type AuditFilters } from './forms.ts';
 import { auditPage, nav, notAdminPage, overviewPage, pageQuery, pickOrgPage, policiesPage, type DryRunValues, type Frame, type PoliciesView, type Section } from './views.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { SafeHtml } from '../web/html.ts';
+import type { Lifecycle } from '../lifecycle/service.ts';
+import { peoplePage } from './people.ts';
 
 export interface ConsoleDeps {
   directory: DirectoryStore;
@@ -29,6 +31,8 @@ export interface ConsoleDeps {
   /** Where an admin sends an account that needs reconnecting; undefined when there is no such link. */
   reconnectUrl?: ((account: ConnectedAccountRecord) => string | undefined) | undefined;
   clock?: Clock | undefined;
+  /** Users' and agents' lifecycle (disable, enable, delete); the page is absent without it. */
+  lifecycle?: Lifecycle | undefined;
 }
 
 const AUDIT_PAGE_SIZE = 50;
@@ -137,6 +141,48 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     ctx.status = 303;
     ctx.redirect(`/console?revoked=${encodeURIComponent(grant.id)}`);
   });
+
+  // Users and agents: the lifecycle, for this org only (ids are looked up in the session's org).
+  router.get('/people', async (ctx) => {
+    const a = await admin(ctx);
+    if (!a) return;
+    if (!deps.lifecycle) throw new WritError('not_found', 'there is no such page');
+    const [users, agents] = await Promise.all([directory.listUsers(a.org.id), directory.listAgents(a.org.id)]);
+    const done = typeof ctx.query.done === 'string' ? ctx.query.done.slice(0, 200) : undefined;
+    sendSection(ctx, a, 'people', 'Users and agents', peoplePage({ frame: frame(a), users, agents, notice: done }));
+  });
+  const lifecycleStep = (kind: 'users' | 'agents', step: 'disable' | 'enable' | 'delete') => async (ctx: Context) => {
+    const a = await admin(ctx);
+    if (!a) return;
+    await checkedForm(ctx, a);
+    const lifecycle = deps.lifecycle;
+    if (!lifecycle) throw new WritError('not_found', 'there is no such page');
+    const id = String(ctx.params.id).slice(0, 64);
+    const actor = { kind: 'user' as const, user_id: a.user.id, role: 'admin' };
+    let done: string;
+    if (kind === 'users') {
+      // An admin cannot lock themselves out from their own console.
+      if (id === a.user.id) throw new WritError('forbidden', 'you cannot disable or delete yourself');
+      const user = await directory.getUser(a.org.id, id, { includeDisabled: true });
+      if (!user) throw new WritError('not_found', 'no such user in this organisation');
+      if (step === 'disable') await lifecycle.disableUser(a.org.id, id, actor, 'console');
+      else if (step === 'enable') await lifecycle.enableUser(a.org.id, id, actor, 'console');
+      else await lifecycle.deleteUser(a.org.id, id, actor, 'console');
+      done = `User ${user.username} was ${step}d.`;
+    } else {
+      const agent = await directory.getAgent(a.org.id, id, { includeDisabled: true });
+      if (!agent) throw new WritError('not_found', 'no such agent in this organisation');
+      if (step === 'disable') await lifecycle.disableAgent(a.org.id, id, actor, 'console');
+      else if (step === 'enable') await lifecycle.enableAgent(a.org.id, id, actor, 'console');
+      else await lifecycle.deleteAgent(a.org.id, id, actor, 'console');
+      done = `Agent ${agent.name} was ${step}d.`;
+    }
+    ctx.status = 303;
+    ctx.redirect(`/console/people?done=${encodeURIComponent(done)}`);
+  };
+  for (const kind of ['users', 'agents'] as const) {
+    for (const step of ['disable', 'enable', 'delete'] as const) router.post(`/${kind}/:id/${step}`, lifecycleStep(kind, step));
+  }
 
   async function showPolicies(ctx: Context, a: Admin, extra: Pick<PoliciesView, 'dryRun' | 'error' | 'input'>, status = 200) {
     const [agents, users] = await Promise.all([directory.listAgents(a.org.id), directory.listUsers(a.org.id)]);

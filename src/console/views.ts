@@ -8,7 +8,7 @@ import { html, table, when as moment, type PageNav, type SafeHtml } from '../web
 import { describeActor, type Names } from './chain.ts';
 import type { AuditFilters } from './forms.ts';
 
-export type Section = 'overview' | 'approvals' | 'policies' | 'audit';
+export type Section = 'overview' | 'people' | 'approvals' | 'policies' | 'audit';
 
 export interface Frame {
   org: OrgRecord;
@@ -23,6 +23,7 @@ export interface Frame {
 
 const SECTIONS: Array<[Section, string, string]> = [
   ['overview', '/console', 'Agents, grants and accounts'],
+  ['people', '/console/people', 'Users and agents'],
   ['approvals', '/console/approvals', 'Approvals'],
   ['policies', '/console/policies', 'Policies'],
   ['audit', '/console/audit', 'Audit log'],

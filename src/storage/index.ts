@@ -3,11 +3,13 @@ import type { OrgConnectorStore } from '../connectors/org-connector-store.ts';
 import type { AuditStore } from './ports/audit.ts';
 import type { CapabilityStore } from './ports/capabilities.ts';
 import type { DirectoryStore } from './ports/directory.ts';
+import type { CheckpointStore, SiemStore } from './ports/evidence.ts';
 import type { GrantStore } from './ports/grants.ts';
 import type { KeyStore } from './ports/keys.ts';
 import type { McpStore } from './ports/mcp.ts';
 import type { OidcStore } from './ports/oidc.ts';
 import type { ReplayStore } from './ports/replay.ts';
+import type { ScimStore } from './ports/scim.ts';
 import type { RevocationFeedStore } from './ports/revocation-feed.ts';
 import type { SsoStore } from './ports/sso.ts';
 import type { VaultStore } from './ports/vault.ts';
@@ -28,10 +30,16 @@ export interface WritStore {
   revocationFeed: RevocationFeedStore;
   /** Once-only claims that expire (DPoP proof ids), shared by every process. */
   replay: ReplayStore;
-  /** Single sign-on per org: upstream providers, identity links, cross-app (ID-JAG) targets. */
-  sso: SsoStore;
   /** Orgs' answers to external MCP clients. */
   mcp: McpStore;
+  /** Single sign-on per org: upstream providers, identity links, cross-app (ID-JAG) targets. */
+  sso: SsoStore;
+  /** Each org's SCIM bearer token (digest). */
+  scim: ScimStore;
+  /** Signed checkpoints of the audit chain and their keys. */
+  checkpoints: CheckpointStore;
+  /** Per-org SIEM streams and their delivery cursors. */
+  siem: SiemStore;
   /** Requests for a person's approval (CIBA), org approval settings, webhook deliveries. */
   approvals: ApprovalStore;
   /** Cheap liveness probe for /readyz. */
@@ -42,6 +50,7 @@ export interface WritStore {
 export type * from './ports/audit.ts';
 export type * from './ports/capabilities.ts';
 export type * from './ports/directory.ts';
+export type * from './ports/evidence.ts';
 export type * from './ports/grants.ts';
 export type * from './ports/keys.ts';
 export type * from './ports/mcp.ts';
@@ -49,6 +58,7 @@ export type * from './ports/oidc.ts';
 export type * from '../connectors/org-connector-store.ts';
 export type * from '../approvals/store.ts';
 export type * from './ports/replay.ts';
+export type * from './ports/scim.ts';
 export type * from './ports/revocation-feed.ts';
 export type * from './ports/sso.ts';
 export type * from './ports/vault.ts';

@@ -15,7 +15,7 @@ export interface Door {
 
 export const DOORS: Record<string, Door> = {
   app: { to: ['*'], why: 'the composition root wires every room' },
-  cli: { to: ['app', 'client', 'config', 'demo', 'policy'], why: 'serves through app, drives the admin API and the agent SDK, validates policy files, runs the demo' },
+  cli: { to: ['app', 'audit', 'client', 'config', 'demo', 'policy'], why: 'serves through app, drives the admin API and the agent SDK, validates policy files, checks exported audit logs against signed checkpoints offline, runs the demo' },
   config: { to: [], why: 'the environment as one schema' },
   core: { to: [], why: 'kernel' },
   errors: { to: [], why: 'kernel' },
@@ -25,8 +25,10 @@ export const DOORS: Record<string, Door> = {
   keys: { to: ['capability', 'storage'], why: 'signing and root keys, sealed in the store' },
   web: { to: [], why: 'HTML and cookies for every page' },
   as: { to: ['approvals', 'audit', 'capability', 'connectors', 'exchange', 'grants', 'revocation', 'rights', 'storage', 'web'], why: 'oidc-provider, its token-endpoint grants and pages; RFC 7662 introspection of capabilities (connectors: egress rules for client metadata documents)' },
-  admin: { to: ['as', 'audit', 'connectors', 'grants', 'keys', 'policy', 'rights', 'sso', 'storage', 'vault', 'web'], why: 'the admin API over the rooms it manages (as: password hashing)' },
+  admin: { to: ['as', 'audit', 'connectors', 'grants', 'keys', 'lifecycle', 'policy', 'rights', 'sso', 'storage', 'vault', 'web'], why: 'the admin API over the rooms it manages (as: password hashing)' },
   sso: { to: ['audit', 'storage', 'web'], why: 'single sign-on per org through its OpenID provider, just-in-time users, cross-app access settings' },
+  lifecycle: { to: ['audit', 'connectors', 'grants', 'storage', 'vault'], why: 'users and agents updated, disabled, enabled, deleted and their credentials rotated; every end of authority through the grants\' one transaction' },
+  scim: { to: ['as', 'audit', 'lifecycle', 'storage', 'web'], why: 'SCIM 2.0 provisioning of users and groups onto the directory and the lifecycle (as: password hashing)' },
   exchange: { to: ['audit', 'capability', 'policy', 'revocation', 'rights', 'storage'], why: 'RFC 8693: subject, policy, mint, record, audit' },
   approvals: { to: ['audit', 'connectors', 'rights', 'storage', 'web'], why: 'human approval of one call: requests, approver pages, org webhooks (connectors: egress rules for webhook URLs)' },
   revocation: { to: ['rights', 'storage'], why: 'the cascade and the public feed' },
@@ -39,7 +41,7 @@ export const DOORS: Record<string, Door> = {
   executor: { to: ['audit', 'connectors', 'revocation', 'rights', 'storage', 'vault', 'verifier', 'web'], why: 'verify, resolve, refresh, call, audit' },
   mcp: { to: ['connectors', 'exchange', 'executor', 'revocation', 'rights', 'storage', 'web'], why: 'the executor as an MCP server: tokens for its resource, a capability per tools/call, the executor pipeline' },
   connect: { to: ['audit', 'connectors', 'storage', 'vault', 'web'], why: 'the outbound connect flow' },
-  console: { to: ['as', 'audit', 'grants', 'policy', 'rights', 'storage', 'web'], why: "the org admin's pages (as: page helpers, sign-in form)" },
+  console: { to: ['as', 'audit', 'grants', 'lifecycle', 'policy', 'rights', 'storage', 'web'], why: "the org admin's pages (as: page helpers, sign-in form)" },
   ops: { to: ['admin', 'approvals', 'rights', 'storage'], why: 'request schemas for the OpenAPI document; store ports to observe' },
   client: { to: [], why: 'the agent SDK stands alone' },
   // Beside the product, not part of it: no product room has a door here (only the CLI's `demo` command).
@@ -50,8 +52,8 @@ export const DOORS: Record<string, Door> = {
 export const PACKAGE_OWNERS: Record<string, string[]> = {
   'oidc-provider': ['as'],
   mongodb: ['storage'],
-  koa: ['admin', 'app', 'approvals', 'as', 'connect', 'console', 'demo', 'web', 'mcp'],
-  '@koa/router': ['admin', 'approvals', 'as', 'connect', 'console', 'executor', 'revocation', 'sso', 'mcp'],
+  koa: ['admin', 'app', 'approvals', 'as', 'connect', 'console', 'demo', 'web', 'mcp', 'scim'],
+  '@koa/router': ['admin', 'approvals', 'as', 'connect', 'console', 'executor', 'revocation', 'sso', 'mcp', 'audit'],
   'koa-compose': ['as'],
   '@biscuit-auth/biscuit-wasm': ['capability'],
   // Keep-alive pools pinned to the addresses the egress check approved.

@@ -13,6 +13,8 @@ import { MongoReplayStore, replayIndexes } from './replay.ts';
 import { MongoMcpStore } from './mcp.ts';
 import { MongoRevocationFeedStore, revocationFeedIndexes } from './revocation-feed.ts';
 import { MongoSsoStore, ssoIndexes } from './sso.ts';
+import { MongoScimStore, scimIndexes } from './scim.ts';
+import { evidenceIndexes, MongoCheckpointStore, MongoSiemStore } from './evidence.ts';
 import { MongoVaultStore, vaultIndexes } from './vault.ts';
 
 const indexPlans: IndexPlan[] = [
@@ -26,8 +28,10 @@ const indexPlans: IndexPlan[] = [
   ...capabilityIndexes,
   ...revocationFeedIndexes,
   ...replayIndexes,
-  ...ssoIndexes,
   ...approvalIndexes,
+  ...ssoIndexes,
+  ...scimIndexes,
+  ...evidenceIndexes,
 ];
 
 export interface MongoStore extends WritStore {
@@ -90,6 +94,9 @@ export async function openMongoStore(uri: string, options: MongoStoreOptions = {
     approvals: new MongoApprovalStore(db),
     mcp: new MongoMcpStore(db),
     sso: new MongoSsoStore(db),
+    scim: new MongoScimStore(db),
+    checkpoints: new MongoCheckpointStore(db),
+    siem: new MongoSiemStore(db),
     async ping() { await db.command({ ping: 1 }); },
     async close() { await client.close(); },
   };

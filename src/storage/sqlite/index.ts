@@ -5,6 +5,7 @@ import { auditMigrations, SqliteAuditStore } from './audit.ts';
 import { capabilityMigrations, SqliteCapabilityStore } from './capabilities.ts';
 import { SqliteDatabase, type Migration } from './database.ts';
 import { directoryMigrations, SqliteDirectoryStore } from './directory.ts';
+import { evidenceMigrations, SqliteCheckpointStore, SqliteSiemStore } from './evidence.ts';
 import { grantMigrations, SqliteGrantStore } from './grants.ts';
 import { keyMigrations, SqliteKeyStore } from './keys.ts';
 import { mcpMigrations, SqliteMcpStore } from './mcp.ts';
@@ -12,6 +13,7 @@ import { oidcMigrations, SqliteOidcStore } from './oidc.ts';
 import { SqliteOrgConnectorStore } from './org-connectors.ts';
 import { replayMigrations, SqliteReplayStore } from './replay.ts';
 import { SqliteRevocationFeedStore } from './revocation-feed.ts';
+import { scimMigrations, SqliteScimStore } from './scim.ts';
 import { SqliteSsoStore, ssoMigrations } from './sso.ts';
 import { SqliteVaultStore, vaultMigrations } from './vault.ts';
 
@@ -27,6 +29,8 @@ const migrations: Migration[] = [
   ...approvalMigrations,
   ...mcpMigrations,
   ...ssoMigrations,
+  ...scimMigrations,
+  ...evidenceMigrations,
 ];
 
 export interface SqliteStore extends WritStore {
@@ -58,6 +62,9 @@ export function openSqliteStore(dataDirOrMemory: string, options: { now?: () => 
     approvals: new SqliteApprovalStore(database),
     mcp: new SqliteMcpStore(database),
     sso: new SqliteSsoStore(database),
+    scim: new SqliteScimStore(database),
+    checkpoints: new SqliteCheckpointStore(database),
+    siem: new SqliteSiemStore(database),
     async ping() { database.get('SELECT 1'); },
     async close() { clearInterval(purge); database.close(); },
   };
