@@ -36,6 +36,7 @@ import { connectLink, connectRoutes, newConnectionLink, userConnections } from '
 import { accountAdminRoutes } from '../admin/accounts.ts';
 import { identityProviderAdminRoutes } from '../admin/identity-provider.ts';
 import { SingleSignOn } from '../sso/service.ts';
+import { IdentityAssertions } from '../sso/id-jag.ts';
 import { FlowSealer } from '../sso/flow.ts';
 import { ssoRoutes } from '../sso/routes.ts';
 import { adminGuard } from '../admin/guard.ts';
@@ -163,6 +164,11 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     exchange: { audit, keys, policies: () => policies.current(), isAudience: audiences },
     publicKeys: () => ({ jwks: keys.publicJwks.keys, biscuit: keys.biscuitPublicKeys }),
     revocationFeedEndpoint: `${issuer}/v1/revocations`,
+    // Cross-app access: ID-JAGs from an org's own identity provider, and the ones Writ issues (made below).
+    identityAssertions: {
+      accept: { accept: (org_id, client_id, assertion) => identityAssertions.accept(org_id, client_id, assertion) },
+      crossApp: (org_id) => store.sso.getCrossAppPolicy(org_id),
+    },
     ciba,
     // External MCP clients; the MCP resource's scopes are the catalog's tools (made below).
     mcp: {
@@ -177,6 +183,9 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   const vault = new Vault({ store: store.vault, keys: new LocalKeyProvider(ring), clock });
   // Single sign-on per org: its provider's client secret or key sealed with the org's data key.
   const sso = new SingleSignOn({ store: store.sso, directory: store.directory, audit, secrets: vault, clock, issuer });
+  const identityAssertions = new IdentityAssertions({
+    store: store.sso, directory: store.directory, replay: store.replay, audit, clock, issuer, jwksUri: (idp) => sso.jwksUri(idp),
+  });
   const catalog = new ConnectorCatalog({
     vault, orgConnectors: store.orgConnectors, clock, demoProviderUrl: config.env.WRIT_DEMO_PROVIDER_URL, oauthClients: config.connectorClients,
     endpoints: config.connectorEndpoints, egress: { allowPrivateHosts: config.allowPrivateEgress },

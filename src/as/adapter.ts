@@ -2,6 +2,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { DirectoryStore, AgentRecord } from '../storage/ports/directory.ts';
 import { bearerDigest, BEARER_MODELS, isBearerDigest, type OidcStore } from '../storage/ports/oidc.ts';
 import { TOKEN_EXCHANGE_GRANT } from './constants.ts';
+import { JWT_BEARER_GRANT } from '../exchange/id-jag.ts';
 
 /**
  * oidc-provider client metadata for an agent. The secret field holds a digest (see provider.ts).
@@ -21,6 +22,8 @@ export function clientMetadata(agent: AgentRecord, nowMs: number = Date.now()): 
       ...(interactive ? ['authorization_code', 'refresh_token'] : []),
       'client_credentials',
       TOKEN_EXCHANGE_GRANT,
+      // Cross-app access: an ID-JAG from the org's identity provider (refused unless the org trusts one).
+      JWT_BEARER_GRANT,
     ],
     token_endpoint_auth_method: agent.token_endpoint_auth_method,
     ...(agent.jwks ? { jwks: { keys: [...agent.jwks.keys, ...previousKeys] } } : {}),

@@ -15,6 +15,8 @@ import { capabilityIntrospection } from './introspection.ts';
 import { registrationLimiter } from './mcp-clients.ts';
 import { refreshGrace } from './refresh-grace.ts';
 import { TOOL_SCOPE_PREFIX } from './constants.ts';
+import { registerJwtBearer, type AssertionCheck } from './grants/jwt-bearer.ts';
+import type { IdJagIssueDeps } from '../exchange/id-jag.ts';
 import { readJson } from '../web/body.ts';
 
 // The authorization server as one unit: oidc-provider with Writ's grants (token exchange,
@@ -34,6 +36,11 @@ export interface AuthorizationServerDeps extends ProviderDeps {
   /** The current public JWKS (rotations are published at once) and the Biscuit root public keys. */
   publicKeys: () => { jwks: Array<Record<string, unknown>>; biscuit: unknown };
   revocationFeedEndpoint: string;
+  /**
+   * Cross-app access (ID-JAG): assertions from an org's identity provider accepted at /token
+   * (jwt-bearer), and the org's policy for assertions Writ issues by token exchange.
+   */
+  identityAssertions: { accept: AssertionCheck; crossApp: IdJagIssueDeps['crossApp'] };
 }
 
 export interface AuthorizationServer {
@@ -60,6 +67,10 @@ export function authorizationServer(deps: AuthorizationServerDeps): Authorizatio
     ...deps.exchange,
     issuer: deps.issuer, clock: deps.clock, directory: deps.directory, grants: deps.grants, capabilities: deps.capabilities,
     defaultAudience: deps.executorResource,
+  }, deps.identityAssertions.crossApp);
+  registerJwtBearer(provider, {
+    issuer: deps.issuer, clock: deps.clock, accessTokenTtl: deps.accessTokenTtl, grantService: deps.grantService,
+    policies: deps.exchange.policies, assertions: deps.identityAssertions.accept,
   });
 
   // RFC 7591 registration is open to any client, so it is rate-limited per address.

@@ -17,7 +17,7 @@ export interface RevocationPublisher {
 export type HolderCheck = (org_id: string, grant: GrantRecord) => Promise<string | undefined>;
 
 export interface Actor {
-  kind: 'user' | 'admin' | 'agent' | 'system';
+  kind: 'user' | 'admin' | 'agent' | 'system' | 'idp';
   [key: string]: unknown;
 }
 

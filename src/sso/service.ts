@@ -256,6 +256,13 @@ export class SingleSignOn {
     return user;
   }
 
+  /** The provider's JWKS URL, from its discovery document: the keys its ID-JAGs are signed with. */
+  async jwksUri(idp: IdentityProviderRecord): Promise<string> {
+    const uri = (await this.#config(idp)).serverMetadata().jwks_uri;
+    if (!uri) throw new WritError('temporarily_unavailable', 'the organisation\'s identity provider publishes no keys');
+    return uri;
+  }
+
   /** The provider's end-session URL (RP-initiated logout) returning to Writ's `afterPath`, when it has one. */
   async endSessionUrl(org_id: string, afterPath: string): Promise<string | undefined> {
     const idp = await this.#deps.store.getIdentityProvider(org_id);

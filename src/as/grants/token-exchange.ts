@@ -2,6 +2,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { exchangeToken, type ExchangeDeps } from '../../exchange/rfc8693.ts';
 import { parseExchangeParams } from '../../exchange/params.ts';
+import { ID_JAG_TOKEN_TYPE, issueIdJag, type IdJagIssueDeps } from '../../exchange/id-jag.ts';
 import { tokenReference, type Subject } from '../../exchange/subject.ts';
 import type { ToolAccessDetail } from '../../rights/rights.ts';
 import { isWritError } from '../../errors/index.ts';
@@ -56,7 +57,7 @@ export function resourceTokenResolver(provider: Provider) {
  * RFC 8693 grant on oidc-provider's token endpoint: client authentication and DPoP here, the
  * decision in exchange/. Its refusals become oidc-provider's error classes of the same RFC code.
  */
-export function registerTokenExchange(provider: Provider, deps: Omit<ExchangeDeps, 'resolveAccessToken'>): ExchangeDeps {
+export function registerTokenExchange(provider: Provider, deps: Omit<ExchangeDeps, 'resolveAccessToken'>, crossApp: IdJagIssueDeps['crossApp']): ExchangeDeps {
   const helpers = boundGrantHelpers(provider);
   const exchangeDeps: ExchangeDeps = { ...deps, resolveAccessToken: accessTokenResolver(provider) };
 
@@ -65,7 +66,13 @@ export function registerTokenExchange(provider: Provider, deps: Omit<ExchangeDep
     const dPoP = (await helpers.validateDpop!(ctx)) as { thumbprint: string } | undefined;
     if (dPoP) await helpers.checkDpopReplay!(ctx, dPoP, client.clientId);
     try {
-      const params = parseExchangeParams(ctx.oidc.params as Record<string, unknown>);
+      // Writ as its users' identity provider: an ID-JAG for another authorization server.
+      const raw = ctx.oidc.params as Record<string, unknown>;
+      if (raw.requested_token_type === ID_JAG_TOKEN_TYPE) {
+        ctx.body = await issueIdJag({ ...exchangeDeps, crossApp }, { client: { client_id: client.clientId, org_id: (client as unknown as { org_id: string }).org_id }, params: raw });
+        return;
+      }
+      const params = parseExchangeParams(raw);
       const response = await exchangeToken(exchangeDeps, {
         client: { client_id: client.clientId, org_id: (client as unknown as { org_id: string }).org_id },
         params,
