@@ -87,6 +87,16 @@ export function connectRoutes(deps: ConnectDeps): Router {
 
   const currentSession = (ctx: Context) => sessions.read(ctx.cookies.get(SESSION_COOKIE));
 
+  /** The account's header on a connect page, for the person `user` of `org` signed in as `session`. */
+  const header = (session: UserSession, user: { username: string; roles: string[] }, org: { name: string }) =>
+    accountNav('/connect', { username: user.username, orgName: org.name, admin: user.roles.includes('admin') }, sessions.csrf('account', session.sid));
+
+  /** The same, looked up for a page that has only the session. */
+  async function headerOf(session: UserSession) {
+    const [user, org] = await Promise.all([directory.getUser(session.org_id, session.user_id), directory.getOrg(session.org_id)]);
+    return user && org ? header(session, user, org) : undefined;
+  }
+
   /** The session, or a redirect to sign in to the right org and come back. */
   function requireSession(ctx: Context, org_id: string): UserSession | undefined {
     const session = currentSession(ctx);
@@ -140,7 +150,7 @@ export function connectRoutes(deps: ConnectDeps): Router {
         <button type="submit">Continue to ${name}</button>
       </form>
       <p><a href="/connect">Cancel</a></p>`,
-    200, { nav: accountNav('/connect', { username: user.username, orgName: org.name, admin: user.roles.includes('admin') }, sessions.csrf('account', session.sid)) });
+    200, { nav: header(session, user, org) });
   }
 
   /** Starts the provider's authorization for `account` in this browser, and sends it there. */
@@ -180,7 +190,7 @@ export function connectRoutes(deps: ConnectDeps): Router {
           <form method="post" action="/connect/${encodeURIComponent(a.id)}/disconnect"><input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="danger" aria-label="Disconnect ${a.connector} (${a.id})">Disconnect</button></form>` },
       ])}
       ${available.length ? html`<h2>Connect a service</h2><ul>${available.map((c) => html`<li><a href="${newConnectionLink('', org_id, c)}">Connect ${c}</a></li>`)}</ul>` : ''}`,
-    200, { wide: true, nav: accountNav('/connect', { username: user.username, orgName: org.name, admin: user.roles.includes('admin') }, sessions.csrf('account', signedIn.sid)) });
+    200, { wide: true, nav: header(signedIn, user, org) });
   });
 
   router.post('/:account_id/disconnect', async (ctx) => {
@@ -208,7 +218,7 @@ export function connectRoutes(deps: ConnectDeps): Router {
     if (!account || !(await mayConnect(session, account))) throw new WritError('forbidden', 'this connection was started for another user');
     if (typeof ctx.query.error === 'string') {
       await deps.audit.record(target.org_id, { type: 'account.revoked', actor: { kind: 'user', user_id: session.user_id }, subject: { account_id: account.id, connector: account.connector }, details: { reason: 'the provider did not authorise the connection' } });
-      page(ctx, 'Not connected', html`<h1>${account.connector} was not connected</h1><p>The provider answered <code>${ctx.query.error}</code>. You can close this page.</p>`, 400);
+      page(ctx, 'Not connected', html`<h1>${account.connector} was not connected</h1><p>The provider answered <code>${ctx.query.error}</code>. You can close this page.</p>`, 400, { nav: await headerOf(session) });
       return;
     }
     const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
@@ -228,7 +238,7 @@ export function connectRoutes(deps: ConnectDeps): Router {
     });
     page(ctx, 'Connected', html`<h1>${connected.connector} is connected</h1>
       <p>Agents you have allowed can now use it through Writ. They never see your ${connected.connector} credentials.</p>
-      <p><a href="/account">Back to your account</a></p>`);
+      <p><a href="/account">Back to your account</a></p>`, 200, { nav: await headerOf(session) });
   });
 
   /** The org and connector a new connection names, checked before any page or write. */

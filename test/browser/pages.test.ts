@@ -231,6 +231,29 @@ test('every page passes axe-core and keeps its layout at 1,400 px and 390 px', a
     { name: 'connections', who: 'john', url: `${issuer}/connect` },
     { name: 'connect-new', who: 'john', url: `${issuer}${newConnectionLink('', org, 'demo')}` },
     { name: 'connect-account', who: 'john', url: `${issuer}/connect/${pending.id}?org=${org}` },
+    {
+      // The whole connect flow in the browser, through the demo provider's sign-in and consent, to Writ's page at its end.
+      name: 'connect-done', who: 'john',
+      url: async (page) => {
+        await page.goto(`${issuer}${newConnectionLink('', org, 'demo')}`);
+        await page.getByRole('button', { name: /^Continue to/ }).click();
+        await page.waitForURL((url) => url.origin === demo.url || url.pathname === '/connect/callback');
+        if (await page.getByLabel('Username').count()) {
+          await page.getByLabel('Username').fill('john');
+          await page.getByLabel('Password').fill('demo');
+          await page.getByRole('button', { name: 'Sign in' }).click();
+        }
+        // The provider asks for consent the first time only.
+        const done = (url: URL) => url.pathname === '/connect/callback';
+        const approve = page.getByRole('button', { name: 'Approve' });
+        // Whichever comes first; the other wait is dropped (its later rejection is nobody's concern).
+        const quiet = (p: Promise<unknown>) => p.catch(() => undefined);
+        await Promise.race([quiet(page.waitForURL(done)), quiet(approve.waitFor())]);
+        if (!done(new URL(page.url()))) await approve.click();
+        await page.waitForURL(done);
+        assert.match(await page.locator('h1').innerText(), /is connected/);
+      },
+    },
     { name: 'console-not-admin', who: 'john', url: `${issuer}/console`, status: 403 },
     { name: 'account-approvals', who: 'john', url: `${issuer}/account/approvals`, needs: '/account/approvals' },
     // Alice, an admin.
