@@ -20,7 +20,7 @@ export const DOORS: Record<string, Door> = {
   core: { to: [], why: 'kernel' },
   errors: { to: [], why: 'kernel' },
   storage: { to: ['approvals', 'connectors', 'rights'], why: 'ports and adapters know the kernel and the vocabulary of rights the records carry; adapters implement the ports rooms declare for themselves (connectors: org connectors, approvals: approval requests), type-only' },
-  audit: { to: ['storage'], why: 'appends to the audit port' },
+  audit: { to: ['storage'], why: 'appends to the audit port; signs checkpoints of each chain, publishes them, streams events to SIEMs' },
   grants: { to: ['audit', 'rights', 'storage'], why: 'authorization events, with their audit events' },
   keys: { to: ['capability', 'storage'], why: 'signing and root keys, sealed in the store' },
   web: { to: [], why: 'HTML and cookies for every page' },
