@@ -28,6 +28,9 @@ const deny = (code: ErrorCode, description: string) => new WritError(code, descr
 
 // ---- accepting ------------------------------------------------------------------------------
 
+/** The org policies as loaded now. */
+export type CurrentPolicies = () => PolicySet;
+
 export interface AssertedRights {
   org_id: string;
   agent: { client_id: string; tools: string[] };
@@ -44,7 +47,7 @@ export interface AssertedRights {
  * The rights an accepted ID-JAG gives: the `tool:` scopes it asserts (or, narrower, the ones the
  * request names) ∩ the agent's ceiling, then the org's policy. Refusals name what was refused.
  */
-export function assertedRights(deps: { policies: () => PolicySet; clock: Clock; issuer: string }, input: AssertedRights): ToolAccessDetail[] {
+export function assertedRights(deps: { policies: CurrentPolicies; clock: Clock; issuer: string }, input: AssertedRights): ToolAccessDetail[] {
   const asserted = detailsFromScope(input.assertedScope, TOOL_SCOPE_PREFIX);
   if (!asserted.length) throw deny('invalid_scope', 'the assertion grants no tool: scope');
   const requested = input.requestedScope === undefined ? undefined : detailsFromScope(input.requestedScope, TOOL_SCOPE_PREFIX);

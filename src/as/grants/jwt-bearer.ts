@@ -3,9 +3,8 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Clock } from '../../core/clock.ts';
 import { newId } from '../../core/ids.ts';
 import { isWritError } from '../../errors/index.ts';
-import { assertedRights, JWT_BEARER_GRANT } from '../../exchange/id-jag.ts';
+import { assertedRights, JWT_BEARER_GRANT, type CurrentPolicies } from '../../exchange/id-jag.ts';
 import type { GrantService } from '../../grants/service.ts';
-import type { PolicySet } from '../../policy/index.ts';
 import { scopeFor } from '../../capability/index.ts';
 import { boundGrantHelpers } from './stock.ts';
 import { providerError } from './provider-errors.ts';
@@ -33,7 +32,7 @@ export interface JwtBearerDeps {
   clock: Clock;
   accessTokenTtl: number;
   grantService: GrantService;
-  policies: () => PolicySet;
+  policies: CurrentPolicies;
   assertions: AssertionCheck;
 }
 
