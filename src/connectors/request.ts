@@ -2,6 +2,7 @@ import { WritError } from '../errors/index.ts';
 import type { Credential } from '../vault/records.ts';
 import { checkEgress, type EgressOptions } from './egress.ts';
 import type { ConnectorDefinition, ToolDefinition } from './schema.ts';
+import { mimeBody } from './mime.ts';
 
 // From a tool definition and a validated input to the upstream HTTP request. Every path value
 // is percent-encoded as one segment, so `../`, `?`, `#`, `%2F` or CRLF in the input can never
@@ -108,6 +109,8 @@ export function buildRequest(
   let body: string | undefined;
   if (tool.graphql !== undefined) {
     body = JSON.stringify({ query: tool.graphql, variables: input });
+  } else if (tool.mime !== undefined) {
+    body = JSON.stringify(mimeBody(tool.mime, input, used));
   } else if (Array.isArray(tool.body)) {
     body = JSON.stringify(Object.fromEntries(tool.body.filter((f) => input[f] !== undefined).map((f) => [f, input[f]])));
   } else if (tool.body === 'input' || (tool.body === undefined && tool.method !== 'GET' && tool.method !== 'DELETE')) {

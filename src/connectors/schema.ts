@@ -65,6 +65,16 @@ export const toolSchema = z.strictObject({
   query: z.array(z.string().regex(FIELD)).optional(),
   /** A GraphQL document: the body becomes `{ query, variables }` with the input as variables. */
   graphql: z.string().min(1).max(10_000).optional(),
+  /**
+   * An email the executor builds from input fields (connectors/mime.ts): recipients `to` (one
+   * address, or a list) and optional `cc` and `bcc` (lists), `subject` and plain `text`, sent
+   * base64url in the body field `into`. Argument constraints on any recipient field apply to every
+   * recipient in all of them.
+   */
+  mime: z.strictObject({
+    to: z.string().regex(FIELD), cc: z.string().regex(FIELD).optional(), bcc: z.string().regex(FIELD).optional(),
+    subject: z.string().regex(FIELD), text: z.string().regex(FIELD), into: z.string().regex(FIELD),
+  }).optional(),
   /** How to derive the resource id from the input, e.g. `github:repo:{owner}/{repo}`. */
   resource: z.string().min(1).max(256).regex(/^[a-z0-9_-]+:[^\s]*$/, 'a resource template looks like kind:…{field}…').optional(),
 }).superRefine((tool, ctx) => {
@@ -90,6 +100,15 @@ export const toolSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['body'], message: `${tool.method} tools send no body` });
   }
   if (tool.graphql !== undefined && tool.method !== 'POST') ctx.addIssue({ code: 'custom', path: ['graphql'], message: 'GraphQL tools use POST' });
+  if (tool.mime) {
+    for (const key of ['to', 'cc', 'bcc', 'subject', 'text'] as const) {
+      const name = tool.mime[key];
+      if (name !== undefined && !(name in fields)) ctx.addIssue({ code: 'custom', path: ['mime', key], message: `mime field "${name}" is not in input_schema.properties` });
+    }
+    if (tool.method === 'GET' || tool.method === 'DELETE' || tool.graphql !== undefined || (tool.body !== undefined && tool.body !== 'input')) {
+      ctx.addIssue({ code: 'custom', path: ['mime'], message: 'a mime tool sends its message in a JSON body (method POST, PUT or PATCH; body "input")' });
+    }
+  }
   for (const m of (tool.resource ?? '').matchAll(PLACEHOLDER)) {
     const [head] = m[1]!.split('.');
     if (!m[1]!.split('.').every((part) => FIELD.test(part)) || !(head! in fields)) {

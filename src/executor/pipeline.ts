@@ -6,6 +6,8 @@ import { WritError, withExpose } from '../errors/index.ts';
 import type { ConnectorCatalog, CatalogTool, ToolWithConnector } from '../connectors/catalog.ts';
 import { buildRequest, credentialHeaders, resourceFor, ToolInputError, type UpstreamRequest } from '../connectors/request.ts';
 import { EgressError, resolveEgress, type ApprovedAddresses } from '../connectors/egress.ts';
+import { emailFrom, recipients } from '../connectors/mime.ts';
+import { constraintHolds } from '../rights/rights.ts';
 import { ProviderConnections } from '../connectors/provider-connections.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { GrantStore } from '../storage/ports/grants.ts';
@@ -129,6 +131,23 @@ export async function verifyCapability(deps: ExecutorDeps, token: string, tool: 
  * revocation ids, which an attenuated variant shares with the capability it came from).
  */
 export const revocationsCheckedInStore: RevocationSource = { isRevoked: () => false };
+
+/**
+ * An email tool's recipients are one list to the capability: a constraint on any recipient field
+ * (`to`, `cc`, `bcc`) must hold for every address in all of them, so a `to` limited to a domain
+ * cannot be escaped through `cc` or `bcc`.
+ */
+export function recipientsWithinConstraints(cap: VerifiedCapability, tool: CatalogTool, input: Record<string, unknown>): void {
+  const mime = tool.definition.mime;
+  if (!mime) return;
+  const fields = new Set([mime.to, mime.cc, mime.bcc].filter((f): f is string => f !== undefined));
+  const constraints = cap.rights.filter((d) => d.tools.includes(tool.name)).flatMap((d) => Object.entries(d.constraints ?? {}).filter(([key]) => fields.has(key)).map(([key, c]) => ({ key, c })));
+  if (!constraints.length) return;
+  for (const address of recipients(emailFrom(mime, input))) {
+    const broken = constraints.find(({ c }) => !constraintHolds(c, address));
+    if (broken) throw fail('constraint_failed', `the recipient ${address} is outside the capability's constraints on "${broken.key}"`);
+  }
+}
 
 export async function ensureNotRevoked(deps: ExecutorDeps, cap: VerifiedCapability): Promise<void> {
   const record = await deps.capabilities.getCapability(cap.org_id, cap.jti);
@@ -351,6 +370,7 @@ async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promi
   const input = validateInput(deps, tool, req.body);
   const cap = await verifyCapability(deps, token, tool, input, req);
   trail.capability = cap;
+  recipientsWithinConstraints(cap, tool, input);
   // RFC 9449 §7.1: the DPoP scheme promises a key binding the proof is checked against; an
   // unbound capability has none, so its proof would go unchecked.
   if (scheme === 'DPoP' && !cap.cnf) throw fail('invalid_token', 'this capability is not DPoP-bound; present it with the Bearer scheme', { status: 401, expose: { reason: 'invalid_dpop_proof' } });

@@ -95,9 +95,14 @@ test('resource ids are derived from the input by the tool template', async () =>
 
 test('tool input is validated against its JSON Schema', async () => {
   const send = await tool('gmail.messages.send');
-  assert.deepEqual(catalog.validateInput(send, { raw: 'abc' }), { raw: 'abc' });
-  assert.throws(() => catalog.validateInput(send, {}), /raw/);
-  assert.throws(() => catalog.validateInput(send, { raw: 'abc', to: 'eve@example.com' }), ToolInputError);
+  const email = { to: 'ann@customer.com', cc: ['bob@customer.com'], subject: 's', body: 'b' };
+  assert.deepEqual(catalog.validateInput(send, email), email);
+  assert.throws(() => catalog.validateInput(send, {}), /to/);
+  assert.throws(() => catalog.validateInput(send, { ...email, raw: 'abc' }), ToolInputError, 'a whole message is not accepted: the executor writes it');
+  for (const address of ['ann@customer.com, eve@attacker.example', 'Ann <ann@customer.com>', 'ann@customer.com\r\nBcc: eve@attacker.example', 'ann', '@customer.com']) {
+    assert.throws(() => catalog.validateInput(send, { ...email, to: address }), ToolInputError, address);
+    assert.throws(() => catalog.validateInput(send, { ...email, bcc: [address] }), ToolInputError, address);
+  }
 });
 
 test('egress: only the connector hosts, only https, never private, loopback, link-local or metadata addresses', async () => {

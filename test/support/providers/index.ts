@@ -1,4 +1,5 @@
-// Writ with local stand-ins for Notion, GitHub, Slack and Linear, reached through
+// Writ with local stand-ins for Notion, GitHub, Slack, Linear, Google (Gmail and Calendar) and
+// HubSpot, reached through
 // WRIT_CONNECTOR_ENDPOINTS exactly as a GitHub Enterprise Server deployment would be: the
 // shipped connector definitions are used unchanged but for their base URLs.
 import type { WritOptions } from '../../../src/app/writ.ts';
@@ -10,6 +11,8 @@ import { startGitHub, type LocalGitHub } from './github.ts';
 import { startLinear, type LocalLinear } from './linear.ts';
 import { startNotion, type LocalNotion, type NotionWorkspace } from './notion.ts';
 import { startSlack, type LocalSlack } from './slack.ts';
+import { startGoogle, type LocalGoogle } from './google.ts';
+import { startHubSpot, type LocalHubSpot } from './hubspot.ts';
 
 export { startBilling } from './billing.ts';
 
@@ -18,6 +21,9 @@ export const PROVIDER_CLIENTS = {
   github: { client_id: 'Iv1.writgithubapp', client_secret: 'github-client-secret-0123456789' },
   slack: { client_id: '1234567890.writ', client_secret: 'slack-client-secret-0123456789' },
   linear: { client_id: 'writ-linear-app', client_secret: 'linear-client-secret-0123456789' },
+  // One Google OAuth client serves both Google connectors, as one Cloud project would.
+  google: { client_id: '123456789012-writ.apps.googleusercontent.com', client_secret: 'GOCSPX-google-client-secret-0123' },
+  hubspot: { client_id: '0f1e2d3c-writ-hubspot-app', client_secret: 'hubspot-client-secret-0123456789' },
 } as const;
 
 export interface ProviderOptions {
@@ -25,6 +31,9 @@ export interface ProviderOptions {
   github?: true;
   slack?: { team: { id: string; name: string }; channels: string[] };
   linear?: { teams: Array<{ id: string; key: string }> };
+  /** Gmail and Google Calendar. */
+  google?: true;
+  hubspot?: true;
   env?: Record<string, string>;
   writ?: WritOptions;
 }
@@ -35,6 +44,8 @@ export interface WritWithProviders {
   github: LocalGitHub | undefined;
   slack: LocalSlack | undefined;
   linear: LocalLinear | undefined;
+  google: LocalGoogle | undefined;
+  hubspot: LocalHubSpot | undefined;
   close(): Promise<void>;
 }
 
@@ -46,6 +57,8 @@ export async function startWritWithProviders(options: ProviderOptions): Promise<
   const github = options.github ? await startGitHub({ clients: [client('github')] }) : undefined;
   const slack = options.slack ? await startSlack({ clients: [client('slack')], ...options.slack }) : undefined;
   const linear = options.linear ? await startLinear({ clients: [client('linear')], teams: options.linear.teams }) : undefined;
+  const google = options.google ? await startGoogle({ clients: [client('google')] }) : undefined;
+  const hubspot = options.hubspot ? await startHubSpot({ clients: [client('hubspot')] }) : undefined;
 
   const endpoints: Record<string, Record<string, string>> = {};
   const clients: Record<string, { client_id: string; client_secret: string }> = {};
@@ -70,6 +83,19 @@ export async function startWritWithProviders(options: ProviderOptions): Promise<
     clients.linear = PROVIDER_CLIENTS.linear;
     hosts.push(new URL(linear.url).host);
   }
+  if (google) {
+    const auth = { authorization_url: `${google.url}/o/oauth2/v2/auth`, token_url: `${google.url}/token`, revocation_url: `${google.url}/revoke` };
+    endpoints.gmail = { api_base_url: `${google.url}/gmail/v1`, ...auth };
+    endpoints.google_calendar = { api_base_url: `${google.url}/calendar/v3`, ...auth };
+    clients.gmail = PROVIDER_CLIENTS.google;
+    clients.google_calendar = PROVIDER_CLIENTS.google;
+    hosts.push(new URL(google.url).host);
+  }
+  if (hubspot) {
+    endpoints.hubspot = { api_base_url: hubspot.url, authorization_url: `${hubspot.url}/oauth/authorize`, token_url: `${hubspot.url}/oauth/v1/token` };
+    clients.hubspot = PROVIDER_CLIENTS.hubspot;
+    hosts.push(new URL(hubspot.url).host);
+  }
   const extraHosts = options.env?.WRIT_ALLOW_PRIVATE_EGRESS ? options.env.WRIT_ALLOW_PRIVATE_EGRESS.split(',') : [];
   const writ = await startTestWrit({
     env: {
@@ -82,10 +108,10 @@ export async function startWritWithProviders(options: ProviderOptions): Promise<
     ...(options.writ ? { writ: options.writ } : {}),
   });
   return {
-    writ, notion, github, slack, linear,
+    writ, notion, github, slack, linear, google, hubspot,
     async close() {
       await writ.stop();
-      for (const p of [notion, github, slack, linear]) await p?.close();
+      for (const p of [notion, github, slack, linear, google, hubspot]) await p?.close();
     },
   };
 }
