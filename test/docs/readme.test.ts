@@ -56,7 +56,8 @@ async function actAsJohn(page: Page, issuer: string, start: string, done: () => 
       await password.fill(new URL(page.url()).origin === issuer ? 'correct horse battery' : 'demo');
     }
     const approve = page.locator('button[name="decision"][value="approve"]');
-    const button = (await approve.count()) ? approve : page.locator('form button[type="submit"]:not(.deny)').first();
+    // Any form's button but Deny and the header's Sign out.
+    const button = (await approve.count()) ? approve : page.locator('form:not([action="/account/signout"]) button[type="submit"]:not(.deny)').first();
     assert.ok(await button.count(), `John's browser found nothing to do at ${page.url()}: ${(await page.textContent('body'))?.trim().slice(0, 300)}`);
     await Promise.all([page.waitForEvent('load'), button.click()]);
   }
