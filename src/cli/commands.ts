@@ -285,6 +285,11 @@ export const HANDLERS: Record<string, Handler> = {
     return allowed ? EXIT.ok : EXIT.failed;
   },
 
+  'mcp settings': (ctx) => {
+    const render = (s: any) => `accept: ${s.accept}\nclients: ${s.clients.join(', ') || '-'}\ntools: ${s.tools.join(', ') || '-'}`;
+    if (!str(ctx, 'accept')) return show(ctx, 'GET', `${orgPath(ctx)}/mcp`, undefined, render);
+    return show(ctx, 'PUT', `${orgPath(ctx)}/mcp`, { accept: str(ctx, 'accept'), clients: list(ctx, 'client'), tools: list(ctx, 'tool') }, render);
+  },
   'keys rotate': (ctx) => show(ctx, 'POST', '/keys/rotate', undefined, (j) => `rotated; signing keys now ${j.kids.join(', ')}`),
 
   async 'audit query'(ctx) {

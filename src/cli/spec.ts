@@ -111,6 +111,13 @@ export const COMMANDS: CommandSpec[] = [
       arg: { type: 'string', multiple: true, description: 'An argument of the call, `field=value` (a number when it reads as one); repeatable. Approval rules are judged against these.' },
     } },
 
+  { name: ['mcp', 'settings'], description: 'Show, or with --accept set, whether the org accepts external MCP clients (clients of no org, by metadata document or registration), which ones, and the tools they may ever be granted in it. Every external client\'s agent in the org takes a new ceiling at once.', args: [],
+    options: {
+      ...org, accept: { type: 'string', description: '`none`, `any`, or `listed` (only the clients given with --client).' },
+      client: { type: 'string', multiple: true, description: 'A client id (its metadata document URL, or a registered id) or a host; repeatable.' },
+      tool: { type: 'string', multiple: true, description: 'A tool external clients may be granted; repeatable.' },
+    } },
+
   { name: ['keys', 'rotate'], description: 'Rotate signing keys; older keys stay published until their tokens expire.', args: [], options: {} },
 
   { name: ['audit', 'query'], description: 'Audit events, newest first, with filters.', args: [],

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { agentKeysBody, auditQuery, checkpointsQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody, siemStreamBody, updateAgentBody, updateUserBody } from '../admin/schemas.ts';
 import { authorizationDetailsSchema } from '../rights/schema.ts';
+import { mcpSettingsBody } from '../admin/mcp.ts';
 import { approvalDecisionBody, approvalSettingsBody } from '../approvals/schemas.ts';
 
 export type JsonSchema = { [key: string]: unknown };
@@ -218,6 +219,11 @@ const PATHS: Record<string, PathItem> = {
     get: { operationId: 'listTools', summary: 'The executor\'s tools.', tags: ['executor'],
       responses: { 200: ok('Tools; `allowed` says whether the presented capability (optional) covers each.', obj({ tools: { type: 'array', items: obj({ name: str, connector: str, description: str, scopes: strings, input_schema: { type: 'object' }, allowed: { type: 'boolean' } }, ['name', 'connector']) } })), 401: error('A capability was presented and failed verification.') } },
   },
+  '/mcp': {
+    post: { operationId: 'mcp', summary: 'The executor as an MCP server (Streamable HTTP, JSON-RPC 2.0, stateless): `tools/list` lists what the token\'s grant covers, `tools/call` runs one tool with a capability minted for that call. The token must be issued for exactly this resource (RFC 8707); see docs/mcp.md.', tags: ['executor'],
+      requestBody: body({ type: 'object', description: 'A JSON-RPC request, notification or batch.' }),
+      responses: { 200: ok('The JSON-RPC response.', { type: 'object' }), 401: error('No token, or one not issued for this resource; `WWW-Authenticate` names the protected resource metadata (RFC 9728).'), 403: error('`insufficient_scope`: the call needs a tool the grant does not cover; `WWW-Authenticate` names every scope needed.') } },
+  },
   '/v1/tools/{tool}/execute': {
     post: { operationId: 'executeTool', summary: 'Run one tool with a capability (`Authorization: Bearer` or `DPoP` + proof). Principal and org come from the token alone.', tags: ['executor'],
       parameters: [pathParam('tool', 'Tool name, e.g. `notion.pages.create`.')],
@@ -412,6 +418,13 @@ const PATHS: Record<string, PathItem> = {
   },
   '/admin/v1/orgs/{org}/connected-accounts/{id}': {
     delete: admin({ operationId: 'deleteConnectedAccount', summary: 'Disconnect: revoke upstream where the provider supports it, then shred the credential.', parameters: [orgParam, pathParam('id', 'Account id.')], responses: { 204: noContent, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/mcp': {
+    get: admin({ operationId: 'getMcpSettings', summary: 'Whether the org accepts external MCP clients (none, any, or listed client ids and hosts) and the ceiling they get.', parameters: [orgParam],
+      responses: { 200: ok('The settings.', obj({ accept: str, clients: strings, tools: strings, updated_at: str }, ['accept', 'clients', 'tools'])), ...ORG_404 } }),
+    put: admin({ operationId: 'putMcpSettings', summary: 'Set whether the org accepts external MCP clients, which ones, and their ceiling; every external client\'s agent in the org takes the new ceiling at once.', parameters: [orgParam],
+      requestBody: body(fromZod(mcpSettingsBody)),
+      responses: { 200: ok('The settings.', obj({ accept: str, clients: strings, tools: strings, updated_at: str }, ['accept', 'clients', 'tools', 'updated_at'])), ...ADMIN_BAD, ...ORG_404 } }),
   },
   '/admin/v1/resource-servers': {
     post: admin({ operationId: 'createResourceServer', summary: 'Register a downstream resource server as a token-exchange audience.', requestBody: body(fromZod(createResourceServerBody)),

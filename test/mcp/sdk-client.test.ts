@@ -9,7 +9,9 @@ import { httpClient } from '../support/http.ts';
 import { openConnectLink, startWritWithDemo } from '../support/connect.ts';
 import { seedOrg } from '../support/writ.ts';
 import { launchChromium, screenshot } from '../browser/chromium.ts';
-import { callbackServer, connect, documentServer, fetchTrusting, MemoryClientProvider, selfSignedCertificate, signInAndApprove } from './support.ts';
+import { callbackServer, connect, documentServer, fetchTrusting, MemoryClientProvider, recordingFetch, selfSignedCertificate, signInAndApprove } from './support.ts';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 const TOOLS = ['demo.notes.create', 'demo.notes.list'];
 
@@ -70,7 +72,11 @@ for (const registration of ['metadata document', 'dynamic registration'] as cons
       assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
       return signInAndApprove(page, url, { org: 'XCorp', username: seeded.user.username, password: seeded.user.password }, callback.url, (text) => consentTexts.push(text));
     };
-    const { client } = await connect(mcpUrl, provider, authorize);
+    const transcript: string[] = [];
+    const { client } = await connect(mcpUrl, provider, (url) => {
+      transcript.push('browser: GET /authorize (client_id, redirect_uri, code_challenge S256, scope, resource) -> sign-in, consent -> redirect with code and iss');
+      return authorize(url);
+    }, recordingFetch(transcript));
     t.after(() => client.close());
 
     await t.test('registration and consent', async () => {
@@ -131,6 +137,16 @@ for (const registration of ['metadata document', 'dynamic registration'] as cons
       const agent = (await writ.admin('GET', `/orgs/${org}/agents/${agentId}`)).json;
       assert.equal(agent.name, 'Notes assistant');
       assert.deepEqual(agent.tools, TOOLS);
+    });
+
+    await t.test('the session transcript is the one docs/mcp.md shows', async () => {
+      const text = transcript.join('\n');
+      const artifacts = resolve(import.meta.dirname, '../../test-artifacts');
+      mkdirSync(artifacts, { recursive: true });
+      const name = registration === 'metadata document' ? 'cimd' : 'dcr';
+      writeFileSync(resolve(artifacts, `mcp-transcript-${name}.txt`), `${text}\n`);
+      const docs = readFileSync(resolve(import.meta.dirname, '../../docs/mcp.md'), 'utf8');
+      assert.ok(docs.includes(`<!-- transcript:${name} -->\n\`\`\`text\n${text}\n\`\`\``), `docs/mcp.md shows test-artifacts/mcp-transcript-${name}.txt`);
     });
   });
 }

@@ -64,6 +64,27 @@ export class MemoryClientProvider implements OAuthClientProvider {
   }
 }
 
+/**
+ * A fetch that records what the MCP client asks and what it is answered, one line per request:
+ * method, path (JSON-RPC method for POST /mcp) and status. Ports and ids are left out so the lines
+ * are the same on every run.
+ */
+export function recordingFetch(lines: string[]): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const res = await fetch(input, init);
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    let what = url.pathname;
+    if (typeof init?.body === 'string' && init.body.startsWith('{')) {
+      try { what += ` ${(JSON.parse(init.body) as { method?: string }).method ?? ''}`.trimEnd(); } catch { /* not JSON */ }
+    } else if (init?.body instanceof URLSearchParams) {
+      what += ` grant_type=${init.body.get('grant_type')}`;
+    }
+    const challenge = res.headers.get('www-authenticate');
+    lines.push(`${init?.method ?? 'GET'} ${what} -> ${res.status}${challenge ? ` (WWW-Authenticate: ${challenge.replace(/http:\/\/[^/"]+/g, '…').replace(/"[^"]*\.well-known[^"]*"/, (m) => m)})` : ''}`);
+    return res;
+  }) as typeof fetch;
+}
+
 /** A self-signed certificate for `localhost`, made with openssl for this run. */
 export function selfSignedCertificate(): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'writ-mcp-tls-'));
@@ -134,8 +155,9 @@ export async function signInAndApprove(page: Page, authorizationUrl: URL, person
 }
 
 /** Connects the SDK client, sending the person through Chromium when the SDK asks for authorization. */
-export async function connect(mcpUrl: URL, provider: MemoryClientProvider, authorize: (url: URL) => Promise<string>) {
-  let transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+export async function connect(mcpUrl: URL, provider: MemoryClientProvider, authorize: (url: URL) => Promise<string>, fetchFn?: typeof fetch) {
+  const options = { authProvider: provider, ...(fetchFn ? { fetch: fetchFn } : {}) };
+  let transport = new StreamableHTTPClientTransport(mcpUrl, options);
   let client = new Client({ name: 'writ-test-host', version: '1.0.0' });
   try {
     await client.connect(transport);
@@ -146,7 +168,7 @@ export async function connect(mcpUrl: URL, provider: MemoryClientProvider, autho
   const url = provider.authorizationUrls.at(-1)!;
   const code = await authorize(url);
   await transport.finishAuth(code);
-  transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+  transport = new StreamableHTTPClientTransport(mcpUrl, options);
   client = new Client({ name: 'writ-test-host', version: '1.0.0' });
   await client.connect(transport);
   return { client, transport, authorized: true };

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminRoutes } from '../../src/admin/routes.ts';
+import { mcpAdminRoutes } from '../../src/admin/mcp.ts';
 import { revocationRoutes } from '../../src/revocation/routes.ts';
 import { accountAdminRoutes } from '../../src/admin/accounts.ts';
 import { executorRoutes } from '../../src/executor/routes.ts';
@@ -35,7 +36,7 @@ test('every admin, executor, connect and revocation-feed route is in the OpenAPI
   const served = [
     ...routesOf(adminRoutes({} as never) as never), ...routesOf(revocationRoutes({} as never) as never),
     ...routesOf(accountAdminRoutes({} as never) as never), ...routesOf(connectRoutes({} as never) as never),
-    ...routesOf(lifecycleAdminRoutes({} as never) as never), ...routesOf(approvalAdminRoutes({} as never) as never), ...routesOf(evidenceAdminRoutes({} as never) as never), ...routesOf(checkpointRoutes({} as never, {} as never) as never),
+    ...routesOf(lifecycleAdminRoutes({} as never) as never), ...routesOf(mcpAdminRoutes({} as never) as never), ...routesOf(approvalAdminRoutes({} as never) as never), ...routesOf(evidenceAdminRoutes({} as never) as never), ...routesOf(checkpointRoutes({} as never, {} as never) as never),
     ...routesOf(executorRoutes({ issuer: writ.issuer, executorResource: writ.executorResource } as never) as never),
   ];
   assert.ok(served.length > 15, 'the router stacks were read');
