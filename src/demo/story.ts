@@ -51,7 +51,8 @@ async function walk(browser: HttpClient, issuer: string, start: string, stop: (l
   for (let step = 0; step < 8 && !(res.location && stop(res.location)); step++) {
     if (res.status !== 200) return res;
     const atWrit = new URL(res.url).origin === new URL(issuer).origin;
-    const form = parseForms(res.text)[0];
+    // The page's own form, not the Sign out in the header of a signed-in page.
+    const form = parseForms(res.text).find((f) => new URL(f.action, res.url).pathname !== '/account/signout');
     if (!form) return res;
     let fields: Record<string, string>;
     if (/\/(login|signin)$/.test(new URL(form.action, res.url).pathname)) {
