@@ -93,6 +93,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       backchannel_authentication: '/backchannel',
     },
     pkce: { required: () => true },
+    // Discovery advertises exactly what an agent can use (test/as/discovery.test.ts holds every
+    // advertised value to the server): the authorization code flow only (no implicit, no id_token
+    // response type); client secrets by Basic or POST, private_key_jwt with asymmetric keys, and
+    // `none` for public clients with PKCE. client_secret_jwt and HS256 would sign with a secret
+    // Writ keeps only as a digest, so they are not offered.
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256', 'Ed25519', 'EdDSA'] },
     ttl: {
       AccessToken: deps.accessTokenTtl,
       ClientCredentials: deps.accessTokenTtl,
