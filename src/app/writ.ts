@@ -172,7 +172,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     ciba,
     // External MCP clients; the MCP resource's scopes are the catalog's tools (made below).
     mcp: {
-      mcpResource, settings: store.mcp, egress: { allowPrivateHosts: config.allowPrivateEgress },
+      mcpResource, settings: store.mcp, grantService, egress: { allowPrivateHosts: config.allowPrivateEgress },
       toolScopes: async () => (await catalog.listTools('')).map((t) => `tool:${t.name}`),
       ...(options.metadataFetch ? { fetch: options.metadataFetch } : {}),
     },
