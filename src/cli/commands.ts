@@ -189,6 +189,36 @@ export const HANDLERS: Record<string, Handler> = {
 
   'scim token': (ctx) => show(ctx, 'POST', `${orgPath(ctx)}/scim/token`, {}, (t) => `SCIM bearer token (shown once; the previous one no longer works):\n${t.token}`),
 
+  'identity-provider set': (ctx) => {
+    const method = str(ctx, 'auth-method') ?? 'client_secret_basic';
+    const key = str(ctx, 'private-key-file');
+    const claims = Object.fromEntries(list(ctx, 'claim').map((c) => {
+      const at = c.indexOf('=');
+      if (at < 1) throw new CliError(EXIT.usage, `--claim ${c}: write field=claim`);
+      return [c.slice(0, at), c.slice(at + 1)];
+    }));
+    if (key && method !== 'private_key_jwt') throw new CliError(EXIT.usage, '--private-key-file goes with --auth-method private_key_jwt');
+    const passwords = str(ctx, 'passwords');
+    if (passwords !== undefined && passwords !== 'on' && passwords !== 'off') throw new CliError(EXIT.usage, '--passwords is on or off');
+    const body = {
+      issuer: need(ctx, 'issuer'), client_id: need(ctx, 'client-id'), token_endpoint_auth_method: method,
+      ...(method === 'private_key_jwt' ? { private_key_jwk: readJsonFile(need(ctx, 'private-key-file')) } : { client_secret: need(ctx, 'client-secret', 'WRIT_IDP_CLIENT_SECRET') }),
+      ...(list(ctx, 'scope').length ? { scopes: list(ctx, 'scope') } : {}),
+      ...(Object.keys(claims).length ? { claims } : {}),
+      ...(list(ctx, 'admin-value').length ? { admin_values: list(ctx, 'admin-value') } : {}),
+      ...(list(ctx, 'domain').length ? { domains: list(ctx, 'domain') } : {}),
+      ...(passwords ? { local_passwords: passwords === 'on' } : {}),
+      ...(str(ctx, 'max-age') ? { sensitive_max_age: Number(str(ctx, 'max-age')) } : {}),
+      ...(ctx.values['accept-id-jag'] ? { accept_id_jag: true } : {}),
+    };
+    return show(ctx, 'PUT', `${orgPath(ctx)}/identity-provider`, body, (p) =>
+      `single sign-on through ${p.issuer} (client ${p.client_id}); local passwords ${p.local_passwords ? 'on' : 'off'}\nredirect URI to register at the provider: ${p.redirect_uri}`);
+  },
+  'identity-provider show': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/identity-provider`, undefined, (p) => table([p], ['issuer', 'client_id', 'token_endpoint_auth_method', 'domains', 'local_passwords', 'accept_id_jag', 'redirect_uri'])),
+  'identity-provider remove': (ctx) => show(ctx, 'DELETE', `${orgPath(ctx)}/identity-provider`, undefined, () => 'identity provider removed; local passwords work again'),
+  'cross-app set': (ctx) => show(ctx, 'PUT', `${orgPath(ctx)}/cross-app-access`, readJsonFile(need(ctx, 'file')), (p) => `ID-JAGs may be issued for: ${p.targets.map((t: any) => t.audience).join(', ') || 'nobody'}`),
+  'cross-app show': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/cross-app-access`, undefined, (p) => table(p.targets.map((t: any) => ({ ...t, clients: Object.entries(t.clients).map(([a, c]) => `${a}→${c}`).join(' ') })), ['audience', 'clients', 'scopes', 'resources', 'ttl'])),
+
   'connectors create': (ctx) => show(ctx, 'PUT', `${orgPath(ctx)}/connectors/${seg(ctx.args[0]!)}`, readJsonFile(need(ctx, 'file')), (c) => `registered connector ${c.name}\nredirect URI to register at the provider: ${c.redirect_uri}`),
   'connectors list': (ctx) => show(ctx, 'GET', `${orgPath(ctx)}/connectors`, undefined, (j) => table(j.connectors, ['name', 'origin', 'auth', 'tools'])),
   'connectors delete': (ctx) => show(ctx, 'DELETE', `${orgPath(ctx)}/connectors/${seg(ctx.args[0]!)}`, undefined, () => `deleted connector ${ctx.args[0]}`),

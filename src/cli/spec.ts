@@ -74,6 +74,25 @@ export const COMMANDS: CommandSpec[] = [
 
   { name: ['scim', 'token'], description: 'Issue the org\'s SCIM bearer token, printed once; the previous one stops working.', args: [], options: { ...org } },
 
+  { name: ['identity-provider', 'set'], description: 'Set (or replace) the org\'s OpenID provider for single sign-on. The client secret is read from WRIT_IDP_CLIENT_SECRET, never from the command line; with --private-key-file Writ signs private_key_jwt assertions instead. Register the printed redirect URI at the provider.', args: [],
+    options: {
+      ...org, issuer: { type: 'string', description: 'The provider\'s issuer URL (https; http only on loopback).' }, 'client-id': { type: 'string', description: 'Writ\'s client id at the provider.' },
+      'client-secret': { type: 'string', env: 'WRIT_IDP_CLIENT_SECRET', description: 'Read from WRIT_IDP_CLIENT_SECRET.' },
+      'auth-method': { type: 'string', description: '`client_secret_basic` (default), `client_secret_post` or `private_key_jwt`.' },
+      'private-key-file': { type: 'string', description: 'A JSON file with the private JWK for `private_key_jwt` (sealed at rest; its public half is shown).' },
+      scope: { type: 'string', multiple: true, description: 'A scope to ask for; repeatable (default `openid email profile`).' },
+      claim: { type: 'string', multiple: true, description: '`field=claim` for `username`, `email`, `display_name` or `roles` (default preferred_username, email, name, groups); repeatable.' },
+      'admin-value': { type: 'string', multiple: true, description: 'A value of the roles claim that makes a user an org admin; repeatable.' },
+      domain: { type: 'string', multiple: true, description: 'An email domain the provider signs in (home-realm discovery; other domains are refused); repeatable.' },
+      passwords: { type: 'string', description: '`on` (default) or `off`: whether the org\'s users may still sign in with a Writ password.' },
+      'max-age': { type: 'string', description: 'Seconds: how recent the provider\'s sign-in must be for consent to an agent (default 300).' },
+      'accept-id-jag': { type: 'boolean', description: 'Accept ID-JAGs this provider signs at /token (jwt-bearer).' },
+    } },
+  { name: ['identity-provider', 'show'], description: 'Show the org\'s identity provider (never its secret).', args: [], options: { ...org } },
+  { name: ['identity-provider', 'remove'], description: 'Remove the org\'s identity provider and its users\' links to it; passwords work again.', args: [], options: { ...org } },
+  { name: ['cross-app', 'set'], description: 'Set the authorization servers Writ may issue ID-JAGs for, as its users\' identity provider, from a JSON file `{ "targets": [{ "audience", "clients": { agent: client_id there }, "scopes", "resources", "ttl" }] }`.', args: [], options: { ...org, file: { type: 'string', description: 'JSON file with the targets.' } } },
+  { name: ['cross-app', 'show'], description: 'Show the org\'s cross-app access targets.', args: [], options: { ...org } },
+
   { name: ['connectors', 'create'], description: 'Register or replace an org connector from a definition file (docs/connectors.md).', args: [arg('name', 'Connector name.')], options: { ...org, file: { type: 'string', description: 'JSON file with the definition.' } } },
   { name: ['connectors', 'list'], description: 'Connectors available to an org (catalog and org-registered).', args: [], options: { ...org } },
   { name: ['connectors', 'delete'], description: 'Delete an org connector.', args: [arg('name', 'Connector name.')], options: { ...org } },
