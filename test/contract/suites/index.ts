@@ -12,6 +12,7 @@ import { orgConnectorsContract } from './org-connectors.ts';
 import { peersContract } from './peers.ts';
 import { replayContract } from './replay.ts';
 import { revocationFeedContract } from './revocation-feed.ts';
+import { ssoContract } from './sso.ts';
 import { vaultContract } from './vault.ts';
 import type { ContractSuite, StoreFactory } from '../support/harness.ts';
 
@@ -29,6 +30,7 @@ export const contractSuites: ContractSuite[] = [
   authorityContract,
   peersContract,
   replayContract,
+  ssoContract,
   lifecycleContract,
   evidenceContract,
   approvalsContract,
