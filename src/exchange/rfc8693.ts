@@ -1,6 +1,7 @@
 
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { actorFromChain, mintBiscuitCapability, mintJwtCapability, scopeFor, type CapabilityClaims } from '../capability/index.ts';
+import { actorFromChain, mintJwtCapability, scopeFor, type CapabilityClaims } from '../capability/index.ts';
+import { BiscuitPool } from '../capability/biscuit-pool.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
@@ -31,7 +32,11 @@ export interface ExchangeDeps {
   defaultAudience: string;
   /** Writ's delegated and org-level access tokens, resolved by the authorization server. */
   resolveAccessToken: (token: string) => Promise<Subject | undefined>;
+  /** Where Biscuits are minted: off the event loop, in workers whose leaked wasm memory is bounded (default: one pool per process). */
+  biscuitPool?: Pick<BiscuitPool, 'mint'>;
 }
+
+let processBiscuitPool: BiscuitPool | undefined;
 
 export interface ExchangeRequest {
   /** The authenticated client at the token endpoint. */
@@ -199,7 +204,7 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
   let token: string;
   let revocation_ids: string[] = [];
   if (params.requested_token_type === TOKEN_TYPE.biscuit) {
-    const minted = mintBiscuitCapability(claims, deps.keys.biscuitRootKey);
+    const minted = await (deps.biscuitPool ?? (processBiscuitPool ??= new BiscuitPool())).mint(claims, deps.keys.biscuitRootKey);
     token = minted.token;
     revocation_ids = minted.revocation_ids;
   } else {

@@ -46,7 +46,7 @@ const detail = fc.record({
   tools: fc.uniqueArray(fc.stringMatching(/^[a-z]{1,6}\.[a-z]{1,6}$/), { minLength: 1, maxLength: 2 }),
   resources: fc.option(fc.uniqueArray(fc.oneof(fc.constant('*'), text.map((t) => `r:${t.replace(/\*/g, '')}`), text.map((t) => `p:${t.replace(/\*/g, '')}*`)), { minLength: 1, maxLength: 3 }), { nil: undefined }),
   constraints: fc.option(fc.dictionary(id, constraint, { minKeys: 1, maxKeys: 2 }), { nil: undefined }),
-}).map((d) => Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined)) as CapabilityClaims['authorization_details'][number]);
+}).map((d) => Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined)) as unknown as CapabilityClaims['authorization_details'][number]);
 
 const claims = fc.record({
   sub: id, principal: fc.constantFrom('user' as const, 'org' as const), aud: text.map((t) => `https://rs.example/${encodeURIComponent(t)}`),
