@@ -25,7 +25,10 @@ export interface AccountDeps {
   clock?: Clock | undefined;
 }
 
-export type ConnectionView = Pick<ConnectedAccountRecord, 'id' | 'connector' | 'status' | 'scopes' | 'created_at' | 'expires_at' | 'last_error'>;
+export type ConnectionView = Pick<ConnectedAccountRecord, 'id' | 'connector' | 'status' | 'scopes' | 'created_at' | 'expires_at' | 'last_error'> & {
+  /** Where the user connects it again, when it is not working (pending, revoked, expired, in error). */
+  reconnect_url?: string | undefined;
+};
 
 /** A user's own provider accounts, as the connect flow keeps them (wired by the composition root). */
 export interface UserConnections {
@@ -134,7 +137,7 @@ export function accountRoutes(deps: AccountDeps): Router {
         { label: 'Status', cell: (a) => html`<strong>${a.status}</strong>${a.last_error ? html`<br><span class="muted">${a.last_error}</span>` : ''}` },
         { label: 'Scopes', cell: (a) => (a.scopes.length ? a.scopes.map((x, i) => html`${i ? ', ' : ''}<code>${x}</code>`) : html`<span class="muted">none</span>`) },
         { label: 'Connected', cell: (a) => when(a.created_at, now) },
-        { label: 'Action', actions: true, cell: (a) => html`<form method="post" action="/account/connections/${encodeURIComponent(a.id)}/disconnect">
+        { label: 'Action', actions: true, cell: (a) => html`${a.reconnect_url ? html`<a href="${a.reconnect_url}">Reconnect ${a.connector}</a> ` : ''}<form method="post" action="/account/connections/${encodeURIComponent(a.id)}/disconnect">
           <input type="hidden" name="csrf" value="${csrf}"><button type="submit" class="danger" aria-label="Disconnect ${a.connector} (${a.id})">Disconnect</button></form>` },
       ])}
       <p><a href="/connect">Connect a service</a></p>

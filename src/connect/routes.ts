@@ -62,7 +62,8 @@ async function endConnection(deps: Pick<ConnectDeps, 'vault' | 'catalog' | 'audi
 export function userConnections(deps: Pick<ConnectDeps, 'vault' | 'catalog' | 'audit'>) {
   const own = (user_id: string) => ({ owner: { kind: 'user' as const, user_id } });
   return {
-    list: (org_id: string, user_id: string) => deps.vault.listAccounts(org_id, own(user_id)),
+    list: async (org_id: string, user_id: string) => (await deps.vault.listAccounts(org_id, own(user_id)))
+      .map((a) => ({ ...a, reconnect_url: a.status === 'active' ? undefined : connectLink('', org_id, a.id) })),
     async disconnect(org_id: string, user_id: string, account_id: string): Promise<boolean> {
       const account = await deps.vault.getAccount(org_id, account_id);
       if (!account || account.owner.kind !== 'user' || account.owner.user_id !== user_id) return false;

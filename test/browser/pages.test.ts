@@ -225,6 +225,7 @@ test('every page passes axe-core and keeps its layout at 1,400 px and 390 px', a
       check: async (page) => {
         const accounts = page.locator('section', { has: page.getByRole('heading', { name: 'Your connected accounts' }) });
         assert.equal(await accounts.getByRole('row').filter({ hasText: 'active' }).getByRole('button', { name: /^Disconnect demo/ }).count(), 1);
+        assert.equal(await accounts.getByRole('row').filter({ hasText: 'pending' }).getByRole('link', { name: 'Reconnect demo' }).getAttribute('href'), `/connect/${pending.id}?org=${org}`);
         assert.equal(await page.getByRole('navigation', { name: 'Your account' }).getByRole('link', { name: 'Admin console' }).count(), 0, 'a member has no console link');
       },
     },
