@@ -7,6 +7,8 @@ import { crossAppBody, identityProviderBody } from '../sso/schema.ts';
 import { readJson } from '../web/body.ts';
 import { validate } from './validate.ts';
 
+export { crossAppBody, identityProviderBody };
+
 // `/admin/v1/orgs/{org}/identity-provider`: the org's OpenID provider for single sign-on, and
 // `/admin/v1/orgs/{org}/cross-app-access`: the authorization servers Writ issues ID-JAGs for.
 // Behind the admin router's bearer check (mounted under the same prefix, after it).

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { agentKeysBody, auditQuery, checkpointsQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody, siemStreamBody, updateAgentBody, updateUserBody } from '../admin/schemas.ts';
 import { authorizationDetailsSchema } from '../rights/schema.ts';
 import { mcpSettingsBody } from '../admin/mcp.ts';
+import { crossAppBody, identityProviderBody } from '../admin/identity-provider.ts';
 import { approvalDecisionBody, approvalSettingsBody } from '../approvals/schemas.ts';
 
 export type JsonSchema = { [key: string]: unknown };
@@ -68,6 +69,8 @@ const admin = (operation: Omit<Operation, 'tags' | 'security'>): Operation => ({
 });
 
 const ADMIN_BAD = { 400: error('The body or query failed validation (`invalid_request`).') };
+const IDENTITY_PROVIDER = obj({ org_id: str, issuer: str, client_id: str, token_endpoint_auth_method: str, client_secret_set: { type: 'boolean' }, redirect_uri: str, scopes: strings, domains: strings, local_passwords: { type: 'boolean' }, accept_id_jag: { type: 'boolean' } }, ['org_id', 'issuer', 'client_id', 'redirect_uri'], true);
+const CROSS_APP = obj({ org_id: str, targets: { type: 'array', items: obj({ audience: str, clients: { type: 'object' }, scopes: strings, resources: strings, ttl: int }, ['audience', 'clients']) } }, ['org_id', 'targets'], true);
 const ORG_404 = { 404: error('No such org (or record in it).') };
 const agentParam = pathParam('client_id', 'Agent id.');
 const userParam = pathParam('user_id', 'User id.');
@@ -425,6 +428,19 @@ const PATHS: Record<string, PathItem> = {
     put: admin({ operationId: 'putMcpSettings', summary: 'Set whether the org accepts external MCP clients, which ones, and their ceiling; every external client\'s agent in the org takes the new ceiling at once.', parameters: [orgParam],
       requestBody: body(fromZod(mcpSettingsBody)),
       responses: { 200: ok('The settings.', obj({ accept: str, clients: strings, tools: strings, updated_at: str }, ['accept', 'clients', 'tools', 'updated_at'])), ...ADMIN_BAD, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/identity-provider': {
+    get: admin({ operationId: 'getIdentityProvider', summary: 'The org\'s OpenID provider for single sign-on, with the redirect URI to register there (never its client secret or private key).', parameters: [orgParam],
+      responses: { 200: ok('The provider.', IDENTITY_PROVIDER), ...ORG_404 } }),
+    put: admin({ operationId: 'putIdentityProvider', summary: 'Set or replace the org\'s OpenID provider: issuer, client (secret or private_key_jwt, sealed with the org\'s data key), scopes, claim mappings, admin role values, email domains, whether local passwords remain, max_age for consent, ID-JAG acceptance.', parameters: [orgParam],
+      requestBody: body(fromZod(identityProviderBody)), responses: { 200: ok('The provider.', IDENTITY_PROVIDER), ...ADMIN_BAD, ...ORG_404, 409: error('An email domain is another org\'s.') } }),
+    delete: admin({ operationId: 'deleteIdentityProvider', summary: 'Remove the org\'s provider and its users\' links to it; local passwords work again.', parameters: [orgParam], responses: { 204: noContent, ...ORG_404 } }),
+  },
+  '/admin/v1/orgs/{org}/cross-app-access': {
+    get: admin({ operationId: 'getCrossAppAccess', summary: 'The authorization servers Writ issues ID-JAGs for, as the identity provider of the org\'s users.', parameters: [orgParam],
+      responses: { 200: ok('The targets.', CROSS_APP), ...ORG_404 } }),
+    put: admin({ operationId: 'putCrossAppAccess', summary: 'Replace the org\'s cross-app targets: each audience with the agents\' client ids there, the scopes and resources that may be named, and the ID-JAG\'s life.', parameters: [orgParam],
+      requestBody: body(fromZod(crossAppBody)), responses: { 200: ok('The targets.', CROSS_APP), ...ADMIN_BAD, ...ORG_404 } }),
   },
   '/admin/v1/resource-servers': {
     post: admin({ operationId: 'createResourceServer', summary: 'Register a downstream resource server as a token-exchange audience.', requestBody: body(fromZod(createResourceServerBody)),

@@ -12,6 +12,7 @@ import { lifecycleAdminRoutes } from '../../src/admin/lifecycle.ts';
 import { approvalAdminRoutes } from '../../src/approvals/admin.ts';
 import { evidenceAdminRoutes } from '../../src/admin/evidence.ts';
 import { checkpointRoutes } from '../../src/audit/routes.ts';
+import { identityProviderAdminRoutes } from '../../src/admin/identity-provider.ts';
 import { startTestWrit, seedOrg } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN, BISCUIT } from '../support/exchange.ts';
@@ -36,7 +37,7 @@ test('every admin, executor, connect and revocation-feed route is in the OpenAPI
   const served = [
     ...routesOf(adminRoutes({} as never) as never), ...routesOf(revocationRoutes({} as never) as never),
     ...routesOf(accountAdminRoutes({} as never) as never), ...routesOf(connectRoutes({} as never) as never),
-    ...routesOf(lifecycleAdminRoutes({} as never) as never), ...routesOf(mcpAdminRoutes({} as never) as never), ...routesOf(approvalAdminRoutes({} as never) as never), ...routesOf(evidenceAdminRoutes({} as never) as never), ...routesOf(checkpointRoutes({} as never, {} as never) as never),
+    ...routesOf(lifecycleAdminRoutes({} as never) as never), ...routesOf(mcpAdminRoutes({} as never) as never), ...routesOf(approvalAdminRoutes({} as never) as never), ...routesOf(evidenceAdminRoutes({} as never) as never), ...routesOf(checkpointRoutes({} as never, {} as never) as never), ...routesOf(identityProviderAdminRoutes({} as never) as never),
     ...routesOf(executorRoutes({ issuer: writ.issuer, executorResource: writ.executorResource } as never) as never),
   ];
   assert.ok(served.length > 15, 'the router stacks were read');
