@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Attenuation } from './biscuit-attenuate.ts';
 import type { MintedBiscuit } from './biscuit-mint.ts';
 import type { WorkerAnswer, WorkerTask } from './biscuit-worker.ts';
 import type { CapabilityClaims } from './claims.ts';
@@ -59,6 +60,11 @@ export class BiscuitPool {
     return this.#run('mint', [claims, rootKey]) as Promise<MintedBiscuit>;
   }
 
+  /** Append an attenuation block in a worker (the same as `attenuateBiscuit` with a root key in hex). */
+  attenuate(token: string, rootPublicKey: string, attenuation: Omit<Attenuation, 'clock'>): Promise<string> {
+    return this.#run('attenuate', [token, rootPublicKey, attenuation]) as Promise<string>;
+  }
+
   /** Workers replaced so far because their wasm memory grew past the bound (for tests and metrics). */
   get recycled(): number {
     return this.#recycled;
@@ -71,7 +77,7 @@ export class BiscuitPool {
     await Promise.all(workers.map((w) => this.#drain(w)));
   }
 
-  #run(op: WorkerTask['op'], args: unknown[]): Promise<unknown> {
+  #run(op: WorkerTask['op'], args: WorkerTask['args']): Promise<unknown> {
     if (this.#closed) return Promise.reject(new Error('the Biscuit pool is closed'));
     const target = this.#pick();
     const id = this.#nextId++;

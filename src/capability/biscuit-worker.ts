@@ -1,21 +1,20 @@
 import './biscuit-worker-quiet.ts';
 import { parentPort } from 'node:worker_threads';
+import { attenuateBiscuit } from './biscuit-attenuate.ts';
 import { mintBiscuitCapability } from './biscuit-mint.ts';
 
 // One worker of the Biscuit pool (biscuit-pool.ts): its own biscuit-wasm instance, whose memory
 // the pool reads after every task and ends the worker for once it has grown past its bound.
 
-export interface WorkerTask {
-  id: number;
-  op: 'mint';
-  args: Parameters<typeof mintBiscuitCapability>;
-}
+export type WorkerTask =
+  | { id: number; op: 'mint'; args: Parameters<typeof mintBiscuitCapability> }
+  | { id: number; op: 'attenuate'; args: [token: string, rootPublicKey: string, attenuation: Parameters<typeof attenuateBiscuit>[2]] };
 
 export type WorkerAnswer =
   | { id: number; ok: true; value: unknown; wasmBytes: number }
   | { id: number; ok: false; error: { name: string; message: string }; wasmBytes: number };
 
-const OPERATIONS = { mint: mintBiscuitCapability } as const;
+const OPERATIONS = { mint: mintBiscuitCapability, attenuate: attenuateBiscuit } as const;
 
 // biscuit-wasm's module is a singleton: importing its .wasm by URL gives this worker's instance.
 const wasm = (await import(new URL('../module/biscuit_bg.wasm', import.meta.resolve('@biscuit-auth/biscuit-wasm')).href)) as { memory: WebAssembly.Memory };

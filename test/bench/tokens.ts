@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CapabilityClaims } from '../../src/capability/claims.ts';
 import { mintJwtCapability } from '../../src/capability/jwt.ts';
-import { attenuateBiscuit, mintBiscuitCapability } from '../../src/capability/index.ts';
+import { BiscuitPool } from '../../src/capability/biscuit-pool.ts';
 import { generateBiscuitRootKey, generateJwtKey } from '../../src/capability/keys.ts';
 
 export const AUDIENCE = 'https://notes.example/api';
@@ -27,10 +27,20 @@ export function mintJwts(issuer: string, key: ReturnType<typeof benchKeys>['jwt'
   return Array.from({ length: count }, (_, i) => mintJwtCapability(benchClaims(issuer, i), key));
 }
 
-/** Biscuits with one attenuation block each (as a sub-agent would hold them). */
-export function mintAttenuatedBiscuits(issuer: string, key: ReturnType<typeof benchKeys>['biscuit'], count: number): string[] {
-  return Array.from({ length: count }, (_, i) => attenuateBiscuit(
-    mintBiscuitCapability(benchClaims(issuer, i), key).token, key.publicKey,
-    { tools: ['demo.notes.create'], resources: ['demo:notebook:team'] },
-  ));
+/**
+ * Biscuits with one attenuation block each (as a sub-agent would hold them), minted and attenuated
+ * in worker threads: the process that measures verification keeps a biscuit-wasm instance that has
+ * done nothing else, as a downstream service's has (minting thousands of tokens in it first would
+ * leave hundreds of MB of leaked wasm memory behind, and a slower instance).
+ */
+export async function mintAttenuatedBiscuits(issuer: string, key: ReturnType<typeof benchKeys>['biscuit'], count: number): Promise<string[]> {
+  const pool = new BiscuitPool();
+  try {
+    return await Promise.all(Array.from({ length: count }, async (_, i) => pool.attenuate(
+      (await pool.mint(benchClaims(issuer, i), key)).token, key.publicKey,
+      { tools: ['demo.notes.create'], resources: ['demo:notebook:team'] },
+    )));
+  } finally {
+    await pool.close();
+  }
 }

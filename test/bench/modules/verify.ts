@@ -18,7 +18,7 @@ export const verification: BenchModule = {
       const n = ctx.sizes.freshTokens;
       const jwts = mintJwts(issuer.issuer, keys.jwt, n + 20);
       const nb = ctx.sizes.freshBiscuits;
-      const biscuits = mintAttenuatedBiscuits(issuer.issuer, keys.biscuit, nb + 20);
+      const biscuits = await mintAttenuatedBiscuits(issuer.issuer, keys.biscuit, nb + 20);
       const check = (token: string) => verifier.verify(token, VERIFY_REQUEST);
 
       const jwtFresh = await perSecondAsync((i) => check(jwts[i]!), ctx.sizes.loopMs * 4, n);
