@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { startWrit } from './writ.ts';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { createLogger } from '../core/log.ts';
+import { serveClusterMetrics } from '../ops/metrics.ts';
 import { systemClock } from '../core/clock.ts';
 import { KeyManager } from '../keys/manager.ts';
 import { open, parseMasterKeyRing, seal, VaultCryptoError } from '../vault/crypto.ts';
@@ -83,6 +84,8 @@ export async function serve(env: Record<string, string | undefined> = process.en
       process.exit(2);
     }
     await orExit(config, () => prepare(config));
+    // /metrics on any worker answers with every worker's metrics summed (ops/metrics.ts).
+    serveClusterMetrics();
     const logger = createLogger({ level: config.env.WRIT_LOG_LEVEL });
     logger.info('starting workers', { workers });
     let stopping = false;

@@ -122,7 +122,14 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   const grantService = new GrantService(store.grants, store.oidc, audit, clock);
   const revocations = new RevocationFeed(store.revocationFeed, clock);
   grantService.publishOn(revocations);
-  const policies: PolicyWatcher = await watchPolicies(config.policiesDir, { logger });
+  const policies: PolicyWatcher = await watchPolicies(config.policiesDir, {
+    logger,
+    onReload: (outcome) => {
+      metrics.observePolicyReload(!outcome.ok ? 'failed' : outcome.changed ? 'changed' : 'unchanged');
+      metrics.setPolicyVersion(outcome.policies.version);
+    },
+  });
+  metrics.setPolicyVersion(policies.current().version);
   // How each org signs in (passwords, its identity provider) is the single sign-on room's answer, made below.
   const signIn = new SignIn(store.directory, audit, clock, undefined, {
     methods: (org_id) => sso.methods(org_id),

@@ -1,97 +1,37 @@
-// Prometheus metrics in the text exposition format (version 0.0.4), written by hand: a handful
-// of counters and one histogram family need no client library. Every series is prefixed `writ_`.
-import { readdirSync } from 'node:fs';
+// Prometheus metrics through prom-client: one registry per running Writ, with the library's
+// process and event-loop metrics, Writ's counters and latency histograms, all prefixed `writ_`.
+// Under `writ serve` with WRIT_WORKERS, the worker answering /metrics asks the primary, which
+// collects every worker's registry and sums them (prom-client's AggregatorRegistry), so
+// successive scrapes through the shared port never see a counter go back.
+//
 // Label values come from bounded sets (tool names, outcome codes, route classes, policy
 // versions); never put an id, a token or a user-supplied string in a label.
+import cluster from 'node:cluster';
+import { randomUUID } from 'node:crypto';
+import client from 'prom-client';
 
-type Labels = Record<string, string>;
-
-const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const escapeHelp = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-
-function labelText(labels: Labels): string {
-  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return pairs.length ? `{${pairs.join(',')}}` : '';
-}
-
-/** Prometheus floats: integers plainly, `+Inf` for the last bucket. */
-const num = (n: number) => (n === Infinity ? '+Inf' : String(n));
-
-/** A cap on distinct label sets per family, so a bug upstream cannot exhaust memory. */
-const MAX_SERIES = 2000;
-
-class Counter {
-  readonly #values = new Map<string, { labels: Labels; value: number }>();
-  readonly name: string;
-  readonly help: string;
-
-  constructor(name: string, help: string) {
-    this.name = name;
-    this.help = help;
-  }
-
-  inc(labels: Labels, by = 1): void {
-    const key = labelText(labels);
-    const found = this.#values.get(key);
-    if (found) found.value += by;
-    else if (this.#values.size < MAX_SERIES) this.#values.set(key, { labels, value: by });
-  }
-
-  render(): string[] {
-    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} counter`];
-    for (const { labels, value } of this.#values.values()) lines.push(`${this.name}${labelText(labels)} ${num(value)}`);
-    return lines;
-  }
-}
-
-class Histogram {
-  readonly #series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
-  readonly name: string;
-  readonly help: string;
-  readonly buckets: readonly number[];
-
-  constructor(name: string, help: string, buckets: readonly number[]) {
-    this.name = name;
-    this.help = help;
-    this.buckets = buckets;
-  }
-
-  observe(labels: Labels, value: number): void {
-    if (!Number.isFinite(value) || value < 0) return;
-    const key = labelText(labels);
-    let s = this.#series.get(key);
-    if (!s) {
-      if (this.#series.size >= MAX_SERIES) return;
-      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
-      this.#series.set(key, s);
-    }
-    this.buckets.forEach((le, i) => { if (value <= le) s.counts[i]!++; });
-    s.sum += value;
-    s.count++;
-  }
-
-  render(): string[] {
-    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} histogram`];
-    for (const s of this.#series.values()) {
-      // Bucket counts are cumulative by construction: each observation lands in every `le` above it.
-      this.buckets.forEach((le, i) => lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: num(le) })} ${s.counts[i]}`));
-      lines.push(`${this.name}_bucket${labelText({ ...s.labels, le: '+Inf' })} ${s.count}`);
-      lines.push(`${this.name}_sum${labelText(s.labels)} ${num(s.sum)}`);
-      lines.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
-    }
-    return lines;
-  }
-}
+const { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = client;
 
 /** Seconds: from a cached local call to a slow provider round trip. */
 export const EXECUTION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
+/** Seconds: Writ's own handlers, from a cached read to a slow store. */
+export const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
-export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+
+/** A cap on distinct label sets per family, so a bug upstream cannot exhaust memory. */
+const MAX_SERIES = 2000;
 
 /** What the rest of Writ reports. One instance per running Writ. */
 export interface Metrics {
   /** A token exchange: `outcome` is `issued` or the refusal's error code. */
   observeExchange(outcome: string, policyVersion: string | undefined): void;
+  /** A decision of the policy engine at the exchange: `allow` or `deny`, by the version that made it. */
+  observePolicyDecision(effect: 'allow' | 'deny', policyVersion: string): void;
+  /** A policy reload: `changed`, `unchanged` or `failed` (the previous set stays in force). */
+  observePolicyReload(outcome: 'changed' | 'unchanged' | 'failed'): void;
+  /** The policy version in force (a gauge of 1 labelled with it). */
+  setPolicyVersion(policyVersion: string): void;
   /** An executor call: `outcome` is `ok` or the executor's error code; `seconds` wall time. */
   observeExecution(tool: string, outcome: string, seconds: number): void;
   /** A credential refresh: `ok`, `failed` (transient) or `revoked`. */
@@ -100,55 +40,122 @@ export interface Metrics {
   observeRevocation(kind: string): void;
   /** Someone else held the lease (another process or request is refreshing the same account). */
   observeLeaseContention(lease: string): void;
-  observeHttpRequest(routeClass: string, status: number): void;
-  /** The whole exposition, ready to serve. */
-  render(): string;
+  /** An HTTP request by route class, with its status and how long Writ took to answer. */
+  observeHttpRequest(routeClass: string, status: number, seconds?: number): void;
+  /** The whole exposition, ready to serve: this process's, or every worker's summed under cluster mode. */
+  render(): Promise<string>;
 }
 
-export function createMetrics(): Metrics {
-  const exchanges = new Counter('writ_token_exchanges_total', 'Token exchanges by outcome (issued or the error code) and the policy version that decided.');
-  const executions = new Counter('writ_tool_executions_total', 'Executor tool calls by tool and outcome (ok or the error code).');
-  const executionSeconds = new Histogram('writ_tool_execution_duration_seconds', 'Executor tool call latency in seconds, by tool and outcome.', EXECUTION_BUCKETS);
-  const refreshes = new Counter('writ_credential_refreshes_total', 'Connected-account credential refreshes by outcome.');
-  const revocations = new Counter('writ_revocations_total', 'Revocations by kind.');
-  const contention = new Counter('writ_lease_contention_total', 'Lease acquisitions refused because another holder had the lease.');
-  const http = new Counter('writ_http_requests_total', 'HTTP requests by route class and status code.');
-  const started = Date.now() / 1000;
+type Labels = Record<string, string>;
 
-  return {
-    observeExchange: (outcome, policyVersion) => exchanges.inc({ outcome, policy_version: policyVersion ?? 'none' }),
-    observeExecution(tool, outcome, seconds) {
-      executions.inc({ tool, outcome });
-      executionSeconds.observe({ tool, outcome }, seconds);
-    },
-    observeRefresh: (outcome) => refreshes.inc({ outcome }),
-    observeRevocation: (kind) => revocations.inc({ kind }),
-    observeLeaseContention: (lease) => contention.inc({ lease }),
-    observeHttpRequest: (routeClass, status) => http.inc({ route: routeClass, status: String(status) }),
-    render() {
-      const lines = [
-        '# HELP writ_process_start_time_seconds Start time of this process in seconds since the Unix epoch.',
-        '# TYPE writ_process_start_time_seconds gauge',
-        `writ_process_start_time_seconds ${started}`,
-        ...processGauges(),
-      ];
-      for (const family of [exchanges, executions, executionSeconds, refreshes, revocations, contention, http]) lines.push(...family.render());
-      return lines.join('\n') + '\n';
-    },
+/** Counts label sets per family and refuses new ones past the cap. */
+function capped() {
+  const seen = new Set<string>();
+  return (labels: Labels): boolean => {
+    const key = JSON.stringify(labels);
+    if (seen.has(key)) return true;
+    if (seen.size >= MAX_SERIES) return false;
+    seen.add(key);
+    return true;
   };
 }
 
-/** Memory and descriptors of this process, read at scrape time. */
-function processGauges(): string[] {
-  const m = process.memoryUsage();
-  const gauge = (name: string, help: string, value: number) => [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`];
-  let fds: number | undefined;
-  try { fds = readdirSync('/proc/self/fd').length; } catch { fds = undefined; }
-  return [
-    ...gauge('writ_process_resident_memory_bytes', 'Resident set size.', m.rss),
-    ...gauge('writ_process_heap_used_bytes', 'V8 heap in use.', m.heapUsed),
-    ...gauge('writ_process_heap_total_bytes', 'V8 heap reserved.', m.heapTotal),
-    ...gauge('writ_process_external_memory_bytes', 'Memory outside the V8 heap held by JavaScript objects (wasm memory, buffers).', m.external),
-    ...(fds === undefined ? [] : gauge('writ_process_open_fds', 'Open file descriptors.', fds)),
-  ];
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'writ_' });
+  const counter = (name: string, help: string, labelNames: string[]) => {
+    const c = new Counter({ name, help, labelNames, registers: [registry] });
+    const admit = capped();
+    return (labels: Labels, by = 1) => { if (admit(labels)) c.inc(labels, by); };
+  };
+  const histogram = (name: string, help: string, labelNames: string[], buckets: readonly number[]) => {
+    const h = new Histogram({ name, help, labelNames, buckets: [...buckets], registers: [registry] });
+    const admit = capped();
+    return (labels: Labels, value: number) => { if (Number.isFinite(value) && value >= 0 && admit(labels)) h.observe(labels, value); };
+  };
+
+  const exchanges = counter('writ_token_exchanges_total', 'Token exchanges by outcome (issued or the error code) and the policy version that decided.', ['outcome', 'policy_version']);
+  const decisions = counter('writ_policy_decisions_total', 'Policy engine decisions at the token exchange, by effect and policy version.', ['effect', 'policy_version']);
+  const reloads = counter('writ_policy_reloads_total', 'Policy directory reloads by outcome (changed, unchanged, failed: the previous set stays in force).', ['outcome']);
+  // Summed over workers this would count them; each says 1 for the version it holds.
+  const policyInfo = new Gauge({ name: 'writ_policy_info', help: 'The policy version in force (1).', labelNames: ['policy_version'], registers: [registry], aggregator: 'max' });
+  const executions = counter('writ_tool_executions_total', 'Executor tool calls by tool and outcome (ok or the error code).', ['tool', 'outcome']);
+  const executionSeconds = histogram('writ_tool_execution_duration_seconds', 'Executor tool call latency in seconds, by tool and outcome.', ['tool', 'outcome'], EXECUTION_BUCKETS);
+  const refreshes = counter('writ_credential_refreshes_total', 'Connected-account credential refreshes by outcome.', ['outcome']);
+  const revocations = counter('writ_revocations_total', 'Revocations by kind.', ['kind']);
+  const contention = counter('writ_lease_contention_total', 'Lease acquisitions refused because another holder had the lease.', ['lease']);
+  const http = counter('writ_http_requests_total', 'HTTP requests by route class and status code.', ['route', 'status']);
+  const httpSeconds = histogram('writ_http_request_duration_seconds', 'Time Writ took to answer an HTTP request, in seconds, by route class.', ['route'], HTTP_BUCKETS);
+
+  const local = () => registry.metrics();
+  const render = cluster.isWorker && typeof process.send === 'function' ? workerRender(registry, local) : local;
+
+  return {
+    observeExchange: (outcome, policyVersion) => exchanges({ outcome, policy_version: policyVersion ?? 'none' }),
+    observePolicyDecision: (effect, policyVersion) => decisions({ effect, policy_version: policyVersion }),
+    observePolicyReload: (outcome) => reloads({ outcome }),
+    setPolicyVersion(policyVersion) {
+      policyInfo.reset();
+      policyInfo.set({ policy_version: policyVersion }, 1);
+    },
+    observeExecution(tool, outcome, seconds) {
+      executions({ tool, outcome });
+      executionSeconds({ tool, outcome }, seconds);
+    },
+    observeRefresh: (outcome) => refreshes({ outcome }),
+    observeRevocation: (kind) => revocations({ kind }),
+    observeLeaseContention: (lease) => contention({ lease }),
+    observeHttpRequest(routeClass, status, seconds) {
+      http({ route: routeClass, status: String(status) });
+      if (seconds !== undefined) httpSeconds({ route: routeClass }, seconds);
+    },
+    render,
+  };
+}
+
+// ---- cluster mode -----------------------------------------------------------------------------
+
+const ASK = 'writ:metrics-request';
+const ANSWER = 'writ:metrics-answer';
+const ASK_TIMEOUT_MS = 5000;
+
+/**
+ * In a worker: this registry is what the primary collects, and /metrics asks the primary for the
+ * sum over every worker. Should the primary not answer, the worker serves its own metrics rather
+ * than nothing.
+ */
+function workerRender(registry: InstanceType<typeof Registry>, local: () => Promise<string>): () => Promise<string> {
+  // Constructing an AggregatorRegistry in a worker installs prom-client's answer to the primary's collection.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([registry]);
+  return () => new Promise<string>((resolve) => {
+    const id = randomUUID();
+    const timer = setTimeout(() => { process.off('message', onMessage); void local().then(resolve); }, ASK_TIMEOUT_MS);
+    const onMessage = (message: unknown) => {
+      const m = message as { type?: string; id?: string; text?: string } | null;
+      if (m?.type !== ANSWER || m.id !== id) return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      if (typeof m.text === 'string') resolve(m.text);
+      else void local().then(resolve);
+    };
+    process.on('message', onMessage);
+    process.send!({ type: ASK, id });
+  });
+}
+
+/**
+ * In the primary of `writ serve`: answers a worker's request for the cluster's metrics with every
+ * connected worker's registries summed.
+ */
+export function serveClusterMetrics(): void {
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, message: unknown) => {
+    const m = message as { type?: string; id?: string } | null;
+    if (m?.type !== ASK || typeof m.id !== 'string') return;
+    aggregator.clusterMetrics().then(
+      (text) => worker.send({ type: ANSWER, id: m.id, text }),
+      () => worker.send({ type: ANSWER, id: m.id }),
+    );
+  });
 }

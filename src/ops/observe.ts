@@ -13,8 +13,19 @@ const str = (v: unknown) => (typeof v === 'string' && v.length <= 64 ? v : undef
 /** Maps one written audit event onto the counters it stands for. */
 export function countAuditEvent(metrics: Metrics, event: Pick<AuditRecord, 'type' | 'details'>): void {
   switch (event.type) {
-    case 'token.exchanged': metrics.observeExchange('issued', str(event.details.policy_version)); break;
-    case 'token.exchange_denied': metrics.observeExchange(str(event.details.error) ?? 'denied', str(event.details.policy_version)); break;
+    case 'token.exchanged': {
+      const version = str(event.details.policy_version);
+      metrics.observeExchange('issued', version);
+      if (version) metrics.observePolicyDecision('allow', version);
+      break;
+    }
+    case 'token.exchange_denied': {
+      const version = str(event.details.policy_version);
+      metrics.observeExchange(str(event.details.error) ?? 'denied', version);
+      // A refusal before the policy ran (wider than the delegation) carries no version: no decision.
+      if (version) metrics.observePolicyDecision('deny', version);
+      break;
+    }
     case 'credential.refreshed': metrics.observeRefresh('ok'); break;
     case 'credential.refresh_failed': metrics.observeRefresh('failed'); break;
     case 'account.revoked': metrics.observeRefresh('revoked'); metrics.observeRevocation('account_upstream'); break;

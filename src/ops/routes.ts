@@ -45,16 +45,24 @@ export function routeClass(path: string): string {
   if (path === '/healthz' || path === '/readyz') return 'health';
   if (path === '/metrics') return 'metrics';
   if (path === '/openapi.json') return 'openapi';
+  if (path === '/par') return 'par';
+  if (path.startsWith('/session/end')) return 'logout';
+  if (path === '/backchannel') return 'backchannel';
+  if (path.startsWith('/reg')) return 'registration';
+  if (path.startsWith('/mcp')) return 'mcp';
+  if (path.startsWith('/console')) return 'console';
+  if (path.startsWith('/scim/')) return 'scim';
   return 'other';
 }
 
-/** Counts every request once, after the inner handlers (and the error boundary) set its status. */
+/** Counts and times every request once, after the inner handlers (and the error boundary) set its status. */
 export function countRequests(metrics: Metrics) {
   return async (ctx: OpsContext, next: Next) => {
+    const started = process.hrtime.bigint();
     try {
       await next();
     } finally {
-      metrics.observeHttpRequest(routeClass(ctx.path), ctx.status);
+      metrics.observeHttpRequest(routeClass(ctx.path), ctx.status, Number(process.hrtime.bigint() - started) / 1e9);
     }
   };
 }
@@ -79,7 +87,7 @@ export function opsRoutes(deps: OpsDeps) {
       case '/metrics':
         ctx.set('cache-control', 'no-store');
         ctx.set('content-type', METRICS_CONTENT_TYPE);
-        ctx.body = deps.metrics.render();
+        ctx.body = await deps.metrics.render();
         return;
       case '/openapi.json':
         ctx.body = deps.openapi();

@@ -83,6 +83,8 @@ export interface WatchOptions {
   logger: Logger;
   /** Called after a reload that changed the policy version. */
   onChange?: (policies: PolicySet) => void;
+  /** Called after every reload, whatever its outcome (for metrics). */
+  onReload?: (outcome: ReloadOutcome) => void;
   /** Quiet time after the last file event before reloading; editors write in bursts. */
   debounceMs?: number;
   /** An already loaded set; when absent the directory is loaded first (and must be valid). */
@@ -94,7 +96,7 @@ export interface WatchOptions {
  * later a broken file is logged (file, line, path) and the previous set stays in force.
  */
 export async function watchPolicies(dir: string, options: WatchOptions): Promise<PolicyWatcher> {
-  const { logger, onChange, debounceMs = 100 } = options;
+  const { logger, onChange, onReload, debounceMs = 100 } = options;
   let policies = options.initial ?? (await loadPolicies(dir));
   let queue: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -110,7 +112,9 @@ export async function watchPolicies(dir: string, options: WatchOptions): Promise
         logger.info('policies reloaded', { policy_version: next.version, files: next.files.map((f) => f.file) });
         onChange?.(next);
       }
-      return { ok: true, changed, policies };
+      const outcome: ReloadOutcome = { ok: true, changed, policies };
+      onReload?.(outcome);
+      return outcome;
     } catch (cause) {
       const error =
         cause instanceof PolicyFileError
@@ -125,7 +129,9 @@ export async function watchPolicies(dir: string, options: WatchOptions): Promise
         issues: error.issues,
         policy_version: policies.version,
       });
-      return { ok: false, error, policies };
+      const outcome: ReloadOutcome = { ok: false, error, policies };
+      onReload?.(outcome);
+      return outcome;
     }
   };
 

@@ -56,6 +56,8 @@ export const PACKAGE_OWNERS: Record<string, string[]> = {
   '@koa/router': ['admin', 'approvals', 'as', 'connect', 'console', 'executor', 'revocation', 'sso', 'mcp', 'audit'],
   'koa-compose': ['as'],
   '@biscuit-auth/biscuit-wasm': ['capability'],
+  // Metrics are the operator's room's: the rest of Writ reports through its Metrics interface.
+  'prom-client': ['ops'],
   // Keep-alive pools pinned to the addresses the egress check approved.
   undici: ['connectors'],
   // Each behind its own verifier entry point, so a service loads only the framework it uses.

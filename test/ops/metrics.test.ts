@@ -5,18 +5,7 @@ import assert from 'node:assert/strict';
 import { startTestWrit, seedOrg } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
-
-/** Parses the text exposition; fails on any line that is not a comment or `name{labels} value`. */
-function parseExposition(text: string): Map<string, number> {
-  const series = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.e+]+|\+Inf)$/.exec(line);
-    assert.ok(m, `malformed exposition line: ${line}`);
-    series.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
-  }
-  return series;
-}
+import { key, parseExposition } from './exposition.ts';
 
 async function scrape(issuer: string) {
   const res = await fetch(`${issuer}/metrics`);
@@ -43,25 +32,35 @@ test('exchanges, revocations, executions and HTTP requests are counted, every se
 
   const series = await scrape(writ.issuer);
   for (const name of series.keys()) assert.match(name, /^writ_/);
-  assert.equal(series.get(`writ_token_exchanges_total{outcome="issued",policy_version="${policyVersion}"}`), 2);
+  assert.equal(series.get(key('writ_token_exchanges_total', { outcome: 'issued', policy_version: policyVersion })), 2);
   // Refused before the policy ran (wider than the delegation), so no policy version decided it.
-  assert.equal(series.get(`writ_token_exchanges_total{outcome="${denied.json.error}",policy_version="none"}`), 1);
-  assert.equal(series.get('writ_revocations_total{kind="grant"}'), 1);
-  assert.equal(series.get('writ_http_requests_total{route="token",status="200"}'), 3, 'two exchanges and the code redemption');
-  assert.equal(series.get('writ_http_requests_total{route="token",status="400"}'), 1);
-  assert.ok((series.get('writ_http_requests_total{route="admin",status="201"}') ?? 0) >= 3, 'seeding');
-  assert.equal(series.get('writ_tool_executions_total{tool="demo.notes.create",outcome="ok"}'), 2);
-  assert.equal(series.get('writ_tool_execution_duration_seconds_bucket{tool="demo.notes.create",outcome="ok",le="0.05"}'), 1);
-  assert.equal(series.get('writ_tool_execution_duration_seconds_bucket{tool="demo.notes.create",outcome="ok",le="5"}'), 2);
-  assert.equal(series.get('writ_tool_execution_duration_seconds_bucket{tool="demo.notes.create",outcome="upstream_timeout",le="30"}'), 0);
-  assert.equal(series.get('writ_tool_execution_duration_seconds_bucket{tool="demo.notes.create",outcome="upstream_timeout",le="+Inf"}'), 1);
-  assert.equal(series.get('writ_tool_execution_duration_seconds_sum{tool="demo.notes.create",outcome="ok"}'), 3.042);
-  assert.equal(series.get('writ_tool_execution_duration_seconds_count{tool="demo.notes.create",outcome="ok"}'), 2);
+  assert.equal(series.get(key('writ_token_exchanges_total', { outcome: denied.json.error, policy_version: 'none' })), 1);
+  assert.equal(series.get(key('writ_policy_decisions_total', { effect: 'allow', policy_version: policyVersion })), 2);
+  assert.equal(series.get(key('writ_policy_decisions_total', { effect: 'deny', policy_version: policyVersion })), undefined, 'no decision the policy did not make');
+  assert.equal(series.get(key('writ_policy_info', { policy_version: policyVersion })), 1);
+  // Latency per route, with the process and event-loop metrics prom-client collects.
+  assert.equal(series.get(key('writ_http_request_duration_seconds_count', { route: 'token' })), 4);
+  assert.ok((series.get(key('writ_http_request_duration_seconds_sum', { route: 'token' })) ?? 0) > 0);
+  assert.equal(series.get(key('writ_http_request_duration_seconds_bucket', { route: 'token', le: '+Inf' })), 4);
+  for (const name of ['writ_process_cpu_user_seconds_total', 'writ_process_resident_memory_bytes', 'writ_nodejs_eventloop_lag_p99_seconds', 'writ_nodejs_heap_size_used_bytes']) {
+    assert.ok(series.has(key(name)), `${name} is collected`);
+  }
+  assert.equal(series.get(key('writ_revocations_total', { kind: 'grant' })), 1);
+  assert.equal(series.get(key('writ_http_requests_total', { route: 'token', status: '200' })), 3, 'two exchanges and the code redemption');
+  assert.equal(series.get(key('writ_http_requests_total', { route: 'token', status: '400' })), 1);
+  assert.ok((series.get(key('writ_http_requests_total', { route: 'admin', status: '201' })) ?? 0) >= 3, 'seeding');
+  assert.equal(series.get(key('writ_tool_executions_total', { tool: 'demo.notes.create', outcome: 'ok' })), 2);
+  assert.equal(series.get(key('writ_tool_execution_duration_seconds_bucket', { tool: 'demo.notes.create', outcome: 'ok', le: '0.05' })), 1);
+  assert.equal(series.get(key('writ_tool_execution_duration_seconds_bucket', { tool: 'demo.notes.create', outcome: 'ok', le: '5' })), 2);
+  assert.equal(series.get(key('writ_tool_execution_duration_seconds_bucket', { tool: 'demo.notes.create', outcome: 'upstream_timeout', le: '30' })), 0);
+  assert.equal(series.get(key('writ_tool_execution_duration_seconds_bucket', { tool: 'demo.notes.create', outcome: 'upstream_timeout', le: '+Inf' })), 1);
+  assert.equal(series.get(key('writ_tool_execution_duration_seconds_sum', { tool: 'demo.notes.create', outcome: 'ok' })), 3.042);
+  assert.equal(series.get(key('writ_tool_execution_duration_seconds_count', { tool: 'demo.notes.create', outcome: 'ok' })), 2);
 
   // Scanner noise lands in one bounded class, not one series per path.
   for (const path of ['/wp-admin', '/.env', '/a/b/c']) await fetch(`${writ.issuer}${path}`);
   const after = await scrape(writ.issuer);
-  assert.equal(after.get('writ_http_requests_total{route="other",status="404"}'), 3);
+  assert.equal(after.get(key('writ_http_requests_total', { route: 'other', status: '404' })), 3);
   assert.ok(![...after.keys()].some((k) => k.includes('wp-admin')));
 });
 
@@ -73,5 +72,5 @@ test('lease contention is counted when another holder has the refresh lease', as
   assert.equal(await writ.store.vault.acquireLease(seeded.org.id, 'acc_1', 'process-a', 30_000, now), true);
   assert.equal(await writ.store.vault.acquireLease(seeded.org.id, 'acc_1', 'process-b', 30_000, now), false);
   const series = await scrape(writ.issuer);
-  assert.equal(series.get('writ_lease_contention_total{lease="refresh"}'), 1);
+  assert.equal(series.get(key('writ_lease_contention_total', { lease: 'refresh' })), 1);
 });
