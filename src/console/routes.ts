@@ -17,6 +17,8 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import type { SafeHtml } from '../web/html.ts';
 import type { Lifecycle } from '../lifecycle/service.ts';
 import { peoplePage } from './people.ts';
+import type { SingleSignOn } from '../sso/service.ts';
+import { ssoForm, ssoPage } from './sso.ts';
 
 export interface ConsoleDeps {
   directory: DirectoryStore;
@@ -33,6 +35,8 @@ export interface ConsoleDeps {
   clock?: Clock | undefined;
   /** Users' and agents' lifecycle (disable, enable, delete); the page is absent without it. */
   lifecycle?: Lifecycle | undefined;
+  /** The org's single sign-on; the page is absent without it. */
+  sso?: SingleSignOn | undefined;
 }
 
 const AUDIT_PAGE_SIZE = 50;
@@ -183,6 +187,43 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
   for (const kind of ['users', 'agents'] as const) {
     for (const step of ['disable', 'enable', 'delete'] as const) router.post(`/${kind}/:id/${step}`, lifecycleStep(kind, step));
   }
+
+  // Single sign-on: the org's identity provider, set here as through the admin API.
+  const ssoOf = () => {
+    if (!deps.sso) throw new WritError('not_found', 'there is no such page');
+    return deps.sso;
+  };
+  router.get('/sso', async (ctx) => {
+    const a = await admin(ctx);
+    if (!a) return;
+    const sso = ssoOf();
+    const provider = await sso.provider(a.org.id);
+    const notice = ctx.query.saved === '1' ? 'Saved.' : ctx.query.removed === '1' ? 'The identity provider was removed; Writ passwords work again.' : undefined;
+    sendSection(ctx, a, 'sso', 'Single sign-on', ssoPage({ frame: frame(a), provider: provider && sso.view(provider), notice, redirectUri: sso.redirectUri }));
+  });
+  router.post('/sso', async (ctx) => {
+    const a = await admin(ctx);
+    if (!a) return;
+    const sso = ssoOf();
+    const { csrf: _csrf, client_secret: _secret, ...input } = await checkedForm(ctx, a);
+    const parsed = ssoForm({ ...input, client_secret: _secret ?? '' });
+    if (!parsed.ok) {
+      const provider = await sso.provider(a.org.id);
+      sendSection(ctx, a, 'sso', 'Single sign-on', ssoPage({ frame: frame(a), provider: provider && sso.view(provider), input, error: parsed.error, redirectUri: sso.redirectUri }), 400);
+      return;
+    }
+    await sso.configure(a.org.id, parsed.body, { kind: 'user', user_id: a.user.id, role: 'admin' });
+    ctx.status = 303;
+    ctx.redirect('/console/sso?saved=1');
+  });
+  router.post('/sso/remove', async (ctx) => {
+    const a = await admin(ctx);
+    if (!a) return;
+    await checkedForm(ctx, a);
+    await ssoOf().remove(a.org.id, { kind: 'user', user_id: a.user.id, role: 'admin' });
+    ctx.status = 303;
+    ctx.redirect('/console/sso?removed=1');
+  });
 
   async function showPolicies(ctx: Context, a: Admin, extra: Pick<PoliciesView, 'dryRun' | 'error' | 'input'>, status = 200) {
     const [agents, users] = await Promise.all([directory.listAgents(a.org.id), directory.listUsers(a.org.id)]);

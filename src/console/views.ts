@@ -8,7 +8,7 @@ import { html, table, when as moment, type PageNav, type SafeHtml } from '../web
 import { describeActor, type Names } from './chain.ts';
 import type { AuditFilters } from './forms.ts';
 
-export type Section = 'overview' | 'people' | 'approvals' | 'policies' | 'audit';
+export type Section = 'overview' | 'people' | 'approvals' | 'policies' | 'audit' | 'sso';
 
 export interface Frame {
   org: OrgRecord;
@@ -27,6 +27,7 @@ const SECTIONS: Array<[Section, string, string]> = [
   ['approvals', '/console/approvals', 'Approvals'],
   ['policies', '/console/policies', 'Policies'],
   ['audit', '/console/audit', 'Audit log'],
+  ['sso', '/console/sso', 'Single sign-on'],
 ];
 
 /** The header's navigation on every console page; the current page is marked for assistive tech. */

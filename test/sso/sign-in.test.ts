@@ -247,4 +247,30 @@ test('single sign-on per org with a real OpenID provider, in Chromium', async (t
     assert.deepEqual(yUsers, [y.user.username]);
     assert.equal((await writ.admin('GET', `/orgs/${y.org.id}/grants`)).json.grants.length, 0);
   });
+
+  await t.test('alice, an admin by her provider\'s group, reaches the console through single sign-on and sets the provider there', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${writ.issuer}/console?org=${x.org.id}`);
+    await signInAtIdp(page, 'alice');
+    await page.waitForURL(`${writ.issuer}/console`);
+    await page.getByRole('link', { name: 'Single sign-on' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Single sign-on' }).waitFor();
+    assert.match(await page.locator('main').innerText(), new RegExp(`sign in through ${idp.issuer.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} only`));
+    assert.deepEqual(await accessibilityProblems(page), []);
+    assert.equal(await page.getByLabel('Issuer URL').inputValue(), idp.issuer);
+    assert.ok(!(await page.content()).includes('xcorp-secret-at-the-idp'), 'the secret is never on the page');
+    await page.getByLabel(/Seconds since the provider's sign-in/).fill('120');
+    await page.getByLabel(/Client secret/).fill('xcorp-secret-at-the-idp');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(`${writ.issuer}/console/sso?saved=1`);
+    await screenshot(page, 'sso-console');
+    const configured = (await writ.admin('GET', `/orgs/${x.org.id}/identity-provider`)).json;
+    assert.equal(configured.sensitive_max_age, 120);
+    assert.equal(configured.local_passwords, false);
+    assert.deepEqual(configured.domains, ['xcorp.example']);
+    const events = (await writ.admin('GET', `/orgs/${x.org.id}/audit?type=sso.configured`)).json.events;
+    assert.equal(events[0].actor.kind, 'user');
+    await context.close();
+  });
 });
