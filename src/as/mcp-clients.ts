@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { AuditLog } from '../audit/log.ts';
 import { errors } from 'oidc-provider';
 import { EgressError, resolveEgress, type EgressOptions } from '../connectors/egress.ts';
 import { globMatch, type ToolAccessDetail } from '../rights/rights.ts';
@@ -31,6 +33,36 @@ export interface ExternalClientDeps {
 }
 
 type ClientShape = { clientId: string; org_id?: string; clientName?: string; redirectUris?: string[]; clientIdMetadataDocument?: boolean };
+
+const TOOL = /^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/i;
+
+/** An org's answer to external MCP clients, as the admin API and the console take it. */
+export const mcpSettingsBody = z.object({
+  accept: z.enum(['none', 'any', 'listed']).describe('none: refused; any: every client; listed: only the clients in `clients`'),
+  clients: z.array(z.string().min(1).max(2000)).max(500).default([]).describe('client ids (a metadata document URL or a registered id) or hosts, for `listed`'),
+  tools: z.array(z.string().regex(TOOL, 'a tool name, connector.tool')).max(500).default([]).describe('the ceiling of every external MCP client in this org'),
+}).strict().refine((s) => s.accept !== 'listed' || s.clients.length > 0, { message: 'accept: listed needs at least one client', path: ['clients'] });
+
+export const NO_MCP_SETTINGS: Omit<McpOrgSettings, 'updated_at'> = { accept: 'none', clients: [], tools: [] };
+
+/**
+ * Sets an org's answer to external MCP clients, on its audit log; every external client's agent
+ * in the org takes the new ceiling at once.
+ */
+export async function setMcpSettings(
+  deps: { directory: DirectoryStore; settings: McpStore; audit: AuditLog },
+  org_id: string, body: z.infer<typeof mcpSettingsBody>, actor: Parameters<AuditLog['record']>[1]['actor'], nowIso: string,
+): Promise<McpOrgSettings> {
+  const settings: McpOrgSettings = { ...body, updated_at: nowIso };
+  await deps.settings.putSettings(org_id, settings);
+  for (const agent of await deps.directory.listAgents(org_id)) {
+    if (agent.client_id.startsWith('mcp_') && !sameTools(agent.tools, settings.tools)) {
+      await deps.directory.updateAgent(org_id, agent.client_id, { tools: settings.tools }, nowIso);
+    }
+  }
+  await deps.audit.record(org_id, { type: 'mcp.settings_updated', actor, subject: {}, details: { accept: settings.accept, clients: settings.clients, tools: settings.tools } });
+  return settings;
+}
 
 /** A client registered in no org: a metadata document or a dynamic registration. */
 export function isExternalClient(client: unknown): boolean {

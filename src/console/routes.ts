@@ -19,6 +19,9 @@ import type { Lifecycle } from '../lifecycle/service.ts';
 import { peoplePage } from './people.ts';
 import type { SingleSignOn } from '../sso/service.ts';
 import { ssoForm, ssoPage } from './sso.ts';
+import { mcpPage } from './mcp.ts';
+import { mcpSettingsBody, NO_MCP_SETTINGS, setMcpSettings } from '../as/mcp-clients.ts';
+import type { McpStore } from '../storage/ports/mcp.ts';
 
 export interface ConsoleDeps {
   directory: DirectoryStore;
@@ -35,6 +38,8 @@ export interface ConsoleDeps {
   clock?: Clock | undefined;
   /** Users' and agents' lifecycle (disable, enable, delete); the page is absent without it. */
   lifecycle?: Lifecycle | undefined;
+  /** Orgs' answers to external MCP clients; the page is absent without it. */
+  mcpSettings?: McpStore | undefined;
   /** The org's single sign-on; the page is absent without it. */
   sso?: SingleSignOn | undefined;
 }
@@ -230,6 +235,35 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
     sendSection(ctx, a, 'policies', 'Policies', policiesPage({
       frame: frame(a), policies: deps.policies(), agents, users, executorResource: deps.executorResource, ...extra,
     }), status);
+  }
+
+  if (deps.mcpSettings) {
+    const settings = deps.mcpSettings;
+    const lines = (value: string | undefined) => (value ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    const showMcp = async (ctx: Context, a: Admin, extra: { notice?: string; error?: string; input?: Record<string, string> } = {}, status = 200) => {
+      const stored = (await settings.getSettings(a.org.id)) ?? NO_MCP_SETTINGS;
+      const shown = extra.input
+        ? { accept: (['none', 'any', 'listed'].includes(extra.input.accept ?? '') ? extra.input.accept : stored.accept) as typeof stored.accept, clients: lines(extra.input.clients), tools: lines(extra.input.tools) }
+        : stored;
+      const clients = (await directory.listAgents(a.org.id)).filter((agent) => agent.client_id.startsWith('mcp_'));
+      sendSection(ctx, a, 'mcp', 'MCP clients', mcpPage({ frame: frame(a), settings: shown, clients, notice: extra.notice, error: extra.error }), status);
+    };
+    router.get('/mcp', async (ctx) => {
+      const a = await admin(ctx);
+      if (a) await showMcp(ctx, a);
+    });
+    router.post('/mcp', async (ctx) => {
+      const a = await admin(ctx);
+      if (!a) return;
+      const form = await checkedForm(ctx, a);
+      const parsed = mcpSettingsBody.safeParse({ accept: form.accept, clients: lines(form.clients), tools: lines(form.tools) });
+      if (!parsed.success) {
+        await showMcp(ctx, a, { error: parsed.error.issues.map((i) => i.message).join('; '), input: form }, 400);
+        return;
+      }
+      await setMcpSettings({ directory, settings, audit: deps.audit }, a.org.id, parsed.data, { kind: 'user', user_id: a.user.id }, new Date(clock.now()).toISOString());
+      await showMcp(ctx, a, { notice: 'Saved. Every MCP client\'s agent in this organisation has the new ceiling now.' });
+    });
   }
 
   router.get('/policies', async (ctx) => {

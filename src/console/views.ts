@@ -8,7 +8,7 @@ import { html, table, when as moment, type PageNav, type SafeHtml } from '../web
 import { describeActor, type Names } from './chain.ts';
 import type { AuditFilters } from './forms.ts';
 
-export type Section = 'overview' | 'people' | 'approvals' | 'policies' | 'audit' | 'sso';
+export type Section = 'overview' | 'people' | 'approvals' | 'policies' | 'audit' | 'mcp' | 'sso';
 
 export interface Frame {
   org: OrgRecord;
@@ -25,6 +25,7 @@ const SECTIONS: Array<[Section, string, string]> = [
   ['overview', '/console', 'Agents, grants and accounts'],
   ['people', '/console/people', 'Users and agents'],
   ['approvals', '/console/approvals', 'Approvals'],
+  ['mcp', '/console/mcp', 'MCP clients'],
   ['policies', '/console/policies', 'Policies'],
   ['audit', '/console/audit', 'Audit log'],
   ['sso', '/console/sso', 'Single sign-on'],
