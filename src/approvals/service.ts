@@ -139,17 +139,24 @@ export class ApprovalService {
     return record;
   }
 
-  /** The request if it is this org's; a request past its expiry is marked expired (once) on the way. */
+  /**
+   * The request if it is this org's, as it stands now: one past its expiry reads as expired. A
+   * read changes nothing (pages answer GET with it); the sweep, a poll or a decision records it.
+   */
   async get(org_id: string, id: string): Promise<ApprovalRecord | undefined> {
     const record = await this.#deps.store.getApproval(org_id, id);
-    return record && this.#expireIfDue(record);
+    return record && this.#asOfNow(record);
   }
 
-  /** Requests of an org (or of the user they are about), newest first, expired ones marked. */
+  /** Requests of an org (or of the user they are about), newest first, as they stand now. */
   async list(org_id: string, filter: { status?: ApprovalRecord['status']; user_id?: string } = {}): Promise<ApprovalRecord[]> {
     const records = await this.#deps.store.listApprovals(org_id, filter.user_id ? { user_id: filter.user_id } : {});
-    const current = await Promise.all(records.map((r) => this.#expireIfDue(r)));
+    const current = records.map((r) => this.#asOfNow(r));
     return filter.status ? current.filter((r) => r.status === filter.status) : current;
+  }
+
+  #asOfNow(record: ApprovalRecord): ApprovalRecord {
+    return record.status === 'pending' && Date.parse(record.expires_at) <= this.#deps.clock.now() ? { ...record, status: 'expired' } : record;
   }
 
   /** Pending requests this user may decide (their own, an admin's, a group member's). */
@@ -163,8 +170,9 @@ export class ApprovalService {
    * admin API decides; either must qualify under the policy's approvers.
    */
   async decide(org_id: string, id: string, approver: UserRecord, decider: ApprovalDecider, decision: 'approve' | 'deny', reason?: string): Promise<ApprovalRecord> {
-    const record = await this.get(org_id, id);
-    if (!record) throw new WritError('not_found', 'no such approval request');
+    const stored = await this.#deps.store.getApproval(org_id, id);
+    if (!stored) throw new WritError('not_found', 'no such approval request');
+    const record = await this.#expireIfDue(stored);
     const settings = await this.settings(org_id);
     if (decider.kind === 'admin_api' && !settings.allow_admin_api_approval) {
       throw new WritError('forbidden', 'this org does not allow approval through the admin API (approval settings: allow_admin_api_approval)');

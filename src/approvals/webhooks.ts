@@ -12,7 +12,7 @@
 import { sign, type KeyObject } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
-import { checkEgress } from '../connectors/egress.ts';
+import { checkEgress, resolveEgress } from '../connectors/egress.ts';
 import type { ApprovalStore, WebhookDelivery } from './store.ts';
 
 export const MAX_ATTEMPTS = 8;
@@ -110,7 +110,9 @@ export class WebhookDispatcher implements WebhookOutbox {
     const attempts = d.attempts + 1;
     let error: string | undefined;
     try {
-      checkWebhookUrl(d.url, this.#deps.allowPrivateHosts);
+      // The URL as written, and every address its host resolves to now (settings were checked as written).
+      const url = new URL(d.url);
+      await resolveEgress(url, [url.host], { allowPrivateHosts: this.#deps.allowPrivateHosts ?? [] });
       const res = await fetch(d.url, {
         method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
         headers: signDelivery(this.#deps.signer(), d.id, Math.floor(now / 1000), d.body), body: d.body,
