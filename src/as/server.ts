@@ -108,8 +108,12 @@ export function authorizationServer(deps: AuthorizationServerDeps): Authorizatio
   }
 
   // RFC 8414 metadata: oidc-provider's discovery document plus Writ's own fields.
+  // An issuer with a path is discovered at the path-aware locations too (RFC 8414 §3.1, OpenID
+  // Connect Discovery 1.0 §4 as MCP clients try it), where a proxy routes them to Writ.
+  const issuerPath = new URL(deps.issuer).pathname.replace(/\/$/, '');
+  const metadataPaths = new Set(['/.well-known/oauth-authorization-server', ...(issuerPath ? [`/.well-known/oauth-authorization-server${issuerPath}`, `/.well-known/openid-configuration${issuerPath}`] : [])]);
   const discovery: Middleware = async (ctx, next) => {
-    const rfc8414 = ctx.path === '/.well-known/oauth-authorization-server';
+    const rfc8414 = metadataPaths.has(ctx.path);
     if (rfc8414) ctx.path = '/.well-known/openid-configuration';
     await next();
     if ((rfc8414 || ctx.path === '/.well-known/openid-configuration') && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
