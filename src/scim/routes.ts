@@ -213,6 +213,13 @@ export function scimRoutes(deps: ScimDeps) {
     ctx.body = resource;
   }
 
+  /** A GET with the client's current version (`If-None-Match`) answers 304 without a body. */
+  function sendUnlessUnchanged(ctx: Context, current: Record<string, unknown>) {
+    const tag = ctx.get('if-none-match');
+    if (tag && tag.split(',').map((t) => t.trim()).includes(etagOf(current))) { ctx.status = 304; return; }
+    send(ctx, 200, current);
+  }
+
   async function applyUser(org_id: string, user: UserRecord, draft: UserDraft): Promise<UserRecord> {
     const before = draftOf(user);
     const changes = {
@@ -300,11 +307,7 @@ export function scimRoutes(deps: ScimDeps) {
       if (!id) throw new ScimError(405, `${method} is not allowed on /Users`);
       const user = await userOf(org_id, id);
       const current = await renderUser(org_id, user);
-      if (method === 'GET') {
-        const tag = ctx.get('if-none-match');
-        if (tag && tag.split(',').map((t) => t.trim()).includes(etagOf(current))) { ctx.status = 304; return; }
-        return send(ctx, 200, current);
-      }
+      if (method === 'GET') return sendUnlessUnchanged(ctx, current);
       if (method === 'PUT') {
         const body = parse(userBody, await readJson(ctx.req));
         checkIfMatch(ctx, current);
@@ -359,7 +362,7 @@ export function scimRoutes(deps: ScimDeps) {
       if (!id) throw new ScimError(405, `${method} is not allowed on /Groups`);
       const group = await groupOf(org_id, id);
       const current = await renderGroup(org_id, group);
-      if (method === 'GET') return send(ctx, 200, current);
+      if (method === 'GET') return sendUnlessUnchanged(ctx, current);
       if (method === 'DELETE') {
         checkIfMatch(ctx, current);
         await store.directory.deleteGroup(org_id, id);

@@ -132,6 +132,8 @@ test('a SCIM client\'s sequence: create, filter, patch, deactivate, delete, with
   const removed = await scim('PATCH', `/Groups/${group.json.id}`, { schemas: [PATCH], Operations: [{ op: 'remove', path: `members[value eq "${seeded.user.id}"]` }] });
   assert.deepEqual(removed.json.members.map((m: { value: string }) => m.value), [alice.id]);
   assert.equal((await scim('GET', `/Groups?filter=${encodeURIComponent('displayName eq "finance"')}`)).json.totalResults, 1);
+  assert.equal((await scim('GET', `/Groups/${group.json.id}`, undefined, { 'if-none-match': removed.etag! })).status, 304);
+  assertScimError(await scim('DELETE', `/Groups/${group.json.id}`, undefined, { 'if-match': added.etag! }), 412);
 
   // Deactivate (the path-less form Entra ID sends, with a capitalised op), then re-activate.
   const off = await scim('PATCH', `/Users/${alice.id}`, { schemas: [PATCH], Operations: [{ op: 'Replace', value: { active: false } }] });
