@@ -44,3 +44,21 @@ test('an exchange burst of 50 requests from a separate autocannon process gets 5
 test('a load burst refuses to leave loopback', async () => {
   await assert.rejects(exchangeBurst({ url: 'http://192.0.2.1', issuer: '', executorResource: '', org_id: '', client: { client_id: 'a', client_secret: 'b' }, subject: 's' }, 'jwt', { amount: 1 }), /loopback/);
 });
+
+test('a run goes on the performance page between its markers, and nothing else on the page changes', async () => {
+  const { renderPage } = await import('./performance-page.ts');
+  const run = {
+    date: '2026-12-01T10:00:00.000Z', mode: 'full', errors: {},
+    machine: { cpus: 2, cpu_model: 'test cpu', memory_gb: 8, node: 'v24' },
+    baselines: { ed25519_verify_per_s: 10_000 }, writ: { verify_biscuit_per_s: 2_500 },
+    targets: evaluateTargets({ ed25519_verify_per_s: 10_000 }, { verify_biscuit_per_s: 2_500 }),
+  };
+  const page = ['# Performance', 'before', '<!-- bench:run:start -->', 'old run', '<!-- bench:run:end -->', 'between', '<!-- bench:targets:start -->', '| old |', '<!-- bench:targets:end -->', 'after', ''].join('\n');
+  const next = renderPage(page, run, '/x/2026-12-01T10-00-00.json');
+  assert.match(next, /results\/2026-12-01T10-00-00\.json/);
+  assert.match(next, /\| `verify_biscuit_per_s` ≥ 0\.2 × ed25519_verify_per_s \| 2,500 \| 10,000 \(ed25519_verify_per_s\) \| 0\.25 × \| pass \|/);
+  assert.doesNotMatch(next, /old run|\| old \|/);
+  for (const kept of ['# Performance', 'before', 'between', 'after']) assert.ok(next.includes(`\n${kept}\n`) || next.startsWith(`${kept}\n`), kept);
+  assert.equal(renderPage(next, run, '/x/2026-12-01T10-00-00.json'), next, 'rendering the same run again changes nothing');
+  assert.throws(() => renderPage('# no markers', run, 'x.json'), /markers/);
+});
