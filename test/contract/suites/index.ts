@@ -7,6 +7,7 @@ import { evidenceContract } from './evidence.ts';
 import { lifecycleContract } from './lifecycle.ts';
 import { grantsContract } from './grants.ts';
 import { keysContract } from './keys.ts';
+import { mcpContract } from './mcp.ts';
 import { oidcContract } from './oidc.ts';
 import { orgConnectorsContract } from './org-connectors.ts';
 import { peersContract } from './peers.ts';
@@ -30,6 +31,7 @@ export const contractSuites: ContractSuite[] = [
   authorityContract,
   peersContract,
   replayContract,
+  mcpContract,
   ssoContract,
   lifecycleContract,
   evidenceContract,
