@@ -18,7 +18,7 @@ export const environmentSchema = z.object({
   WRIT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level of the JSON log lines on stdout.'),
   WRIT_ACCESS_TOKEN_TTL: z.coerce.number().int().min(30).max(600).default(600).describe('Lifetime in seconds of delegated access tokens (at most 10 minutes).'),
   WRIT_REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).default(30 * 24 * 3600).describe('Lifetime in seconds of refresh tokens; they rotate on every use and die with their grant.'),
-  WRIT_ALLOW_PRIVATE_EGRESS: z.string().optional().describe('Comma-separated hosts (`host` or `host:port`) the executor may call although they resolve to loopback or private addresses. For local providers and tests only.'),
+  WRIT_ALLOW_PRIVATE_EGRESS: z.string().optional().describe('Comma-separated hosts (`host` or `host:port`) the executor may call although they resolve to loopback or private addresses, and over plain http (shipped connectors\' endpoint overrides and org connectors alike). For local providers and tests only; production refuses it.'),
   WRIT_DEMO_PROVIDER_URL: z.url().optional().describe('Base URL of the bundled demo notes provider, for the `demo` connector.'),
   WRIT_CONNECTOR_CLIENTS: z.string().optional().describe('OAuth clients of the shipped connectors, as JSON: `{"github": {"client_id": "…", "client_secret": "…"}}`. Orgs can instead register their own connectors through the admin API.'),
   WRIT_WORKERS: z.string().regex(/^(auto|[1-9][0-9]?)$/).default('1').describe('Worker processes sharing the port (node:cluster), each a full Writ over the shared store; `auto` uses one per core. Needs a fixed `PORT`.'),

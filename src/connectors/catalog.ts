@@ -11,7 +11,7 @@ import { applyEndpoints, EndpointOverrideError, type ConnectorEndpoints } from '
 import { ToolInputError } from './request.ts';
 import { withClosedResourcePaths } from './resource-path.ts';
 import {
-  connectorDefinitionSchema, describeIssues, orgConnectorRegistrationSchema,
+  connectorDefinitionSchema, describeIssues, orgConnectorRegistration,
   type ConnectorDefinition, type ToolDefinition,
 } from './schema.ts';
 
@@ -242,9 +242,15 @@ export class ConnectorCatalog {
    * Registers (or replaces) an org connector from the admin API body. The client secret is
    * sealed with the org's data key; the view returned never holds it.
    */
+  /** Org connectors are https, but for hosts the operator allow-listed for private egress (development). */
+  #orgSchemaOptions() {
+    const hosts = this.#egress.allowPrivateHosts ?? [];
+    return { allowHttp: (url: URL) => hosts.includes(url.host) || hosts.includes(url.hostname) };
+  }
+
   async registerOrgConnector(org_id: string, name: string | undefined, body: unknown): Promise<OrgConnectorView> {
     const { vault, store } = this.#requireOrgConnectors();
-    const parsed = orgConnectorRegistrationSchema.safeParse(body);
+    const parsed = orgConnectorRegistration(this.#orgSchemaOptions()).safeParse(body);
     if (!parsed.success) throw new WritError('invalid_request', `invalid connector: ${describeIssues(parsed.error)}`);
     const chosen = name ?? parsed.data.name;
     if (chosen === undefined) throw new WritError('invalid_request', 'invalid connector: name is required');
@@ -252,7 +258,7 @@ export class ConnectorCatalog {
     if (this.#shipped.has(chosen)) throw new WritError('conflict', `${chosen} is a built-in connector name`);
     const { client_secret, ...auth } = parsed.data.auth as typeof parsed.data.auth & { client_secret?: string };
     const definitionInput = { ...parsed.data, name: chosen, auth };
-    const checked = connectorDefinitionSchema().safeParse(definitionInput);
+    const checked = connectorDefinitionSchema(this.#orgSchemaOptions()).safeParse(definitionInput);
     if (!checked.success) throw new WritError('invalid_request', `invalid connector: ${describeIssues(checked.error)}`);
     for (const tool of Object.values(checked.data.tools)) this.#validator(tool);
     // Writ itself calls the token and revocation endpoints, with the client secret, codes and
@@ -311,7 +317,7 @@ export class ConnectorCatalog {
     // Stored definitions were validated on the way in; validating again on the way out means
     // a row edited behind Writ's back cannot smuggle in a host or a header. A row stored before
     // resource paths had to be closed is closed here rather than refused.
-    const parsed = connectorDefinitionSchema().safeParse(withClosedResourcePaths(record.definition));
+    const parsed = connectorDefinitionSchema(this.#orgSchemaOptions()).safeParse(withClosedResourcePaths(record.definition));
     if (!parsed.success) throw new CatalogLoadError(`${record.org_id}/${record.name}`, describeIssues(parsed.error));
     this.#orgCache.set(key, { updated_at: record.updated_at, definition: parsed.data });
     return parsed.data;

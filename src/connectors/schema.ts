@@ -17,8 +17,12 @@ const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[
 const RESERVED_HEADERS = new Set(['authorization', 'cookie', 'host', 'content-length', 'transfer-encoding', 'connection', 'proxy-authorization']);
 
 export interface SchemaOptions {
-  /** Permit `http:` URLs (development providers on loopback). Off for everything orgs register. */
-  allowHttp?: boolean;
+  /**
+   * Permit `http:` URLs: `true` for development providers on loopback (the demo, endpoint
+   * overrides), or a host test (the hosts an operator allow-listed with WRIT_ALLOW_PRIVATE_EGRESS,
+   * which production refuses). Off by default for everything orgs register.
+   */
+  allowHttp?: boolean | ((url: URL) => boolean);
 }
 
 function endpoint(options: SchemaOptions) {
@@ -26,8 +30,9 @@ function endpoint(options: SchemaOptions) {
     if (!URL.canParse(value)) return false;
     const url = new URL(value);
     if (url.username || url.password || url.hash) return false;
-    return url.protocol === 'https:' || (options.allowHttp === true && url.protocol === 'http:');
-  }, { message: options.allowHttp ? 'must be an http(s) URL without credentials or fragment' : 'must be an https URL without credentials or fragment' });
+    const http = options.allowHttp === true || (typeof options.allowHttp === 'function' && options.allowHttp(url));
+    return url.protocol === 'https:' || (http && url.protocol === 'http:');
+  }, { message: options.allowHttp === true ? 'must be an http(s) URL without credentials or fragment' : options.allowHttp ? 'must be an https URL (http only for hosts in WRIT_ALLOW_PRIVATE_EGRESS) without credentials or fragment' : 'must be an https URL without credentials or fragment' });
 }
 
 const scope = z.string().min(1).max(256).regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scopes are printable ASCII without spaces, quotes or backslashes (RFC 6749 §3.3)');
@@ -235,12 +240,12 @@ export type ConnectorAuth = ConnectorDefinition['auth'];
 
 /**
  * What an org admin registers. The client secret is per-org configuration: the caller seals it
- * with the vault and never returns it. https only.
+ * with the vault and never returns it. https only, but for hosts `options.allowHttp` admits.
  */
-export const orgConnectorRegistrationSchema = z.strictObject({
+export const orgConnectorRegistration = (options: SchemaOptions) => z.strictObject({
   name: z.string().regex(CONNECTOR_NAME, 'connector names are lowercase, 2-40 characters').optional(),
   auth: z.discriminatedUnion('type', [
-    oauth2Auth({}).extend({
+    oauth2Auth(options).extend({
       client_id: z.string().min(1).max(512),
       client_secret: z.string().min(1).max(2048).optional(),
       refresh: refresh,
@@ -248,8 +253,11 @@ export const orgConnectorRegistrationSchema = z.strictObject({
     apiKeyAuth,
     noAuth,
   ]),
-  ...connectorFields({}),
+  ...connectorFields(options),
 }).superRefine(crossCheck);
+
+/** The registration schema with no http at all. */
+export const orgConnectorRegistrationSchema = orgConnectorRegistration({});
 
 export type OrgConnectorRegistration = z.output<typeof orgConnectorRegistrationSchema>;
 

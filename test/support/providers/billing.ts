@@ -34,7 +34,8 @@ function selfSignedForLoopback(): { key: string; cert: string } {
   }
 }
 
-export async function startBilling(options: { apiKey: string; invoices: Array<{ id: string; amount_due: number }> }): Promise<LocalBilling> {
+/** `http: true` serves plain http, as a local service the operator allow-listed in development would. */
+export async function startBilling(options: { apiKey: string; invoices: Array<{ id: string; amount_due: number }>; http?: boolean }): Promise<LocalBilling> {
   const calls: ProviderCall[] = [];
   const invoices = new Map(options.invoices.map((i) => [i.id, { ...i, paid: [] as number[] }]));
   const server = await listen(async (req, res, url) => {
@@ -51,6 +52,6 @@ export async function startBilling(options: { apiKey: string; invoices: Array<{ 
     if (!Number.isFinite(amount) || amount <= 0) return answer(400, { error: { type: 'invalid_request_error', message: 'amount must be positive' } });
     invoice.paid.push(amount);
     return answer(200, { id: invoice.id, object: 'invoice', status: 'paid', amount_paid: amount });
-  }, createServer(selfSignedForLoopback()));
+  }, options.http ? undefined : createServer(selfSignedForLoopback()));
   return { ...server, calls, invoices };
 }
