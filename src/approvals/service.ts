@@ -21,6 +21,11 @@ import type { WebhookOutbox } from './webhooks.ts';
 
 /** How often an agent may poll the token endpoint for one request (CIBA §7.3 `interval`). */
 export const POLL_INTERVAL_SECONDS = 5;
+/**
+ * Requests one agent may have waiting on one person at a time. An agent (or an instruction
+ * injected into it) cannot bury a person in requests until one is approved without reading.
+ */
+export const MAX_PENDING_PER_AGENT_AND_USER = 5;
 
 export interface Sealer {
   seal(plaintext: string, aad: string): string;
@@ -115,6 +120,14 @@ export class ApprovalService {
 
   async settings(org_id: string): Promise<ApprovalSettings> {
     return (await this.#deps.store.getApprovalSettings(org_id)) ?? defaultSettings(org_id, this.#now());
+  }
+
+  /** Refuses a new request while this agent already has too many waiting on this person. */
+  async assertRoomFor(org_id: string, agent_id: string, user_id: string): Promise<void> {
+    const waiting = (await this.list(org_id, { status: 'pending', user_id })).filter((r) => r.agent_id === agent_id);
+    if (waiting.length >= MAX_PENDING_PER_AGENT_AND_USER) {
+      throw new WritError('invalid_request', `this agent already has ${waiting.length} approval requests waiting on this user; wait for a decision`);
+    }
   }
 
   /** Records a request the agent made and tells the approvers (audit, webhook). */

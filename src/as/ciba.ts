@@ -101,6 +101,7 @@ export class Ciba {
         preview: { subject },
       });
       if (preview.subject.principal !== 'user') throw new WritError('invalid_request', 'an approval is asked for a user: send the user\'s delegated token as login_hint_token');
+      await this.#deps.approvals.assertRoomFor(client.org_id, client.clientId, preview.subject.sub);
       ctx[ASKED] = { preview, maxWait: preview.decision.approval?.max_wait ?? 600 };
       return preview.subject.sub;
     } catch (err) {
