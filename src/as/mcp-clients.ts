@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/log.ts';
 import { errors } from 'oidc-provider';
 import { EgressError, resolveEgress, type EgressOptions } from '../connectors/egress.ts';
-import { globMatch, type ToolAccessDetail } from '../rights/rights.ts';
+import { globMatch, toolsOf, type ToolAccessDetail } from '../rights/rights.ts';
 import type { AgentRecord, DirectoryStore } from '../storage/ports/directory.ts';
 import type { McpOrgSettings, McpStore } from '../storage/ports/mcp.ts';
 import type { GrantRecord, GrantStore } from '../storage/ports/grants.ts';
@@ -152,12 +152,18 @@ export function sameTools(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
- * A person's newer consent to an external client replaces the older ones (a step-up asks for the
- * union): when the client first redeems the new grant, the person's earlier grants to it end.
+ * A step-up replaces what it widens: when the client first redeems a newer consent, the person's
+ * earlier grants to that client whose tools it strictly contains end. Grants of the same tools stay
+ * (the same client on another device).
  */
 export async function endSupersededGrants(grants: GrantStore, service: GrantService, org_id: string, current: GrantRecord): Promise<void> {
+  const now = new Set(toolsOf(current.authorization_details));
+  const widened = (g: GrantRecord) => {
+    const before = toolsOf(g.authorization_details);
+    return before.length < now.size && before.every((t) => now.has(t));
+  };
   const older = (await grants.listGrants(org_id, { user_id: current.user_id, agent_id: current.agent_id }))
-    .filter((g) => g.id !== current.id && !g.revoked_at && g.user_id === current.user_id && g.agent_id === current.agent_id && g.created_at < current.created_at);
+    .filter((g) => g.id !== current.id && !g.revoked_at && g.user_id === current.user_id && g.agent_id === current.agent_id && g.created_at <= current.created_at && widened(g));
   for (const g of older) await service.revoke(org_id, { id: g.id }, { kind: 'user', user_id: current.user_id! }, 'superseded by a new consent');
 }
 
