@@ -233,7 +233,7 @@ export class Ciba {
     return exchangeToken(this.#ex, {
       client: { client_id: record.agent_id, org_id: record.org_id },
       params: { ...parsed, audience: record.audience, requested: record.details },
-      dpopJkt, approved: { subject, approval_id: record.id },
+      dpopJkt, approved: { subject, approval_id: record.id, rules: record.requirement.rules },
     });
   }
 }

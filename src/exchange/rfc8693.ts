@@ -48,7 +48,7 @@ export interface ExchangeRequest {
    * A person approved exactly this request (OpenID CIBA, approvals/): the subject stands for the
    * approval, whose id becomes the capability's parent; the capability is single-use.
    */
-  approved?: { subject: Subject; approval_id: string } | undefined;
+  approved?: { subject: Subject; approval_id: string; rules: string[] } | undefined;
   /**
    * Every check, and nothing minted: what a request for a person's approval would be answered
    * with. The subject may come resolved (an approval asked by `login_hint`, from the grant).
@@ -178,6 +178,10 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
   if (decision.approval && !req.approved && !req.preview) {
     throw deny('access_denied', `approval required (rule ${decision.approval.rules.join(', ')}): ask for it by OpenID CIBA at ${deps.issuer}/backchannel with authorization_details naming the exact arguments`);
   }
+  // The policy in force when the capability is issued decides: an approval rule that applies now
+  // but did not when the person approved (a policy reloaded meanwhile) was not met.
+  const unmet = req.approved ? (decision.approval?.rules ?? []).filter((r) => !req.approved!.rules.includes(r)) : [];
+  if (unmet.length > 0) throw deny('access_denied', `the approval does not meet rule ${unmet.join(', ')} of the policy now in force: ask again`);
   const details = applyPolicy(requested, decision);
 
   // 7. Lifetime: never beyond the subject, the policy, the grant or the first expiring grant

@@ -3,8 +3,11 @@
 // capability is refused at the executor. Either way the billing service sees no call.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor } from '../support/wait.ts';
 import { executeRaw } from '../stories/helpers.ts';
-import { approvalWorld, askApproval, auditOf, pollToken, payment, TOOL, type ApprovalWorld } from './support.ts';
+import { APPROVAL_POLICY, approvalWorld, askApproval, auditOf, pollToken, payment, TOOL, type ApprovalWorld } from './support.ts';
 
 async function approvedRequest(w: ApprovalWorld, invoice: string, amount: number) {
   const asked = await askApproval(w, { login_hint: 'john', authorization_details: payment(invoice, amount) });
@@ -41,4 +44,26 @@ test('an approval whose grant is revoked before use yields nothing usable', asyn
   assert.equal(use.json.error.code, 'invalid_token');
   assert.equal(w.billing.calls.length, 0, 'the billing service saw no call');
   assert.ok((await auditOf(w, 'token.exchange_denied')).some((e) => /revoked/.test(e.details.reason)), 'the refused issuance is on the record');
+});
+
+test('an approval given under one policy yields nothing once a stricter policy is in force', async (t) => {
+  const w = await approvalWorld(t);
+  assert.equal((await w.writ.admin('PUT', `/orgs/${w.org_id}/approval-settings`, { allow_admin_api_approval: true })).status, 200);
+  const { auth_req_id } = await approvedRequest(w, 'inv_1042', 4200);
+  // While the agent waits, the org adds a rule: payments over 4,000 need an admin too.
+  writeFileSync(join(w.policies, 'invoices.yaml'), `${APPROVAL_POLICY}  - id: admins-approve-over-4000
+    description: An admin also approves payments over 4,000.
+    effect: require_approval
+    match: { tools: ["billing.invoices.pay"] }
+    when: { amount: { gt: 4000 } }
+    approvers: org_admin
+`);
+  await waitFor('the new policy to load', async () => {
+    const run = await w.writ.admin('POST', `/orgs/${w.org_id}/policy/dry-run`, { agent_id: w.xcorp.agent.client_id, user_id: w.xcorp.user.id, tools: [TOOL], arguments: { amount: { eq: 4200 } } });
+    return (run.json?.decision?.approval?.rules ?? []).includes('admins-approve-over-4000');
+  });
+  const poll = await pollToken(w, auth_req_id);
+  assert.equal(poll.json.error, 'access_denied', poll.text);
+  assert.match(poll.json.error_description, /does not meet rule admins-approve-over-4000/);
+  assert.equal(poll.json.access_token, undefined);
 });

@@ -68,6 +68,8 @@ export interface ApprovalWorld {
   johnToken: string;
   /** Moves Writ's clock on. */
   advance(ms: number): void;
+  /** The policy directory Writ watches. */
+  policies: string;
 }
 
 /** XCorp, John, the billing connector and his key, and the agent John delegated paying to. */
@@ -87,7 +89,7 @@ export async function approvalWorld(t: { after(fn: () => unknown): void }, optio
   const account = await writ.admin('POST', `/orgs/${org_id}/connected-accounts`, { connector: 'billing', user_id: xcorp.user.id, api_key: API_KEY });
   assert.equal(account.status, 201, account.text);
   const john = await delegate(writ, xcorp, { authorization_details: [{ type: 'tool_access', tools: [TOOL] }] });
-  return { writ, billing, xcorp, org_id, johnToken: john.tokens!.access_token, advance: (ms) => { skew += ms; } };
+  return { writ, billing, xcorp, org_id, johnToken: john.tokens!.access_token, advance: (ms) => { skew += ms; }, policies };
 }
 
 const basic = (c: { client_id: string; client_secret: string }) =>
