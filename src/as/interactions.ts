@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { Context } from 'koa';
-import { newId } from '../core/ids.ts';
+import { recordConsent } from './consent.ts';
 import { WritError } from '../errors/index.ts';
 import type { ToolAccessDetail } from '../rights/rights.ts';
 import type { DirectoryStore } from '../storage/ports/directory.ts';
@@ -134,18 +134,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     } else {
       // The one rights function: the request within the agent's ceiling, or a refusal.
       const detailsRequested: ToolAccessDetail[] = consentedRights(details.params, client, Date.now());
-      const grantId = newId('grt');
-      const grant = new provider.Grant({ accountId: user.id, clientId: client.clientId });
-      (grant as unknown as { jti: string }).jti = grantId;
-      const scopes = String(details.params.scope ?? '').split(' ').filter(Boolean);
-      const oidcScopes = scopes.filter((s) => s === 'openid' || s === 'offline_access');
-      if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
-      const toolScopes = scopes.filter((s) => s.startsWith(TOOL_SCOPE_PREFIX));
-      if (toolScopes.length) grant.addResourceScope(deps.issuer, toolScopes.join(' '));
-      // Scope-only requests still get tool_access details so every token carries its rights one way.
-      for (const d of detailsRequested) (grant as unknown as { addRar(d: unknown): void }).addRar(d);
-      await deps.grantService.create(client.org_id, { id: grantId, user_id: user.id, agent_id: client.clientId, authorization_details: detailsRequested }, { kind: 'user', user_id: user.id });
-      await grant.save();
+      const grantId = await recordConsent(provider, deps.grantService, {
+        org_id: client.org_id, user_id: user.id, accountId: user.id, clientId: client.clientId, agent_id: client.clientId, params: details.params,
+        resource: deps.issuer, toolScopes: String(details.params.scope ?? '').split(' ').filter((s) => s.startsWith(TOOL_SCOPE_PREFIX)), details: detailsRequested,
+      });
       result = { consent: { grantId } };
     }
     const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });

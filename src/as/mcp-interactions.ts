@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import type Provider from 'oidc-provider';
 import type { Context, Next } from 'koa';
-import { newId } from '../core/ids.ts';
 import { WritError } from '../errors/index.ts';
 import { toolsOf, type ToolAccessDetail } from '../rights/rights.ts';
 import type { DirectoryStore, OrgRecord } from '../storage/ports/directory.ts';
@@ -13,10 +12,11 @@ import { html, type SafeHtml } from '../web/html.ts';
 import { readForm } from '../web/body.ts';
 import { SESSION_COOKIE, type SessionCodec } from '../web/session.ts';
 import { setCookie } from '../web/cookies.ts';
-import { describeDetail, send } from './pages.ts';
+import { consentFooter, describeDetail, send } from './pages.ts';
 import { requestedDetails } from './grants/rights.ts';
 import { TOOL_SCOPE_PREFIX } from './constants.ts';
 import type { SignIn } from './signin.ts';
+import { recordConsent } from './consent.ts';
 import { acceptsClient, ensureOrgAgent, externalAccountId, isExternalClient, orgAgentId, parseExternalAccountId, withinOrgCeiling } from './mcp-clients.ts';
 
 // Sign-in and consent for external MCP clients (mcp-clients.ts), in front of the agents' own
@@ -79,17 +79,11 @@ function externalConsentPage(v: {
       <strong>${v.orgName}</strong>. Your answer goes to <strong>${hostsOf(v.client.redirectUris).join(', ')}</strong>.</p>
     ${allLoopback(v.client.redirectUris) ? html`<p class="error" role="alert">Every address this client answers to is on this
       computer (localhost). Approve only if you started this client yourself, here.</p>` : ''}
-    ${v.fresh.length ? html`<p>${v.held.length ? 'New:' : 'With these tools:'}</p><ul>${v.fresh.map((d) => describeDetail(d))}</ul>`
+    ${v.fresh.length ? html`<p>${v.held.length ? 'New:' : 'With these tools:'}</p><ul>${v.fresh.map((d) => describeDetail(d, v.now))}</ul>`
       : html`<p>Nothing new: it already holds everything it asks for.</p>`}
     ${v.held.length ? html`<p class="muted">Already allowed: ${v.held.map((t, i) => html`${i ? ', ' : ''}<code>${t}</code>`)}.</p>` : ''}
     ${v.withheld.length ? html`<p class="muted">Not available to MCP clients in ${v.orgName}: ${v.withheld.map((t, i) => html`${i ? ', ' : ''}<code>${t}</code>`)}.</p>` : ''}
-    <p class="muted">It can use them until you revoke this access, for at most ${v.refreshDays} days without your
-      returning. Every use is recorded in your organisation's audit log. You can revoke it at any time from your account page.</p>
-    <form method="post" action="${v.action}">
-      <input type="hidden" name="csrf" value="${v.csrf}">
-      <button type="submit" name="decision" value="approve">Approve</button>
-      <button type="submit" name="decision" value="deny">Deny</button>
-    </form>`;
+    ${consentFooter(v)}`;
 }
 
 export function mcpInteractionRoutes(deps: McpInteractionDeps): Router {
@@ -210,19 +204,13 @@ export function mcpInteractionRoutes(deps: McpInteractionDeps): Router {
       // On first consent the client becomes an agent of this org, with the org's ceiling for MCP clients.
       const nowIso = new Date(deps.now()).toISOString();
       const agent = await ensureOrgAgent(directory, ref.org_id, client, view.settings!.tools, nowIso);
-      const grantId = newId('grt');
-      const grant = new provider.Grant({ accountId: externalAccountId(ref.org_id, user.id), clientId: client.clientId });
-      (grant as unknown as { jti: string }).jti = grantId;
-      const scopes = String(details.params.scope ?? '').split(' ').filter(Boolean);
-      const oidcScopes = scopes.filter((s) => s === 'openid' || s === 'offline_access');
-      if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
-      const resource = typeof details.params.resource === 'string' ? details.params.resource : undefined;
       const granted = toolsOf(view.granted);
       // What the org's ceiling withholds is not on offer at all (provider.ts getResourceServerInfo).
-      if (resource && granted.length) grant.addResourceScope(resource, granted.map((t) => TOOL_SCOPE_PREFIX + t).join(' '));
-      for (const d of view.granted) (grant as unknown as { addRar(d: unknown): void }).addRar(d);
-      await deps.grantService.create(ref.org_id, { id: grantId, user_id: user.id, agent_id: agent.client_id, authorization_details: view.granted }, { kind: 'user', user_id: user.id });
-      await grant.save();
+      const grantId = await recordConsent(provider, deps.grantService, {
+        org_id: ref.org_id, user_id: user.id, accountId: externalAccountId(ref.org_id, user.id), clientId: client.clientId, agent_id: agent.client_id,
+        params: details.params, resource: typeof details.params.resource === 'string' ? details.params.resource : undefined,
+        toolScopes: granted.map((t) => TOOL_SCOPE_PREFIX + t), details: view.granted,
+      });
       result = { consent: { grantId } };
     }
     const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });

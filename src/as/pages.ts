@@ -104,6 +104,12 @@ export function consentPage(v: ConsentView): SafeHtml {
     <p>The agent <strong>${v.agentName}</strong> (<code>${v.clientId}</code>) of <strong>${v.orgName}</strong> asks to act
       as <strong>${v.username}</strong> with these tools:</p>
     <ul>${v.details.map((d) => describeDetail(d))}</ul>
+    ${consentFooter(v)}`;
+}
+
+/** The end of every consent page: for how long, on the record, revocable; Approve or Deny. */
+export function consentFooter(v: { action: string; csrf: string; refreshDays: number }): SafeHtml {
+  return html`
     <p class="muted">It can use them until you revoke this access, for at most ${v.refreshDays} days without your
       returning. Every use is recorded in your organisation's audit log. You can revoke it at any time from your account page.</p>
     <form method="post" action="${v.action}">
