@@ -43,21 +43,12 @@ export interface ApprovalServiceDeps {
   onError?: (message: string, err: unknown) => void;
 }
 
-export interface NewApproval {
-  org_id: string;
+/** What the CIBA endpoint knows of a new request: the record's facts, less what the service assigns. */
+export type NewApproval = Omit<ApprovalRecord, 'id' | 'request_ref' | 'request_sealed' | 'status' | 'created_at' | 'expires_at' | 'decided_at' | 'decided_by' | 'reason' | 'last_polled_at'> & {
   auth_req_id: string;
-  agent_id: string;
-  chain: string[];
-  user_id: string;
-  grant_id: string;
-  held: ToolAccessDetail[];
-  details: ToolAccessDetail[];
-  audience: string;
-  dpop_jkt?: string | undefined;
-  binding_message?: string | undefined;
-  requirement: ApprovalRecord['requirement'];
+  /** Seconds the request may wait. */
   expires_in: number;
-}
+};
 
 /** What the token endpoint learns from one poll. */
 export type PollAnswer =

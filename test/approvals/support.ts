@@ -11,7 +11,7 @@ import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { join } from 'node:path';
 import { delegate } from '../support/delegation.ts';
 import { startBilling } from '../support/providers/index.ts';
-import type { LocalBilling } from '../support/providers/billing.ts';
+import { billingConnector, type LocalBilling } from '../support/providers/billing.ts';
 import { seedOrg, startTestWrit, type TestWrit } from '../support/writ.ts';
 
 export const TOOL = 'billing.invoices.pay';
@@ -40,24 +40,6 @@ rules:
     fresh_sign_in: 5m
 `;
 
-export const billingConnector = (api_base_url: string) => ({
-  display_name: 'Billing', description: 'XCorp\'s billing service.',
-  auth: { type: 'api_key', prefix: 'Bearer ' },
-  api_base_url,
-  tools: {
-    'invoices.pay': {
-      description: 'Pay an open invoice (POST /v1/invoices/{invoice_id}/pay).',
-      method: 'POST', path: '/v1/invoices/{invoice_id}/pay',
-      input_schema: {
-        type: 'object',
-        properties: { invoice_id: { type: 'string', minLength: 1 }, amount: { type: 'number', exclusiveMinimum: 0 } },
-        required: ['invoice_id', 'amount'], additionalProperties: false,
-      },
-      body: ['amount'],
-      resource: 'billing:invoice:{invoice_id}',
-    },
-  },
-});
 
 export interface ApprovalWorld {
   writ: TestWrit;

@@ -11,6 +11,7 @@ import { delegate } from '../support/delegation.ts';
 import { ACCESS_TOKEN, exchange } from '../support/exchange.ts';
 import { seedOrg, startTestWrit } from '../support/writ.ts';
 import { startBilling } from '../support/providers/index.ts';
+import { billingConnector } from '../support/providers/billing.ts';
 import { executeRaw } from './helpers.ts';
 
 const TOOL = 'billing.invoices.pay';
@@ -29,24 +30,6 @@ rules:
           amount: { max: 10000 }
 `;
 
-const billingConnector = (api_base_url: string) => ({
-  display_name: 'Billing', description: 'XCorp\'s billing service.',
-  auth: { type: 'api_key', prefix: 'Bearer ' },
-  api_base_url,
-  tools: {
-    'invoices.pay': {
-      description: 'Pay an open invoice (POST /v1/invoices/{invoice_id}/pay).',
-      method: 'POST', path: '/v1/invoices/{invoice_id}/pay',
-      input_schema: {
-        type: 'object',
-        properties: { invoice_id: { type: 'string', minLength: 1 }, amount: { type: 'number', exclusiveMinimum: 0 } },
-        required: ['invoice_id', 'amount'], additionalProperties: false,
-      },
-      body: ['amount'],
-      resource: 'billing:invoice:{invoice_id}',
-    },
-  },
-});
 
 test('the high-value invoice: one payment, of that invoice, up to the approved amount, within the minute', async (t) => {
   const billing = await startBilling({ apiKey: API_KEY, invoices: [{ id: 'inv_1042', amount_due: 4200 }, { id: 'inv_1043', amount_due: 9800 }] });

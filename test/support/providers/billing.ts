@@ -55,3 +55,23 @@ export async function startBilling(options: { apiKey: string; invoices: Array<{ 
   }, options.http ? undefined : createServer(selfSignedForLoopback()));
   return { ...server, calls, invoices };
 }
+
+/** XCorp's billing connector as the org registers it (PUT /admin/v1/orgs/:org/connectors/billing), pointing at `api_base_url`. */
+export const billingConnector = (api_base_url: string) => ({
+  display_name: 'Billing', description: 'XCorp\'s billing service.',
+  auth: { type: 'api_key', prefix: 'Bearer ' },
+  api_base_url,
+  tools: {
+    'invoices.pay': {
+      description: 'Pay an open invoice (POST /v1/invoices/{invoice_id}/pay).',
+      method: 'POST', path: '/v1/invoices/{invoice_id}/pay',
+      input_schema: {
+        type: 'object',
+        properties: { invoice_id: { type: 'string', minLength: 1 }, amount: { type: 'number', exclusiveMinimum: 0 } },
+        required: ['invoice_id', 'amount'], additionalProperties: false,
+      },
+      body: ['amount'],
+      resource: 'billing:invoice:{invoice_id}',
+    },
+  },
+});
