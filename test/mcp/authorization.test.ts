@@ -132,6 +132,7 @@ test('one MCP client\'s authorization through its life: wrong resources, a lost 
 test('bad client metadata documents are refused, each with a clear reason', async (t) => {
   const tls = selfSignedCertificate();
   const redirect = 'http://127.0.0.1:9/callback';
+  let cachedFetches = 0;
   const good = (base: string, path: string, extra: Record<string, unknown> = {}) => JSON.stringify({
     client_id: `${base}${path}`, client_name: 'Doc client', redirect_uris: [redirect], token_endpoint_auth_method: 'none', ...extra,
   });
@@ -142,6 +143,7 @@ test('bad client metadata documents are refused, each with a clear reason', asyn
     '/mismatch.json': (_q, res, base) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(good(base, '/other.json')); },
     '/secret.json': (_q, res, base) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(good(base, '/secret.json', { token_endpoint_auth_method: 'client_secret_basic' })); },
     '/org.json': (_q, res, base) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(good(base, '/org.json', { org_id: 'org_victim', tools: ['demo.notes.create'] })); },
+    '/cached.json': (_q, res, base) => { cachedFetches += 1; res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' }); res.end(good(base, '/cached.json')); },
   });
   t.after(() => documents.close());
   const writ = await startTestWrit({ env: { WRIT_ALLOW_PRIVATE_EGRESS: documents.host }, writ: { metadataFetch: fetchTrusting(tls.cert) } });
@@ -160,6 +162,15 @@ test('bad client metadata documents are refused, each with a clear reason', asyn
     ['naming an org', `${documents.base}/org.json`, /org_id cannot be registered by a client/],
     ['on a private address not allow-listed', 'https://127.0.0.2:8443/client.json', /an address this server may not fetch/],
   ];
+  await t.test('a good document is fetched once while its Cache-Control allows', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(await pkceAuthorizeUrl(writ, `${documents.base}/cached.json`, redirect), { redirect: 'manual' });
+      assert.equal(res.status, 303, await res.text());
+      assert.match(res.headers.get('location') ?? '', /\/interaction\//);
+    }
+    assert.equal(cachedFetches, 1);
+  });
+
   for (const [what, url, reason] of cases) {
     await t.test(what, async () => {
       const { status, text } = await refusal(url);
