@@ -21,7 +21,8 @@ test('writ serve prints no oidc-provider notice or warning, at start-up or on us
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   const adminToken = `notices-admin-${randomBytes(24).toString('base64url')}`;
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'serve'], {
-    env: { PATH: process.env.PATH, WRIT_DATA_DIR: dataDir, PORT: '0', WRIT_ADMIN_TOKEN: adminToken, WRIT_MASTER_KEY: `v1:${randomBytes(32).toString('base64url')}` },
+    // The demo connector is in the catalog (nothing listens there), so the seeded agent's tools exist.
+    env: { PATH: process.env.PATH, WRIT_DATA_DIR: dataDir, PORT: '0', WRIT_ADMIN_TOKEN: adminToken, WRIT_MASTER_KEY: `v1:${randomBytes(32).toString('base64url')}`, WRIT_DEMO_PROVIDER_URL: 'http://127.0.0.1:9' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -31,7 +31,8 @@ export async function serveWrit(env: Record<string, string> = {}, again?: Served
     cwd: join(import.meta.dirname, '../..'),
     env: {
       PATH: process.env.PATH, PORT: String(port), WRIT_DATA_DIR: dataDir, WRIT_ADMIN_TOKEN: adminToken,
-      WRIT_MASTER_KEY: masterKey, WRIT_LOG_LEVEL: 'warn', ...env,
+      // The demo connector is in the catalog, so agents may name its tools (nothing listens there).
+      WRIT_MASTER_KEY: masterKey, WRIT_LOG_LEVEL: 'warn', WRIT_DEMO_PROVIDER_URL: 'http://127.0.0.1:9', ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
