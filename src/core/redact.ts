@@ -71,3 +71,32 @@ export function redact(value: unknown, depth = 0, place: Place = undefined): unk
   }
   return value;
 }
+
+/**
+ * The logger's second net (core/log.ts), after pino's path-based redaction of the first
+ * `pathDepth` levels: errors as `{ name, message, code, reason }` without stacks, bearer-like
+ * material masked in every string, and secret field names censored below the depth the paths
+ * reach. Names above it are left to the paths.
+ */
+export function redactValues(value: unknown, depth = 0, pathDepth = 1): unknown {
+  if (depth > MAX_DEPTH) return '[depth]';
+  if (typeof value === 'string') {
+    let out = value;
+    for (const re of SECRET_VALUE) out = out.replace(re, REDACTED);
+    return out;
+  }
+  if (Array.isArray(value)) return value.map((v) => redactValues(v, depth + 1, pathDepth));
+  if (value instanceof Error) {
+    const { code, reason } = value as { code?: unknown; reason?: unknown };
+    return { name: value.name, message: redactValues(value.message, depth + 1, pathDepth), code, ...(typeof reason === 'string' ? { reason } : {}) };
+  }
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const secret = depth >= pathDepth && isSecretField(k) && v !== undefined && v !== null && typeof v !== 'boolean' && typeof v !== 'number';
+      out[k] = secret ? REDACTED : redactValues(v, depth + 1, pathDepth);
+    }
+    return out;
+  }
+  return value;
+}

@@ -58,6 +58,8 @@ export const PACKAGE_OWNERS: Record<string, string[]> = {
   '@biscuit-auth/biscuit-wasm': ['capability'],
   // Metrics are the operator's room's: the rest of Writ reports through its Metrics interface.
   'prom-client': ['ops'],
+  // Logging is the kernel's: every room logs through core/log.ts's Logger.
+  pino: ['core'],
   // Keep-alive pools pinned to the addresses the egress check approved.
   undici: ['connectors'],
   // Each behind its own verifier entry point, so a service loads only the framework it uses.
