@@ -238,15 +238,33 @@ export class SingleSignOn {
     const link = await this.#deps.store.getLink(org_id, idp.issuer, subject);
     if (link) {
       user = await this.#deps.directory.getUser(org_id, link.user_id);
-      if (!user) return refuse('the linked user no longer exists');
+      if (!user) return refuse('the linked user no longer exists or is disabled');
+      // The provider stays authoritative: a role or name changed there changes here at the next sign-in.
+      const changes = {
+        ...(roles.join() !== user.roles.join() ? { roles } : {}),
+        ...(display_name && display_name !== user.display_name ? { display_name } : {}),
+      };
+      if (Object.keys(changes).length) {
+        user = (await this.#deps.directory.updateUser(org_id, user.id, changes, new Date(this.#deps.clock.now()).toISOString())) ?? user;
+        await this.#deps.audit.record(org_id, { type: 'user.updated', actor: { kind: 'idp', issuer: idp.issuer }, subject: { user_id: user.id }, details: { fields: Object.keys(changes), roles: user.roles, cause: 'sso' } });
+      }
     } else {
       const username = claimText(claims, idp.claims.username) ?? email;
       if (!username || !USERNAME.test(username)) return refuse('the provider gave no usable username');
       // The org's provider is authoritative for its usernames: an existing user of that name is this person.
       user = await this.#deps.directory.findUserByUsername(org_id, username);
       if (!user) {
-        user = { id: newId('usr', this.#deps.clock.now()), org_id, username, ...(email ? { email } : {}), roles, password_hash: `${PASSWORD_OFF}$${newSecret(8)}`, created_at: new Date(this.#deps.clock.now()).toISOString() };
-        await this.#deps.directory.createUser(org_id, user);
+        user = {
+          id: newId('usr', this.#deps.clock.now()), org_id, username, ...(email ? { email } : {}), ...(display_name ? { display_name } : {}), roles,
+          password_hash: `${PASSWORD_OFF}$${newSecret(8)}`, created_at: new Date(this.#deps.clock.now()).toISOString(),
+        };
+        try {
+          await this.#deps.directory.createUser(org_id, user);
+        } catch (err) {
+          // The name is a disabled user's: they stay disabled, whoever the provider says they are.
+          if ((err as { code?: string }).code === 'conflict') return refuse('a user of this name exists in the organisation and cannot sign in', err);
+          throw err;
+        }
         await this.#deps.audit.record(org_id, { type: 'user.provisioned', actor: { kind: 'idp', issuer: idp.issuer }, subject: { user_id: user.id }, details: { username, roles, issuer: idp.issuer } });
       }
       await this.#deps.store.createLink(org_id, { org_id, issuer: idp.issuer, subject, user_id: user.id, display_name, created_at: new Date(this.#deps.clock.now()).toISOString() });
