@@ -7,6 +7,7 @@ import { createDpopKey, dpopProof, type DpopKey } from './dpop.ts';
 import { ExecutorError, TokenExchangeError, WritClientError, type ExecutorErrorCode } from './errors.ts';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
 export const TOKEN_TYPES = {
   access_token: 'urn:ietf:params:oauth:token-type:access_token',
   jwt: 'urn:ietf:params:oauth:token-type:jwt',
@@ -56,6 +57,41 @@ export interface ExchangeOptions {
   actorTokenType?: string;
 }
 
+export interface ApprovalRequestOptions {
+  /** The user's delegated access token (`login_hint_token`); or name the user with `user`. */
+  subjectToken?: string;
+  /** The user's id or username (`login_hint`), when this agent holds a live grant of theirs. */
+  user?: string;
+  tool: string;
+  /** The one resource the call acts on. */
+  resource?: string;
+  /** Every argument of the call, exactly as it will be executed. */
+  arguments: Record<string, string | number | boolean>;
+  /** Shown to the approver beside the call (1-100 printable characters). */
+  bindingMessage?: string;
+  /** Seconds the request may wait (`requested_expiry`); the policy's `max_wait` caps it. */
+  expiresIn?: number;
+  /** Ping mode: the token Writ presents to this agent's notification endpoint. */
+  clientNotificationToken?: string;
+}
+
+/** A request for a person's approval (OpenID CIBA), as the backchannel endpoint answered it. */
+export interface ApprovalRequest {
+  authReqId: string;
+  expiresIn: number;
+  /** Seconds between polls. */
+  interval: number;
+}
+
+export interface AwaitApprovalOptions {
+  format?: 'jwt' | 'biscuit';
+  /** Bind the capability to this client's DPoP key (RFC 9449). */
+  dpop?: boolean;
+  signal?: AbortSignal;
+  /** How to wait between polls; default a timer. */
+  wait?: (seconds: number, signal?: AbortSignal) => Promise<void>;
+}
+
 export interface Capability {
   token: string;
   tokenType: 'Bearer' | 'DPoP';
@@ -64,7 +100,7 @@ export interface Capability {
   issuedTokenType: string;
 }
 
-interface Metadata { token_endpoint: string; issuer: string }
+interface Metadata { token_endpoint: string; issuer: string; backchannel_authentication_endpoint?: string }
 
 const ALG_FOR: Record<string, string> = { OKP: 'EdDSA', EC: 'ES256', RSA: 'RS256' };
 
@@ -119,16 +155,59 @@ export class WritClient {
       params.set('actor_token_type', options.actorTokenType ?? TOKEN_TYPES.jwt);
     }
     const { token_endpoint } = await this.#discover();
-    const answer = await this.#tokenRequest(token_endpoint, params, options.dpop === true);
-    const json = answer.json as Record<string, unknown>;
-    if (typeof json.access_token !== 'string') throw new WritClientError('invalid_response', 'the token endpoint answered without an access_token', answer.status);
-    return {
-      token: json.access_token,
-      tokenType: String(json.token_type).toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
-      expiresIn: Number(json.expires_in),
-      authorizationDetails: (json.authorization_details as ToolAccessDetail[] | undefined) ?? [detail],
-      issuedTokenType: String(json.issued_token_type),
+    return capabilityOf(await this.#tokenRequest(token_endpoint, params, options.dpop === true), [detail]);
+  }
+
+  /**
+   * Asks a person to approve one exact call (OpenID CIBA with `authorization_details`), when the
+   * exchange answered that approval is required. Resolve it with `awaitApproval`.
+   */
+  async requestApproval(options: ApprovalRequestOptions): Promise<ApprovalRequest> {
+    if ((options.subjectToken === undefined) === (options.user === undefined)) throw new TypeError('requestApproval needs exactly one of subjectToken or user');
+    const detail: ToolAccessDetail = {
+      type: 'tool_access', tools: [options.tool], ...(options.resource ? { resources: [options.resource] } : {}),
+      constraints: Object.fromEntries(Object.entries(options.arguments).map(([field, value]) => [field, { eq: value }])),
     };
+    const params = new URLSearchParams({ scope: 'openid', authorization_details: JSON.stringify([detail]) });
+    if (options.subjectToken !== undefined) params.set('login_hint_token', options.subjectToken);
+    if (options.user !== undefined) params.set('login_hint', options.user);
+    if (options.bindingMessage !== undefined) params.set('binding_message', options.bindingMessage);
+    if (options.expiresIn !== undefined) params.set('requested_expiry', String(options.expiresIn));
+    if (options.clientNotificationToken !== undefined) params.set('client_notification_token', options.clientNotificationToken);
+    const { backchannel_authentication_endpoint: endpoint } = await this.#discover();
+    if (!endpoint) throw new WritClientError('invalid_response', `${this.issuer} advertises no backchannel_authentication_endpoint`);
+    const { status, json } = await this.#tokenRequest(endpoint, params, false);
+    const body = json as Record<string, unknown>;
+    if (typeof body.auth_req_id !== 'string') throw new WritClientError('invalid_response', 'the backchannel endpoint answered without an auth_req_id', status);
+    return { authReqId: body.auth_req_id, expiresIn: Number(body.expires_in), interval: Number(body.interval ?? 5) };
+  }
+
+  /**
+   * Polls until the person decides: the capability for exactly the approved call (single-use), or
+   * a TokenExchangeError — `access_denied` (denied, with the reason), `expired_token` (nobody
+   * decided in time). Honours `interval` and backs off on `slow_down` (CIBA §11).
+   */
+  async awaitApproval(request: ApprovalRequest, options: AwaitApprovalOptions = {}): Promise<Capability> {
+    const wait = options.wait ?? ((seconds: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, seconds * 1000);
+      signal?.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
+    }));
+    const { token_endpoint } = await this.#discover();
+    let interval = request.interval > 0 ? request.interval : 5;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      await wait(interval, options.signal);
+      const params = new URLSearchParams({ grant_type: CIBA_GRANT, auth_req_id: request.authReqId });
+      if (options.format === 'biscuit') params.set('requested_token_type', TOKEN_TYPES.biscuit);
+      try {
+        return capabilityOf(await this.#tokenRequest(token_endpoint, params, options.dpop === true), []);
+      } catch (err) {
+        if (!(err instanceof TokenExchangeError)) throw err;
+        if (err.code === 'authorization_pending') continue;
+        if (err.code === 'slow_down') { interval += 5; continue; }
+        throw err;
+      }
+    }
   }
 
   /**
@@ -249,6 +328,19 @@ export class WritClient {
       throw new WritClientError('network_error', `could not reach ${new URL(url).origin}`, undefined, { cause });
     }
   }
+}
+
+/** A capability from a token endpoint answer (token exchange, or an approved CIBA request). */
+function capabilityOf(answer: { status: number; json: unknown }, requested: ToolAccessDetail[]): Capability {
+  const json = answer.json as Record<string, unknown>;
+  if (typeof json.access_token !== 'string') throw new WritClientError('invalid_response', 'the token endpoint answered without an access_token', answer.status);
+  return {
+    token: json.access_token,
+    tokenType: String(json.token_type).toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
+    expiresIn: Number(json.expires_in),
+    authorizationDetails: (json.authorization_details as ToolAccessDetail[] | undefined) ?? requested,
+    issuedTokenType: String(json.issued_token_type),
+  };
 }
 
 const formEncode = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
