@@ -15,6 +15,7 @@ import { agentKeysBody, updateAgentBody, updateUserBody } from './schemas.ts';
 import { validate } from './validate.ts';
 import { refuseUnknownTools } from '../connectors/tool-names.ts';
 import { orgOfRoute } from './org.ts';
+import { isMcpClientAgent } from '../as/mcp-clients.ts';
 
 export interface LifecycleAdminDeps {
   store: WritStore;
@@ -32,7 +33,7 @@ export function publicUser({ password_hash, ...u }: UserRecord) {
 }
 
 export function publicAgent({ client_secret_digest: _secret, previous_secret, previous_jwks, ...a }: AgentRecord) {
-  return { ...a, ...(previous_secret ? { previous_secret_expires_at: previous_secret.expires_at } : {}), ...(previous_jwks ? { previous_jwks } : {}) };
+  return { ...a, kind: isMcpClientAgent(a.client_id) ? 'mcp_client' : 'agent', ...(previous_secret ? { previous_secret_expires_at: previous_secret.expires_at } : {}), ...(previous_jwks ? { previous_jwks } : {}) };
 }
 
 const overlapBody = z.strictObject({ overlap_seconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).optional() });

@@ -56,7 +56,7 @@ export async function setMcpSettings(
   const settings: McpOrgSettings = { ...body, updated_at: nowIso };
   await deps.settings.putSettings(org_id, settings);
   for (const agent of await deps.directory.listAgents(org_id)) {
-    if (agent.client_id.startsWith('mcp_') && !sameTools(agent.tools, settings.tools)) {
+    if (isMcpClientAgent(agent.client_id) && !sameTools(agent.tools, settings.tools)) {
       await deps.directory.updateAgent(org_id, agent.client_id, { tools: settings.tools }, nowIso);
     }
   }
@@ -83,6 +83,11 @@ export function parseExternalAccountId(accountId: unknown): { org_id: string; us
   if (typeof accountId !== 'string') return undefined;
   const [org_id, user_id, ...rest] = accountId.split(SEPARATOR);
   return org_id && user_id && rest.length === 0 ? { org_id, user_id } : undefined;
+}
+
+/** Is this agent one an external MCP client became (kind `mcp_client`)? */
+export function isMcpClientAgent(client_id: string): boolean {
+  return client_id.startsWith('mcp_') && !client_id.startsWith('mcp_client_');
 }
 
 /** The agent an external client becomes in one org: one id per (org, client), derived, never guessed twice. */

@@ -20,7 +20,7 @@ import { peoplePage } from './people.ts';
 import type { SingleSignOn } from '../sso/service.ts';
 import { ssoForm, ssoPage } from './sso.ts';
 import { mcpPage } from './mcp.ts';
-import { mcpSettingsBody, NO_MCP_SETTINGS, setMcpSettings } from '../as/mcp-clients.ts';
+import { isMcpClientAgent, mcpSettingsBody, NO_MCP_SETTINGS, setMcpSettings } from '../as/mcp-clients.ts';
 import type { McpStore } from '../storage/ports/mcp.ts';
 
 export interface ConsoleDeps {
@@ -245,7 +245,7 @@ export function consoleRoutes(deps: ConsoleDeps): Router {
       const shown = extra.input
         ? { accept: (['none', 'any', 'listed'].includes(extra.input.accept ?? '') ? extra.input.accept : stored.accept) as typeof stored.accept, clients: lines(extra.input.clients), tools: lines(extra.input.tools) }
         : stored;
-      const clients = (await directory.listAgents(a.org.id)).filter((agent) => agent.client_id.startsWith('mcp_'));
+      const clients = (await directory.listAgents(a.org.id)).filter((agent) => isMcpClientAgent(agent.client_id));
       sendSection(ctx, a, 'mcp', 'MCP clients', mcpPage({ frame: frame(a), settings: shown, clients, notice: extra.notice, error: extra.error }), status);
     };
     router.get('/mcp', async (ctx) => {

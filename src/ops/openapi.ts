@@ -89,6 +89,7 @@ const SCHEMAS: Record<string, JsonSchema> = {
   }, ['id', 'username', 'roles', 'created_at']),
   Agent: obj({
     client_id: str, org_id: str, name: str, redirect_uris: strings,
+    kind: { enum: ['agent', 'mcp_client'], description: '`mcp_client`: an external MCP client, an agent of the org since a person\'s first consent (docs/mcp.md).' },
     token_endpoint_auth_method: { enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] },
     jwks: { type: 'object' }, tools: strings, created_at: str,
     client_secret: { type: 'string', description: 'Shown once, at creation or rotation.' },

@@ -136,6 +136,7 @@ for (const registration of ['metadata document', 'dynamic registration'] as cons
       assert.equal(events[0].subject.tool, 'demo.notes.create');
       const agent = (await writ.admin('GET', `/orgs/${org}/agents/${agentId}`)).json;
       assert.equal(agent.name, 'Notes assistant');
+      assert.equal(agent.kind, 'mcp_client');
       assert.deepEqual(agent.tools, TOOLS);
     });
 
