@@ -72,7 +72,12 @@ export class Ciba {
           throw new errors.InvalidBindingMessage('binding_message must be 1-100 printable characters on one line');
         }
       },
-      validateRequestContext: async () => undefined,
+      // Runs before the user is looked up: an ID token names a user but no delegation to decide on.
+      validateRequestContext: async (ctx: KoaContextWithOIDC) => {
+        if ((ctx.oidc.params as Record<string, unknown>).id_token_hint !== undefined) {
+          throw new errors.InvalidRequest('id_token_hint is not accepted here: send the user\'s delegated token as login_hint_token, or login_hint');
+        }
+      },
       triggerAuthenticationDevice: async (ctx: KoaContextWithOIDC, request: unknown) => this.#record(ctx as Ctx, request as { expiration: number }),
     } as never;
   }

@@ -67,6 +67,12 @@ test('the invoice story: approval asked, given in Chromium after a fresh sign-in
       assert.equal(res.status, 400, res.text);
       assert.equal(res.json.error, 'invalid_authorization_details', res.text);
     }
+    const byIdToken = await askApproval(w, { id_token_hint: 'eyJhbGciOiJub25lIn0.e30.', authorization_details: payment('inv_1042', 4200) });
+    assert.equal(byIdToken.json.error, 'invalid_request', byIdToken.text);
+    const unknownUser = await askApproval(w, { login_hint: 'nobody', authorization_details: payment('inv_1042', 4200) });
+    assert.equal(unknownUser.json.error, 'unknown_user_id', unknownUser.text);
+    const notAToken = await askApproval(w, { login_hint_token: 'not-a-token', authorization_details: payment('inv_1042', 4200) });
+    assert.equal(notAToken.json.error, 'invalid_grant', notAToken.text);
     assert.equal((await w.writ.admin('GET', `/orgs/${w.org_id}/approvals`)).json.approvals.length, 0, 'nothing was recorded');
   });
 
