@@ -17,7 +17,7 @@ export type WorkerAnswer =
 const OPERATIONS = { mint: mintBiscuitCapability, attenuate: attenuateBiscuit } as const;
 
 // biscuit-wasm's module is a singleton: importing its .wasm by URL gives this worker's instance.
-const wasm = (await import(new URL('../module/biscuit_bg.wasm', import.meta.resolve('@biscuit-auth/biscuit-wasm')).href)) as { memory: WebAssembly.Memory };
+const wasm = (await import(new URL('../module/biscuit_bg.wasm', import.meta.resolve('@biscuit-auth/biscuit-wasm')).href)) as { memory: { buffer: ArrayBuffer } };
 const wasmMemoryBytes = (): number => wasm.memory.buffer.byteLength;
 
 parentPort?.on('message', (task: WorkerTask) => {
