@@ -28,7 +28,7 @@ export interface Operation {
 export type PathItem = Partial<Record<'get' | 'post' | 'put' | 'patch' | 'delete', Operation>>;
 export interface OpenApiDocument {
   openapi: '3.1.0';
-  info: { title: string; version: string; description: string };
+  info: { title: string; version: string; description: string; license: { name: string; identifier: string } };
   servers: Array<{ url: string }>;
   tags: Array<{ name: string; description: string }>;
   paths: Record<string, PathItem>;
@@ -186,6 +186,22 @@ const PATHS: Record<string, PathItem> = {
       requestBody: form(obj({ token: str, token_type_hint: str }, ['token'])),
       responses: { 200: { description: 'Revoked (or already unknown).' }, 401: error('`invalid_client`.') } },
   },
+  '/par': {
+    post: { operationId: 'pushedAuthorizationRequest', summary: 'RFC 9126 pushed authorization request: the authorization parameters, sent with client authentication, for a `request_uri` to use at `/authorize`.', tags: ['oauth'],
+      requestBody: form(obj({
+        client_id: str, redirect_uri: str, response_type: { const: 'code' }, code_challenge: str, code_challenge_method: { const: 'S256' },
+        state: str, scope: str, authorization_details: { type: 'string', description: 'JSON: `tool_access` details.' }, resource: str,
+      }, ['response_type', 'code_challenge', 'code_challenge_method'], true)),
+      responses: { 201: ok('The request is stored.', obj({ request_uri: str, expires_in: int })), 400: error('RFC 9126 §2.3 error (`invalid_request`, `invalid_authorization_details`, …).'), 401: error('`invalid_client`.') } },
+  },
+  '/session/end': {
+    get: { operationId: 'endSession', summary: 'OpenID RP-initiated logout: the page that asks whether to sign out of Writ.', tags: ['pages'],
+      parameters: ['id_token_hint', 'post_logout_redirect_uri', 'state', 'client_id'].map((name) => ({ name, in: 'query' as const, schema: str })),
+      responses: { 200: html('Sign out, or stay signed in.'), 400: html('A bad hint or redirect URI.') } },
+    post: { operationId: 'endSessionConfirm', summary: 'The sign-out decision (CSRF-protected form).', tags: ['pages'],
+      requestBody: form(obj({ xsrf: str, logout: str }, ['xsrf'], true)),
+      responses: { 200: html('Signed out.'), 303: { description: 'Back to the client\'s post-logout redirect URI.' }, 400: html('A bad or expired form.') } },
+  },
   '/jwks': {
     get: { operationId: 'jwks', summary: 'Public signing keys (JWK Set).', tags: ['oauth'], responses: { 200: ok('JWK Set.', ref('Jwks')) } },
   },
@@ -267,7 +283,7 @@ const PATHS: Record<string, PathItem> = {
   '/healthz': { get: { operationId: 'health', summary: 'Liveness: the process answers.', tags: ['operations'], responses: { 200: ok('Alive.', ref('Health')) } } },
   '/readyz': { get: { operationId: 'ready', summary: 'Readiness: the store answers and signing keys are loaded.', tags: ['operations'], responses: { 200: ok('Ready.', ref('Readiness')), 503: ok('Not ready; `checks` says which part.', ref('Readiness')) } } },
   '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus text exposition; every series is prefixed `writ_`.', tags: ['operations'], responses: { 200: { description: 'Metrics.', content: { 'text/plain': { schema: str } } } } } },
-  '/openapi.json': { get: { operationId: 'openapi', summary: 'This document.', tags: ['operations'], responses: { 200: ok('OpenAPI 3.1.', { type: 'object', required: ['openapi', 'paths'] }) } } },
+  '/openapi.json': { get: { operationId: 'openapi', summary: 'This document.', tags: ['operations'], responses: { 200: ok('OpenAPI 3.1.', obj({ openapi: { const: '3.1.0' }, paths: { type: 'object' } }, ['openapi', 'paths'], true)) } } },
 
   '/admin/v1/orgs': {
     post: admin({ operationId: 'createOrg', summary: 'Create an org.', requestBody: body(fromZod(createOrgBody)), responses: { 201: ok('The org.', ref('Org')), ...ADMIN_BAD } }),
@@ -457,6 +473,23 @@ const PATHS: Record<string, PathItem> = {
 };
 
 /** Endpoints added by rooms that are still being built; merged in when they exist. */
+/**
+ * Operations that authenticate an OAuth client: HTTP Basic (`client_secret_basic`), or the
+ * credentials in the form (`client_secret_post`, `private_key_jwt`'s `client_assertion`, a public
+ * client's `client_id` alone).
+ */
+const CLIENT_AUTHENTICATED = new Set(['/token', '/introspect', '/revoke', '/par', '/backchannel']);
+
+/**
+ * Every operation says how it is authenticated: the admin token, a capability, the client's
+ * credentials, or explicitly nothing (`security: []`: discovery, keys, pages, feeds).
+ */
+function withSecurity(paths: Record<string, PathItem>): Record<string, PathItem> {
+  return Object.fromEntries(Object.entries(paths).map(([path, item]) => [path, Object.fromEntries(Object.entries(item).map(([method, op]) => [
+    method, op.security ? op : { ...op, security: CLIENT_AUTHENTICATED.has(path) ? [{ clientBasic: [] }, {}] : [] },
+  ]))]));
+}
+
 export function openApiDocument(issuer: string, extraPaths: Record<string, PathItem> = {}): OpenApiDocument {
   return {
     openapi: '3.1.0',
@@ -464,6 +497,7 @@ export function openApiDocument(issuer: string, extraPaths: Record<string, PathI
       title: 'Writ',
       version: '0.1.0',
       description: 'OAuth 2.0 authorization server for AI agents: delegation, RFC 8693 token exchange, capability tokens, a credential vault and an executor.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: issuer }],
     tags: [
@@ -474,12 +508,13 @@ export function openApiDocument(issuer: string, extraPaths: Record<string, PathI
       { name: 'operations', description: 'Health, readiness, metrics and this document.' },
       { name: 'admin', description: 'Operator API, `Authorization: Bearer $WRIT_ADMIN_TOKEN`.' },
     ],
-    paths: { ...PATHS, ...extraPaths },
+    paths: withSecurity({ ...PATHS, ...extraPaths }),
     components: {
       schemas: SCHEMAS,
       securitySchemes: {
         adminToken: { type: 'http', scheme: 'bearer', description: 'WRIT_ADMIN_TOKEN.' },
         capability: { type: 'http', scheme: 'bearer', description: 'A capability token from token exchange; `DPoP` scheme with a proof when sender-bound (RFC 9449).' },
+        clientBasic: { type: 'http', scheme: 'basic', description: 'OAuth client authentication, `client_secret_basic`. The alternative `{}` is the client\'s credentials in the form: `client_secret_post`, `private_key_jwt` (`client_assertion`), or a public client\'s `client_id` with PKCE.' },
       },
     },
   };
