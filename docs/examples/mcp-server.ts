@@ -13,7 +13,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import { createVerifier } from '../../src/verifier/index.ts';
-import { mcpTokenVerifier } from '../../src/verifier/mcp.ts';
+import { mcpTokenVerifier, protectedResourceMetadata, protectedResourceMetadataUrl } from '../../src/verifier/mcp.ts';
 
 export interface DocsServerOptions {
   /** Writ's issuer URL. */
@@ -34,14 +34,14 @@ export async function startDocsServer(options: DocsServerOptions) {
   const base = options.publicUrl ?? `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // RFC 8707: the resource identifier Writ binds tokens to, and RFC 9728 metadata beside it.
   const resource = `${base}/mcp`;
-  const metadataUrl = `${base}/.well-known/oauth-protected-resource/mcp`;
+  const metadataUrl = protectedResourceMetadataUrl(resource);
 
   const verifier = createVerifier({ issuer: options.issuer, audience: resource });
   // Every request needs the right to call `docs.search`, the one tool this server has.
   const auth = requireBearerAuth({ verifier: mcpTokenVerifier(verifier, { requiredTool: 'docs.search' }), resourceMetadataUrl: metadataUrl });
 
-  app.get('/.well-known/oauth-protected-resource/mcp', (_req, res) => {
-    res.json({ resource, authorization_servers: [options.issuer], scopes_supported: ['tool:docs.search'], bearer_methods_supported: ['header'], resource_name: 'Team docs' });
+  app.get(new URL(metadataUrl).pathname, (_req, res) => {
+    res.json(protectedResourceMetadata({ resource, issuer: options.issuer, tools: ['docs.search'], name: 'Team docs' }));
   });
 
   app.post('/mcp', auth, express.json({ limit: '64kb' }), async (req, res) => {

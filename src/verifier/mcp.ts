@@ -79,3 +79,33 @@ export function mcpTokenVerifier(verifier: Verifier, options: McpTokenVerifierOp
     },
   };
 }
+
+export interface ProtectedResourceOptions {
+  /** This server's resource identifier (RFC 8707), e.g. `https://docs.example/mcp`. */
+  resource: string;
+  /** Writ's issuer, the authorization server clients are sent to. */
+  issuer: string;
+  /** The tools this server has; each is the scope `tool:<name>` a client asks for. */
+  tools?: readonly string[];
+  name?: string;
+}
+
+/** RFC 9728 §3.1: where the metadata of a resource is served, derived from its identifier's path. */
+export function protectedResourceMetadataUrl(resource: string): string {
+  const url = new URL(resource);
+  return `${url.origin}/.well-known/oauth-protected-resource${url.pathname === '/' ? '' : url.pathname}`;
+}
+
+/**
+ * RFC 9728 §2: the protected resource metadata an MCP server serves for itself, naming Writ as its
+ * authorization server; MCP clients read it after a 401 to find where to ask for a token.
+ */
+export function protectedResourceMetadata(options: ProtectedResourceOptions): Record<string, unknown> {
+  return {
+    resource: options.resource,
+    authorization_servers: [options.issuer],
+    bearer_methods_supported: ['header'],
+    ...(options.tools && { scopes_supported: options.tools.map((tool) => `tool:${tool}`) }),
+    ...(options.name !== undefined && { resource_name: options.name }),
+  };
+}

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { acceptsClient, ensureOrgAgent, externalAccountId, orgAgentId, parseExternalAccountId, withinOrgCeiling } from '../../src/as/mcp-clients.ts';
 import { openSqliteStore } from '../../src/storage/sqlite/index.ts';
 import type { ToolAccessDetail } from '../../src/rights/rights.ts';
+import { protectedResourceMetadata, protectedResourceMetadataUrl } from '../../src/verifier/mcp.ts';
 
 const RUNS = Number(process.env.WRIT_PROPERTY_RUNS ?? 200);
 const segment = fc.stringMatching(/^[a-z]{1,6}$/);
@@ -64,4 +65,13 @@ test('first consents racing for one client in one org make one agent, with the o
   const widened = await ensureOrgAgent(store.directory, 'org_a', client, ['demo.notes.list', 'demo.notes.create'], new Date().toISOString());
   assert.deepEqual(widened.tools, ['demo.notes.list', 'demo.notes.create'], 'a later consent brings the org\'s current ceiling');
   await store.close();
+});
+
+test('a resource\'s metadata URL follows its identifier (RFC 9728 §3.1)', () => {
+  assert.equal(protectedResourceMetadataUrl('https://docs.example/mcp'), 'https://docs.example/.well-known/oauth-protected-resource/mcp');
+  assert.equal(protectedResourceMetadataUrl('https://docs.example/'), 'https://docs.example/.well-known/oauth-protected-resource');
+  assert.equal(protectedResourceMetadataUrl('https://docs.example:8443/tenant/mcp'), 'https://docs.example:8443/.well-known/oauth-protected-resource/tenant/mcp');
+  assert.deepEqual(protectedResourceMetadata({ resource: 'https://docs.example/mcp', issuer: 'https://writ.example', tools: ['docs.search'] }), {
+    resource: 'https://docs.example/mcp', authorization_servers: ['https://writ.example'], bearer_methods_supported: ['header'], scopes_supported: ['tool:docs.search'],
+  });
 });
