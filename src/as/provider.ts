@@ -278,5 +278,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   registerClientCredentials(provider, grants, now);
 
   provider.on('server_error', (_ctx, err) => deps.logger.error('authorization server error', { err }));
+  // A registration belongs to no org, so it has no audit chain to go on: the log has it.
+  provider.on('registration_create.success', (ctx, client) => deps.logger.info('mcp client registered', { client_id: client.clientId, ip: ctx.ip }));
   return provider;
 }
