@@ -6,6 +6,7 @@ import { accountRoutes } from '../../src/as/account.ts';
 import { interactionRoutes } from '../../src/as/interactions.ts';
 import { connectRoutes, connectLink, newConnectionLink } from '../../src/connect/routes.ts';
 import { consoleRoutes } from '../../src/console/routes.ts';
+import { approvalPages } from '../../src/approvals/pages.ts';
 import { startWritWithDemo } from '../support/connect.ts';
 import { agentClient, delegate } from '../support/delegation.ts';
 import { httpClient, parseForm, parseForms, type HttpClient, type HttpResponse } from '../support/http.ts';
@@ -62,7 +63,7 @@ export interface Route { method: string; path: string }
 
 /** Every route the page routers declare; building them only registers routes. */
 export function pageRoutes(): Route[] {
-  const routers = [accountRoutes({} as never), interactionRoutes({} as never), connectRoutes({} as never), consoleRoutes({} as never)];
+  const routers = [accountRoutes({} as never), interactionRoutes({} as never), connectRoutes({} as never), consoleRoutes({} as never), ...approvalPages({} as never)];
   return routers.flatMap((r) => (r as unknown as { stack: Array<{ path: string; methods: string[] }> }).stack
     .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: layer.path }))));
 }
