@@ -13,8 +13,9 @@ function importsOf(file: string): string[] {
   return [...text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] as string);
 }
 
-test('engine.ts depends only on the shared rights shape, the schema limits and the types', () => {
-  assert.deepEqual(new Set(importsOf('engine.ts')), new Set(['../rights/rights.ts', './schema.ts', './types.ts']));
+test('engine.ts depends only on the shared rights shape, the schema limits, the approval rules and the types', () => {
+  assert.deepEqual(new Set(importsOf('engine.ts')), new Set(['../rights/rights.ts', './schema.ts', './approval.ts', './types.ts']));
+  assert.deepEqual(new Set(importsOf('approval.ts')), new Set(['../rights/rights.ts', './types.ts']));
 });
 
 test('no policy module imports Koa, oidc-provider, storage, network or other rooms', () => {
