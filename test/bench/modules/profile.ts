@@ -19,9 +19,19 @@ async function profileExchange(workDir: string, format: CapabilityFormat, second
   } finally {
     await server.stop();
   }
-  const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+  // One file per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile): the main thread is
+  // thread 0; the others are the Biscuit pool's workers, summed apart.
+  const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+  const file = files.find((f) => f.split('.')[4] === '0') ?? files[0];
   if (!file) throw new Error('no .cpuprofile was written');
-  return { rps_while_profiled: round(rps), ...summarizeProfile(join(profileDir, file), 15) };
+  const workers = files.filter((f) => f !== file).map((f) => summarizeProfile(join(profileDir, f), 5));
+  return {
+    rps_while_profiled: round(rps),
+    ...summarizeProfile(join(profileDir, file), 15),
+    ...(workers.length > 0 && {
+      worker_threads: { profiles: workers.length, busy_ms: workers.reduce((sum, w) => sum + w.busy_ms, 0), top: workers[0]!.by_function },
+    }),
+  };
 }
 
 export const profile: BenchModule = {
