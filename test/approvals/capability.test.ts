@@ -22,7 +22,7 @@ test('an approval yields a Biscuit, or a DPoP-bound capability, on request', asy
   const execute = `${w.writ.issuer}/v1/tools/${TOOL}/execute`;
 
   await t.test('Biscuit: the approved amount once, nothing else', async () => {
-    const { auth_req_id } = await approved(w, 'inv_1042', 4200);
+    const { auth_req_id, id } = await approved(w, 'inv_1042', 4200);
     const res = await pollToken(w, auth_req_id, { requested_token_type: BISCUIT });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.json.issued_token_type, BISCUIT);
@@ -30,6 +30,8 @@ test('an approval yields a Biscuit, or a DPoP-bound capability, on request', asy
     assert.equal((await executeRaw(w.writ, TOOL, cap, { input: { invoice_id: 'inv_1042', amount: 4201 } })).json.error.code, 'constraint_failed');
     assert.equal((await executeRaw(w.writ, TOOL, cap, { input: { invoice_id: 'inv_1042', amount: 4200 } })).status, 200);
     assert.equal((await executeRaw(w.writ, TOOL, cap, { input: { invoice_id: 'inv_1042', amount: 4200 } })).json.error.reason, 'spent');
+    const executed = (await w.writ.admin('GET', `/orgs/${w.org_id}/audit?type=tool.executed`)).json.events;
+    assert.deepEqual(executed.map((e: any) => e.subject.approval_id), [id], 'the Biscuit names its approval too');
   });
 
   await t.test('DPoP: a proof on the poll binds the capability to that key', async () => {
