@@ -37,6 +37,7 @@ import { accountAdminRoutes } from '../admin/accounts.ts';
 import { identityProviderAdminRoutes } from '../admin/identity-provider.ts';
 import { SingleSignOn } from '../sso/service.ts';
 import { IdentityAssertions } from '../sso/id-jag.ts';
+import { BackchannelLogout } from '../sso/logout.ts';
 import { FlowSealer } from '../sso/flow.ts';
 import { ssoRoutes } from '../sso/routes.ts';
 import { adminGuard } from '../admin/guard.ts';
@@ -191,7 +192,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   // Single sign-on per org: its provider's client secret or key sealed with the org's data key.
   const sso = new SingleSignOn({ store: store.sso, directory: store.directory, audit, secrets: vault, clock, issuer });
   const identityAssertions = new IdentityAssertions({
-    store: store.sso, directory: store.directory, replay: store.replay, audit, clock, issuer, jwksUri: (idp) => sso.jwksUri(idp),
+    store: store.sso, directory: store.directory, replay: store.replay, audit, clock, issuer, keys: (idp) => sso.keysOf(idp),
   });
   const catalog = new ConnectorCatalog({
     vault, orgConnectors: store.orgConnectors, clock, demoProviderUrl: config.env.WRIT_DEMO_PROVIDER_URL, oauthClients: config.connectorClients,
@@ -241,7 +242,10 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   // The pages people use, behind one check that refuses a state-changing request from another
   // site (DESIGN invariant 10); the protocol and API endpoints are for programs and stay outside it.
   const pages = [
-    ssoRoutes({ sso, flows: new FlowSealer(derive('sso-flow')), sessions, clock, issuer, secureCookies }),
+    ssoRoutes({
+      sso, flows: new FlowSealer(derive('sso-flow')), sessions, clock, issuer, secureCookies,
+      logout: new BackchannelLogout({ store: store.sso, oidc: store.oidc, replay: store.replay, audit, clock, keys: (idp) => sso.keysOf(idp) }),
+    }),
     ...approvalPages({
       approvals, directory: store.directory, sessions, clock,
       confirmPassword: async (user, password, ip) => (await signIn.attempt(user.org_id, user.username, password, { ip })).ok,

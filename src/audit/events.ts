@@ -36,6 +36,7 @@ export const AUDIT_EVENTS = {
   'credential.refresh_failed': 'A refresh failed without revoking the account (network or provider error).',
   'sso.configured': 'An org admin set the organisation\'s identity provider for single sign-on (issuer, client, domains, whether local passwords remain).',
   'sso.removed': 'The organisation\'s identity provider was removed; its users\' links to it went with it.',
+  'sso.logged_out': 'The organisation\'s identity provider signed a person out (back-channel logout): their sessions at the authorization server ended.',
   'sso.signin_refused': 'A single sign-on was refused at the callback (state, issuer, nonce, max_age, email domain or user), with the reason.',
   'user.provisioned': 'A user was created just in time at their first single sign-on, with the role their provider\'s claims map to.',
   'cross_app.configured': 'An org admin set the authorization servers Writ may issue identity assertions (ID-JAG) for.',

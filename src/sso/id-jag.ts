@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { WritError, type ErrorCode } from '../errors/index.ts';
@@ -28,33 +28,27 @@ export interface AcceptedAssertion {
   resource: string | undefined;
 }
 
-export interface IdentityAssertionDeps {
+/** What checking a token an org's provider signed takes: its record, its keys, a once-only store, the log. */
+export interface ProviderTokenDeps {
   store: SsoStore;
-  directory: DirectoryStore;
   replay: ReplayStore;
   audit: AuditLog;
   clock: Clock;
+  /** The provider's signing keys (SingleSignOn.keysOf). */
+  keys(idp: IdentityProviderRecord): Promise<JWTVerifyGetKey>;
+}
+
+export interface IdentityAssertionDeps extends ProviderTokenDeps {
+  directory: DirectoryStore;
   /** This server's issuer: the only `aud` accepted. */
   issuer: string;
-  /** The provider's JWKS URL, from its discovery document. */
-  jwksUri(idp: IdentityProviderRecord): Promise<string>;
 }
 
 export class IdentityAssertions {
   readonly #deps: IdentityAssertionDeps;
-  readonly #keySets = new Map<string, { uri: string; keys: JWTVerifyGetKey }>();
 
   constructor(deps: IdentityAssertionDeps) {
     this.#deps = deps;
-  }
-
-  async #keys(idp: IdentityProviderRecord): Promise<JWTVerifyGetKey> {
-    const uri = await this.#deps.jwksUri(idp);
-    const cached = this.#keySets.get(idp.org_id);
-    if (cached && cached.uri === uri) return cached.keys;
-    const keys = createRemoteJWKSet(new URL(uri), { timeoutDuration: 10_000, cooldownDuration: 30_000 });
-    this.#keySets.set(idp.org_id, { uri, keys });
-    return keys;
   }
 
   async accept(org_id: string, client_id: string, assertion: string): Promise<AcceptedAssertion> {
@@ -78,7 +72,7 @@ export class IdentityAssertions {
     }
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(assertion, await this.#keys(idp), {
+      ({ payload } = await jwtVerify(assertion, await this.#deps.keys(idp), {
         issuer: idp.issuer, audience: this.#deps.issuer, typ: ID_JAG_TYP, algorithms: ALGORITHMS,
         currentDate: new Date(this.#deps.clock.now()), clockTolerance: 30, requiredClaims: ['sub', 'exp', 'jti', 'client_id'],
       }));

@@ -5,6 +5,9 @@ import { clearCookie, cookieName, setCookie } from '../web/cookies.ts';
 import { SESSION_COOKIE, type SessionCodec } from '../web/session.ts';
 import { FLOW_COOKIE, FLOW_SECONDS, type FlowSealer } from './flow.ts';
 import type { SingleSignOn } from './service.ts';
+import type { BackchannelLogout } from './logout.ts';
+import { readForm } from '../web/body.ts';
+import { isWritError } from '../errors/index.ts';
 
 export interface SsoRouteDeps {
   sso: SingleSignOn;
@@ -13,6 +16,8 @@ export interface SsoRouteDeps {
   clock: Clock;
   issuer: string;
   secureCookies: boolean;
+  /** The provider's back-channel logout. */
+  logout: BackchannelLogout;
 }
 
 /**
@@ -73,6 +78,22 @@ export function ssoRoutes(deps: SsoRouteDeps): Router {
       return;
     }
     ctx.redirect(flow.next);
+  });
+
+  // OpenID Connect Back-Channel Logout 1.0 §2.5: the provider, server to server; 200 when done,
+  // 400 with an OAuth-style error when the token does not check out.
+  router.post('/backchannel-logout/:org', async (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    const form = await readForm(ctx.req);
+    try {
+      await deps.logout.accept(String(ctx.params.org).slice(0, 64), (form.get('logout_token') ?? '').slice(0, 16 * 1024));
+      ctx.status = 200;
+      ctx.body = '';
+    } catch (err) {
+      if (!isWritError(err)) throw err;
+      ctx.status = 400;
+      ctx.body = err.toOAuthBody();
+    }
   });
 
   return router;

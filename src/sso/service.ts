@@ -1,5 +1,5 @@
 import * as oauth from 'openid-client';
-import { importJWK } from 'jose';
+import { createRemoteJWKSet, importJWK, type JWTVerifyGetKey } from 'jose';
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { newId, newSecret } from '../core/ids.ts';
@@ -36,7 +36,7 @@ const PASSWORD_OFF = 'sso$no-local-password';
 const USERNAME = /^[A-Za-z0-9._@+-]{1,64}$/;
 
 /** What the admin API, the CLI and the console show: never a secret. */
-export type IdentityProviderView = Omit<IdentityProviderRecord, 'sealed_client_secret' | 'sealed_private_jwk'> & { client_secret_set: boolean; redirect_uri: string };
+export type IdentityProviderView = Omit<IdentityProviderRecord, 'sealed_client_secret' | 'sealed_private_jwk'> & { client_secret_set: boolean; redirect_uri: string; backchannel_logout_uri: string };
 
 function algorithmOf(jwk: { kty: string; crv?: string }): string {
   if (jwk.kty === 'OKP') return 'EdDSA';
@@ -63,6 +63,7 @@ const claimList = (claims: Record<string, unknown>, name: string): string[] => {
 export class SingleSignOn {
   readonly #deps: SingleSignOnDeps;
   readonly #configs = new Map<string, Promise<oauth.Configuration>>();
+  readonly #keySets = new Map<string, { uri: string; keys: JWTVerifyGetKey }>();
 
   constructor(deps: SingleSignOnDeps) {
     this.#deps = deps;
@@ -102,7 +103,7 @@ export class SingleSignOn {
 
   view(record: IdentityProviderRecord): IdentityProviderView {
     const { sealed_client_secret, sealed_private_jwk: _k, ...rest } = record;
-    return { ...rest, client_secret_set: sealed_client_secret !== undefined, redirect_uri: this.redirectUri };
+    return { ...rest, client_secret_set: sealed_client_secret !== undefined, redirect_uri: this.redirectUri, backchannel_logout_uri: `${this.#deps.issuer}/sso/backchannel-logout/${record.org_id}` };
   }
 
   async provider(org_id: string): Promise<IdentityProviderRecord | undefined> {
@@ -274,11 +275,18 @@ export class SingleSignOn {
     return user;
   }
 
-  /** The provider's JWKS URL, from its discovery document: the keys its ID-JAGs are signed with. */
-  async jwksUri(idp: IdentityProviderRecord): Promise<string> {
+  /**
+   * The provider's signing keys, from the JWKS its discovery document names (fetched when a key id
+   * is new, at most every 30 s): what its ID-JAGs and logout tokens are checked against.
+   */
+  async keysOf(idp: IdentityProviderRecord): Promise<JWTVerifyGetKey> {
     const uri = (await this.#config(idp)).serverMetadata().jwks_uri;
     if (!uri) throw new WritError('temporarily_unavailable', 'the organisation\'s identity provider publishes no keys');
-    return uri;
+    const cached = this.#keySets.get(idp.org_id);
+    if (cached?.uri === uri) return cached.keys;
+    const keys = createRemoteJWKSet(new URL(uri), { timeoutDuration: 10_000, cooldownDuration: 30_000 });
+    this.#keySets.set(idp.org_id, { uri, keys });
+    return keys;
   }
 
   /** The provider's end-session URL (RP-initiated logout) returning to Writ's `afterPath`, when it has one. */

@@ -56,6 +56,8 @@ test('single sign-on per org with a real OpenID provider, in Chromium', async (t
   const writ = await startTestWrit();
   t.after(() => writ.stop());
   const redirect = `${writ.issuer}/sso/callback`;
+  const x = await seedOrg(writ, { name: 'XCorp', redirect_uri: agentCallback.url });
+  const y = await seedOrg(writ, { name: 'YCorp', redirect_uri: agentCallback.url });
   const bobAtIdp = { sub: 'idp-bob', preferred_username: 'bob', email: 'bob@xcorp.example', name: 'Bob Member', groups: ['staff'] };
   const idp: TestIdp = await startIdp({
     accounts: [
@@ -64,14 +66,12 @@ test('single sign-on per org with a real OpenID provider, in Chromium', async (t
       { sub: 'idp-yuki', preferred_username: 'yuki', email: 'yuki@ycorp.example', name: 'Yuki', groups: [] },
     ],
     clients: [
-      { client_id: 'writ-xcorp', client_secret: 'xcorp-secret-at-the-idp', redirect_uris: [redirect], post_logout_redirect_uris: [] },
+      { client_id: 'writ-xcorp', client_secret: 'xcorp-secret-at-the-idp', redirect_uris: [redirect], backchannel_logout_uri: `${writ.issuer}/sso/backchannel-logout/${x.org.id}` },
       { client_id: 'writ-ycorp', client_secret: 'ycorp-secret-at-the-idp', redirect_uris: [redirect] },
     ],
   });
   t.after(() => idp.close());
 
-  const x = await seedOrg(writ, { name: 'XCorp', redirect_uri: agentCallback.url });
-  const y = await seedOrg(writ, { name: 'YCorp', redirect_uri: agentCallback.url });
   const xIdp = {
     issuer: idp.issuer, client_id: 'writ-xcorp', client_secret: 'xcorp-secret-at-the-idp', token_endpoint_auth_method: 'client_secret_basic',
     scopes: ['openid', 'email', 'profile', 'groups'], admin_values: ['writ-admins'], domains: ['xcorp.example'], local_passwords: false,
@@ -302,5 +302,43 @@ test('single sign-on per org with a real OpenID provider, in Chromium', async (t
     const events = (await writ.admin('GET', `/orgs/${x.org.id}/audit?type=sso.configured`)).json.events;
     assert.equal(events[0].actor.kind, 'user');
     await context.close();
+  });
+
+  await t.test('signing out at the provider ends the person\'s sessions at Writ\'s authorization server (back-channel logout)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const config = await agentClient(writ, x.agent);
+    const authorize = async () => oauth.buildAuthorizationUrl(config, {
+      redirect_uri: agentCallback.url, state: oauth.randomState(), code_challenge: await oauth.calculatePKCECodeChallenge(oauth.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      scope: 'tool:demo.notes.get',
+    }).href;
+    await page.goto(await authorize());
+    await signInAtIdp(page, 'alice');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL((u) => u.href.startsWith(agentCallback.url));
+    // Signed in at Writ's authorization server: a second request does not ask the provider again.
+    await page.goto(await authorize());
+    assert.ok(!page.url().startsWith(idp.issuer), `still signed in at Writ: ${page.url()}`);
+
+    const alice = (await writ.admin('GET', `/orgs/${x.org.id}/users`)).json.users.find((u: any) => u.username === 'alice');
+    await page.goto(`${idp.issuer}/session/end`);
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.waitForURL((u) => !u.pathname.startsWith('/session/end/confirm'));
+    const out = (await writ.admin('GET', `/orgs/${x.org.id}/audit?type=sso.logged_out`)).json.events;
+    assert.equal(out.length, 1);
+    assert.equal(out[0].subject.user_id, alice.id);
+    assert.ok(out[0].details.sessions_ended >= 1);
+    // The next authorization asks for sign-in again, at the provider.
+    await page.goto(await authorize());
+    await page.getByRole('heading', { name: 'Sign in to the identity provider' }).waitFor();
+    await context.close();
+
+    // A logout token that is not the provider's changes nothing.
+    const forged = await fetch(`${writ.issuer}/sso/backchannel-logout/${x.org.id}`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ logout_token: 'eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.' }),
+    });
+    assert.equal(forged.status, 400);
+    assert.equal(((await forged.json()) as any).error, 'invalid_request');
   });
 });

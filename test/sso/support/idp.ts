@@ -19,6 +19,7 @@ export interface IdpClient {
   client_secret?: string;
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
+  backchannel_logout_uri?: string;
   token_endpoint_auth_method?: string;
   jwks?: { keys: Record<string, unknown>[] };
 }
@@ -52,7 +53,7 @@ export async function startIdp(options: { accounts: IdpAccount[]; clients: IdpCl
     scopes: ['openid', 'email', 'profile', 'groups'],
     conformIdTokenClaims: false,
     pkce: { required: () => true },
-    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true }, backchannelLogout: { enabled: true } },
     cookies: { keys: ['idp-test-cookie-key'] },
     async findAccount(_ctx, sub) {
       const a = accounts.get(sub);
@@ -61,6 +62,8 @@ export async function startIdp(options: { accounts: IdpAccount[]; clients: IdpCl
     },
     interactions: { url: (_ctx, i) => `/interaction/${i.uid}` },
     clientBasedCORS: () => true,
+    // Its back-channel logout calls Writ on loopback, which oidc-provider's fetch refuses by default.
+    fetch: (url: string | URL | Request, options?: RequestInit) => globalThis.fetch(url, { ...options, dispatcher: undefined } as RequestInit),
   });
   const idp: TestIdp = { issuer, provider, tamper: {}, signIns: [], close: async () => undefined };
 
