@@ -144,7 +144,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     onError: (message, err) => logger.warn(message, { err }),
   });
   const approvals: ApprovalService = new ApprovalService({
-    store: store.approvals, audit, clock, sealer, webhooks,
+    store: store.approvals, audit, clock, sealer, webhooks, grants: store.grants,
     notify: (record, auth_req_id): Promise<void> => ciba.notify(record, auth_req_id), onError: (message, err) => logger.warn(message, { err }),
   });
   const ciba: Ciba = new Ciba({ approvals, directory: store.directory, grants: store.grants });

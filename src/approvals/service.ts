@@ -16,6 +16,7 @@ import { newId } from '../core/ids.ts';
 import { WritError } from '../errors/index.ts';
 import type { ToolAccessDetail } from '../rights/rights.ts';
 import type { UserRecord } from '../storage/ports/directory.ts';
+import type { GrantStore } from '../storage/ports/grants.ts';
 import type { ApprovalDecider, ApprovalRecord, ApprovalSettings, ApprovalStore, ApproverSpec } from './store.ts';
 import type { WebhookOutbox } from './webhooks.ts';
 
@@ -38,6 +39,8 @@ export interface ApprovalServiceDeps {
   clock: Clock;
   sealer: Sealer;
   webhooks: WebhookOutbox;
+  /** The grants behind requests: one that has ended leaves nothing to approve. */
+  grants?: Pick<GrantStore, 'getGrant'> | undefined;
   /** Tells the agent a decision was made (ping mode); failures are logged, never undo the decision. */
   notify?: (record: ApprovalRecord, auth_req_id: string) => Promise<void>;
   onError?: (message: string, err: unknown) => void;
@@ -183,6 +186,11 @@ export class ApprovalService {
     }
     if (!mayApprove(record, approver, settings)) throw new WritError('forbidden', 'this user may not decide this request');
     if (record.status !== 'pending') throw new WritError('conflict', `the request is already ${record.status}`);
+    if (decision === 'approve' && this.#deps.grants) {
+      const grant = await this.#deps.grants.getGrant(org_id, record.grant_id);
+      const ended = !grant || grant.revoked_at !== undefined || (grant.expires_at !== undefined && Date.parse(grant.expires_at) <= this.#deps.clock.now());
+      if (ended) throw new WritError('conflict', 'the delegation behind this request has ended: there is nothing left to approve');
+    }
     const next: ApprovalRecord = {
       ...record, status: decision === 'approve' ? 'approved' : 'denied', decided_at: this.#now(), decided_by: decider,
       ...(decision === 'deny' ? { reason: (reason ?? 'denied by the approver').slice(0, 200) } : {}),

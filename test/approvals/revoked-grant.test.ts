@@ -30,8 +30,17 @@ test('an approval whose grant is revoked before use yields nothing usable', asyn
   const issued = await pollToken(w, late.auth_req_id);
   assert.equal(issued.status, 200, issued.text);
 
+  // A third request is still waiting when the grant goes.
+  const waiting = await askApproval(w, { login_hint: 'john', authorization_details: payment('inv_1042', 1500) });
+  assert.equal(waiting.status, 200, waiting.text);
+  const waitingId = (await w.writ.admin('GET', `/orgs/${w.org_id}/approvals?status=pending`)).json.approvals[0].id as string;
+
   const revoked = await w.writ.admin('DELETE', `/orgs/${w.org_id}/grants/${early.grant_id}`);
   assert.ok(revoked.status === 200 || revoked.status === 204, revoked.text);
+
+  const tooLate = await w.writ.admin('POST', `/orgs/${w.org_id}/approvals/${waitingId}/approve`, { on_behalf_of: w.xcorp.user.id });
+  assert.equal(tooLate.status, 409, 'nothing left to approve');
+  assert.match(tooLate.json.error_description, /delegation behind this request has ended/);
 
   const poll = await pollToken(w, early.auth_req_id);
   assert.equal(poll.status, 400);
