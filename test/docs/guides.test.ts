@@ -1,0 +1,109 @@
+// The guides, run from their markdown: each marked block is run as written by bash (curl and jq as
+// the admin and the agent) against a real Writ and local stand-ins for the providers, its policy
+// block is the policy Writ runs, and the answers the guide says to expect (`# {...}` after a
+// command) are the answers the block printed. docs/guides/approved-payment.md has its own runner
+// (test/approvals/guide.test.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBilling } from '../support/providers/index.ts';
+import { startTestWrit } from '../support/writ.ts';
+import { delegate, type Seeded } from '../support/delegation.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const hasTools = [['jq', '--version'], ['curl', '--version']].every(([tool, flag]) => spawnSync(tool!, [flag!]).status === 0);
+
+function block(guide: string, name: string, lang = 'sh'): string {
+  const found = new RegExp(`<!-- ${name}:start -->\\s*\`\`\`${lang}\\n([\\s\\S]*?)\`\`\`\\s*<!-- ${name}:end -->`).exec(guide);
+  assert.ok(found, `the guide has its ${name} block`);
+  return found[1]!;
+}
+
+/**
+ * Runs blocks in one bash, in a scratch directory; fails with the output when bash does. Not
+ * spawnSync: the Writ answering the script runs in this process.
+ */
+async function run(script: string, env: Record<string, string>): Promise<string[]> {
+  const work = mkdtempSync(join(tmpdir(), 'writ-guide-'));
+  try {
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: work, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(status, 0, `${stdout}\n${stderr}`);
+    return stdout.replace(/\n$/, '').split('\n');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The answers a block promises: for each command line with `# {...}` after it, the JSON fragment. */
+function promised(script: string): string[] {
+  return script.split('\n').filter((l) => /^\S.*#\s*\{/.test(l) || /^\s*#\s*\{/.test(l)).map((l) => l.slice(l.indexOf('#') + 1).trim());
+}
+
+/** Does an actual JSON answer match a promised one, where `…` stands for anything? */
+function matches(actual: string, promise: string): boolean {
+  const pattern = promise.replace(/\s+—.*$/, '').replace(/\s{2,}.*$/, '');
+  const re = new RegExp(`^${pattern.split('…').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(actual);
+}
+
+test('the high-value invoice guide runs as written against a local billing service', { skip: hasTools ? false : 'jq or curl is not installed (.ci/run installs them)' }, async (t) => {
+  const guide = readFileSync(join(ROOT, 'docs/guides/high-value-invoice.md'), 'utf8');
+  const KEY = 'sk_test_local_billing_0123456789';
+  // The guide's billing service, on this machine over plain http, allow-listed as the guide says.
+  const billing = await startBilling({ apiKey: KEY, invoices: [{ id: 'inv_1042', amount_due: 4200 }, { id: 'inv_1043', amount_due: 100 }], http: true });
+  t.after(() => billing.close());
+  const policies = mkdtempSync(join(tmpdir(), 'writ-guide-policies-'));
+  t.after(() => rmSync(policies, { recursive: true, force: true }));
+  copyFileSync(join(ROOT, 'policies/default.yaml'), join(policies, 'default.yaml'));
+  writeFileSync(join(policies, 'invoices.yaml'), block(guide, 'invoice-policy', 'yaml'));
+  const writ = await startTestWrit({ env: { WRIT_POLICIES: policies, WRIT_ALLOW_PRIVATE_EGRESS: new URL(billing.url).host } });
+  t.after(() => writ.stop());
+
+  // The common set-up and the README's first steps: an org and its user John.
+  const org = (await writ.admin('POST', '/orgs', { name: 'XCorp' })).json;
+  const john = { ...(await writ.admin('POST', `/orgs/${org.id}/users`, { username: 'john', password: 'correct horse battery' })).json, password: 'correct horse battery' };
+  const env: Record<string, string> = {
+    WRIT: writ.issuer, W: `${writ.issuer}/admin/v1`, ADMIN: `Authorization: Bearer ${writ.adminToken}`, JSON: 'content-type: application/json',
+    ORG: org.id, JOHN: john.id, BILLING_URL: billing.url, BILLING_KEY: KEY,
+  };
+  const setup = block(guide, 'invoice-setup');
+
+  // 2. The org registers its billing service and John's key.
+  const connector = block(guide, 'invoice-connector');
+  const registered = await run(`${setup}\n${connector}`, env);
+  const [connectorPromise, accountPromise] = promised(connector);
+  assert.ok(matches(registered[0]!, connectorPromise!), `${registered[0]} is what the guide shows: ${connectorPromise}`);
+  assert.ok(matches(registered[1]!.replace(/"api_key_hint":"\w{4}"/, '"api_key_hint":"6789"'), accountPromise!), `${registered[1]} is what the guide shows: ${accountPromise}`);
+  assert.equal(JSON.parse(registered[1]!).api_key_hint, KEY.slice(-4), 'the hint is the key\'s last four characters');
+
+  // "John delegates it to the agent as usual."
+  const agent = (await writ.admin('POST', `/orgs/${org.id}/agents`, { name: 'Billing agent', tools: ['billing.invoices.pay'], redirect_uris: ['http://127.0.0.1:9/callback'] })).json;
+  const seeded: Seeded = { org, user: john, agent, redirect_uri: 'http://127.0.0.1:9/callback' } as Seeded;
+  const delegation = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools: ['billing.invoices.pay'] }] });
+  Object.assign(env, { CLIENT_ID: agent.client_id, CLIENT_SECRET: agent.client_secret, JOHN_TOKEN: delegation.tokens!.access_token });
+
+  // 3–5. Approve one payment, try everything, read the record.
+  const approve = block(guide, 'invoice-approve');
+  const tries = block(guide, 'invoice-try');
+  const record = block(guide, 'invoice-record');
+  const out = await run([setup, approve, tries, record].join('\n'), env);
+  assert.equal(out[0], '60', 'the capability lives a minute');
+  const answers = out.slice(1, 5);
+  // The promise after the minute needs a minute; the four before it are each checked.
+  const promises = promised(tries).slice(0, 4);
+  assert.equal(promises.length, 4);
+  answers.forEach((answer, i) => assert.ok(matches(answer, promises[i]!), `pay #${i + 1} answered ${answer}; the guide shows ${promises[i]}`));
+  const recorded = out.slice(5).map((l) => l.split('\t')[0]);
+  const recordPromise = record.split('\n').filter((l) => /^# \w+\s+cap_/.test(l)).map((l) => l.slice(2).split(/\s+/)[0]);
+  assert.deepEqual(recorded, recordPromise.slice(0, 3), 'the denials on the record, oldest first, as the guide lists them');
+  for (const line of out.slice(5)) assert.match(line, /\tcap_\w+$/);
+  assert.deepEqual(billing.calls.map((c) => [c.path, c.token]), [['/v1/invoices/inv_1042/pay', KEY]], 'the billing service saw exactly one call, carrying John\'s key');
+});
