@@ -9,8 +9,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBilling } from '../support/providers/index.ts';
-import { startTestWrit } from '../support/writ.ts';
+import { connectAccount, startBilling, startWritWithProviders } from '../support/providers/index.ts';
+import { seedOrg, startTestWrit } from '../support/writ.ts';
+import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
 import { delegate, type Seeded } from '../support/delegation.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -106,4 +107,46 @@ test('the high-value invoice guide runs as written against a local billing servi
   assert.deepEqual(recorded, recordPromise.slice(0, 3), 'the denials on the record, oldest first, as the guide lists them');
   for (const line of out.slice(5)) assert.match(line, /\tcap_\w+$/);
   assert.deepEqual(billing.calls.map((c) => [c.path, c.token]), [['/v1/invoices/inv_1042/pay', KEY]], 'the billing service saw exactly one call, carrying John\'s key');
+});
+
+test('the injected instruction guide runs as written against a local GitHub', { skip: hasTools ? false : 'jq or curl is not installed (.ci/run installs them)' }, async (t) => {
+  const guide = readFileSync(join(ROOT, 'docs/guides/injected-instruction.md'), 'utf8');
+  const READ = 'github.issues.get';
+  const UPDATE = 'github.issues.update';
+  // The set-up the guide describes: John at XCorp and Alice at TechCorp, each delegated and connected.
+  const { writ, github, close } = await startWritWithProviders({ github: true });
+  t.after(close);
+  const xcorp = await seedOrg(writ, { name: 'XCorp', username: 'john', tools: [READ, UPDATE] });
+  const techcorp = await seedOrg(writ, { name: 'TechCorp', username: 'alice', tools: [READ, UPDATE] });
+  github!.addRepo('xcorp/api', ['john-gh'], [{ number: 7, title: 'Flaky deploy' }]);
+  github!.addRepo('techcorp/payroll', ['alice-gh'], [{ number: 1, title: 'Salaries 2026' }]);
+  const john = await delegate(writ, xcorp, { authorization_details: [{ type: 'tool_access', tools: [READ, UPDATE], resources: ['github:repo:xcorp/api'] }] });
+  await connectAccount(writ, john.browser, { org_id: xcorp.org.id, connector: 'github', user_id: xcorp.user.id, providerUser: 'john-gh' });
+  const alice = await delegate(writ, techcorp, { authorization_details: [{ type: 'tool_access', tools: [READ, UPDATE], resources: ['github:repo:techcorp/payroll'] }] });
+  await connectAccount(writ, alice.browser, { org_id: techcorp.org.id, connector: 'github', user_id: techcorp.user.id, providerUser: 'alice-gh' });
+  const cap = await exchange(writ, xcorp.agent, { subject_token: john.tokens!.access_token, subject_token_type: ACCESS_TOKEN, authorization_details: details([UPDATE], { resources: ['github:repo:xcorp/api'] }) });
+  assert.equal(cap.status, 200, JSON.stringify(cap.json));
+  const env = {
+    WRIT: writ.issuer, W: `${writ.issuer}/admin/v1`, ADMIN: `Authorization: Bearer ${writ.adminToken}`, JSON: 'content-type: application/json',
+    CAP: cap.json.access_token as string, ALICE: techcorp.user.id, TECHCORP: techcorp.org.id, XCORP: xcorp.org.id,
+  };
+  const callsBefore = github!.calls.length;
+
+  const attempts = block(guide, 'injected-attempts');
+  const allowed = block(guide, 'injected-allowed');
+  const record = block(guide, 'injected-record');
+  const out = await run([attempts, allowed, record].join('\n'), env);
+  const promises = [...promised(attempts), ...promised(allowed)];
+  assert.equal(promises.length, 4);
+  out.slice(0, 4).forEach((answer, i) => assert.ok(matches(answer, promises[i]!), `answer ${i + 1} was ${answer}; the guide shows ${promises[i]}`));
+  assert.equal(github!.calls.length, callsBefore + 1, 'only the allowed call reached GitHub');
+  assert.equal(github!.calls.at(-1)!.user, 'john-gh', 'as John');
+  assert.equal(github!.repos.get('techcorp/payroll')!.issues.get(1)!.state, 'open');
+  const rows = out.slice(4).map((l) => l.split('\t'));
+  const recordPromise = record.split('\n').filter((l) => /^# \w+\s+usr_/.test(l)).map((l) => l.slice(2).split(/\s+/));
+  assert.deepEqual(rows.map((r) => [r[0], r[3]]), recordPromise.map((p) => [p[0], p[3]]), 'the denials on XCorp\'s record, as the guide lists them');
+  for (const r of rows) assert.equal(r[1], xcorp.user.id, 'each on John');
+  for (const type of ['tool.denied', 'tool.executed']) {
+    assert.deepEqual((await writ.admin('GET', `/orgs/${techcorp.org.id}/audit?type=${type}`)).json.events, [], `TechCorp's log has no ${type}`);
+  }
 });
