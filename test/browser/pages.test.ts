@@ -265,6 +265,7 @@ test('every page passes axe-core and keeps its layout at 1,400 px and 390 px', a
       check: async (page) => assert.equal(await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Approvals' }).getAttribute('aria-current'), 'page'),
     },
     { name: 'console-people', who: 'alice', url: `${issuer}/console/people`, needs: '/console/people' },
+    { name: 'console-mcp', who: 'alice', url: `${issuer}/console/mcp`, needs: '/console/mcp' },
     {
       name: 'console-dry-run', who: 'alice',
       url: async (page) => {
