@@ -8,7 +8,9 @@ import { createServer as createHttpsServer, request as httpsRequest } from 'node
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
+import { accessibilityProblems } from '../browser/chromium.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -137,6 +139,7 @@ export function fetchTrusting(cert: string): typeof fetch {
 export async function signInAndApprove(page: Page, authorizationUrl: URL, person: { org: string; username: string; password: string }, callback: string, check?: (consent: string) => void): Promise<string> {
   await page.goto(authorizationUrl.href);
   if (await page.getByLabel('Organisation').count()) {
+    assert.deepEqual(await accessibilityProblems(page), [], 'the sign-in page');
     await page.getByLabel('Organisation').fill(person.org);
     await page.getByLabel('Username').fill(person.username);
     await page.getByLabel('Password').fill(person.password);
@@ -145,6 +148,7 @@ export async function signInAndApprove(page: Page, authorizationUrl: URL, person
   await page.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 10_000 }).catch(async (err: Error) => {
     throw new Error(`no consent page: ${(await page.locator('body').innerText()).slice(0, 400)}`, { cause: err });
   });
+  assert.deepEqual(await accessibilityProblems(page), [], 'the consent page');
   check?.(await page.locator('main').innerText());
   await page.getByRole('button', { name: 'Approve' }).click();
   await page.waitForURL((url) => url.href.startsWith(callback));
