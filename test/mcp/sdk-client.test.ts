@@ -140,6 +140,15 @@ for (const registration of ['metadata document', 'dynamic registration'] as cons
       assert.deepEqual(agent.tools, TOOLS);
     });
 
+    await t.test('the person revokes the provider account: a tool error with the reconnect link, not a protocol error', async () => {
+      demo.revokeUserGrants(seeded.user.username);
+      const result = await client.callTool({ name: 'demo.notes.list', arguments: {} });
+      assert.equal(result.isError, true);
+      const error = JSON.parse((result.content as Array<{ text: string }>)[0]!.text).error;
+      assert.equal(error.code, 'auth_revoked');
+      assert.match(error.reconnect_url, new RegExp(`/connect/acct_[^?]+\\?org=${org}`));
+    });
+
     await t.test('the session transcript is the one docs/mcp.md shows', async () => {
       const text = transcript.join('\n');
       const artifacts = resolve(import.meta.dirname, '../../test-artifacts');
