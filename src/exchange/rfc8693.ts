@@ -39,8 +39,12 @@ export interface ExchangeDeps {
 let processBiscuitPool: BiscuitPool | undefined;
 
 export interface ExchangeRequest {
-  /** The authenticated client at the token endpoint. */
-  client: { client_id: string; org_id: string };
+  /**
+   * The authenticated client at the token endpoint. `tools` is its ceiling as client authentication
+   * read it from the agent's record in this same request (disabled agents do not authenticate);
+   * without it the agent is read again.
+   */
+  client: { client_id: string; org_id: string; tools?: readonly string[] | undefined };
   params: ExchangeParams;
   /** RFC 9449: thumbprint of a DPoP proof the token endpoint already validated. */
   dpopJkt?: string | undefined;
@@ -265,13 +269,18 @@ function mayPresent(subject: Subject, presenter: string, actor: string): void {
 }
 
 /** The acting agent, and the agents read to find it (the presenting client among them), so none is read twice. */
-async function resolveActor(deps: ExchangeDeps, req: ExchangeRequest): Promise<{ actor: AgentRecord; known: Map<string, AgentRecord> }> {
+/** What the exchange needs of an agent: who it is and its ceiling. */
+type ActingAgent = Pick<AgentRecord, 'client_id' | 'tools'>;
+
+async function resolveActor(deps: ExchangeDeps, req: ExchangeRequest): Promise<{ actor: ActingAgent; known: Map<string, ActingAgent> }> {
   const { params, client } = req;
-  const self = await deps.directory.getAgent(client.org_id, client.client_id);
+  const self: ActingAgent | undefined = client.tools
+    ? { client_id: client.client_id, tools: [...client.tools] }
+    : await deps.directory.getAgent(client.org_id, client.client_id);
   if (!self) throw deny('invalid_client', 'the client is no longer registered');
-  const known = new Map([[self.client_id, self]]);
+  const known = new Map<string, ActingAgent>([[self.client_id, self]]);
   if (!params.actor_token) return { actor: self, known };
-  let agent: AgentRecord | undefined;
+  let agent: ActingAgent | undefined;
   if (params.actor_token_type === TOKEN_TYPE.access_token) {
     const actor = await deps.resolveAccessToken(params.actor_token);
     const actorId = actor?.org_id === client.org_id ? actor.chain[0] : undefined;

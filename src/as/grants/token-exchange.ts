@@ -54,6 +54,20 @@ export function resourceTokenResolver(provider: Provider) {
 }
 
 /**
+ * An ID token this server signed for `client` (signature, `iss`, `aud`; expiry is the caller's to
+ * judge), by oidc-provider's own check of ID token hints.
+ */
+async function idTokenSubject(provider: Provider, token: string, client: unknown): Promise<{ sub: string; exp: number } | undefined> {
+  try {
+    const IdToken = provider.IdToken as unknown as { validate(jwt: string, client: unknown): Promise<{ payload: { sub?: unknown; exp?: unknown } }> };
+    const { payload } = await IdToken.validate(token, client);
+    return typeof payload.sub === 'string' && typeof payload.exp === 'number' ? { sub: payload.sub, exp: payload.exp } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * RFC 8693 grant on oidc-provider's token endpoint: client authentication and DPoP here, the
  * decision in exchange/. Its refusals become oidc-provider's error classes of the same RFC code.
  */
@@ -69,12 +83,14 @@ export function registerTokenExchange(provider: Provider, deps: Omit<ExchangeDep
       // Writ as its users' identity provider: an ID-JAG for another authorization server.
       const raw = ctx.oidc.params as Record<string, unknown>;
       if (raw.requested_token_type === ID_JAG_TOKEN_TYPE) {
-        ctx.body = await issueIdJag({ ...exchangeDeps, crossApp }, { client: { client_id: client.clientId, org_id: (client as unknown as { org_id: string }).org_id }, params: raw });
+        const resolveIdToken = (token: string) => idTokenSubject(provider, token, client);
+        ctx.body = await issueIdJag({ ...exchangeDeps, crossApp, resolveIdToken }, { client: { client_id: client.clientId, org_id: (client as unknown as { org_id: string }).org_id }, params: raw });
         return;
       }
       const params = parseExchangeParams(raw);
       const response = await exchangeToken(exchangeDeps, {
-        client: { client_id: client.clientId, org_id: (client as unknown as { org_id: string }).org_id },
+        // The agent's record was read for client authentication in this request: its ceiling serves the exchange.
+        client: { client_id: client.clientId, org_id: (client as unknown as { org_id: string }).org_id, tools: (client as unknown as { tools?: string[] }).tools },
         params,
         dpopJkt: dPoP?.thumbprint,
       });
