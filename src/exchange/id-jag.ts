@@ -8,6 +8,7 @@ import { decide, type PolicySet } from '../policy/index.ts';
 import { detailsFromScope, grantableRights, toolsOf, type ToolAccessDetail } from '../rights/rights.ts';
 import type { GrantStore } from '../storage/ports/grants.ts';
 import type { CrossAppPolicy } from '../storage/ports/sso.ts';
+import type { DirectoryStore } from '../storage/ports/directory.ts';
 import type { CapabilityKeys, Subject } from './subject.ts';
 
 // Identity Assertion JWT Authorization Grants (draft-ietf-oauth-identity-assertion-authz-grant),
@@ -22,6 +23,7 @@ export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer'; /
 export const ID_JAG_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id-jag';
 export const ID_JAG_TYP = 'oauth-id-jag+jwt';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
 const TOOL_SCOPE_PREFIX = 'tool:';
 
 const deny = (code: ErrorCode, description: string) => new WritError(code, description);
@@ -67,7 +69,7 @@ export function assertedRights(deps: { policies: CurrentPolicies; clock: Clock; 
 
 const issueSchema = z.object({
   subject_token: z.string().min(1).max(16 * 1024),
-  subject_token_type: z.literal(ACCESS_TOKEN_TYPE, { error: 'subject_token_type must be an access token of this server' }),
+  subject_token_type: z.enum([ID_TOKEN_TYPE, ACCESS_TOKEN_TYPE], { error: 'subject_token_type must be an ID token or an access token of this server' }),
   requested_token_type: z.literal(ID_JAG_TOKEN_TYPE),
   audience: z.string().min(1).max(2048),
   resource: z.string().min(1).max(2048).optional(),
@@ -82,6 +84,9 @@ export interface IdJagIssueDeps {
   keys: Pick<CapabilityKeys, 'capabilitySigningKey'>;
   /** Writ's delegated access tokens, resolved by the authorization server. */
   resolveAccessToken: (token: string) => Promise<Subject | undefined>;
+  /** An ID token this server issued to the presenting client: its subject and expiry (signature, iss and aud checked). */
+  resolveIdToken: (token: string) => Promise<{ sub: string; exp: number } | undefined>;
+  directory: Pick<DirectoryStore, 'getUser'>;
   /** The org's cross-app policy: the servers Writ may assert its users to, and on what terms. */
   crossApp: (org_id: string) => Promise<CrossAppPolicy | undefined>;
 }
@@ -115,13 +120,24 @@ export async function issueIdJag(deps: IdJagIssueDeps, req: { client: { client_i
   const now = deps.clock.now();
   const nowSeconds = Math.floor(now / 1000);
 
-  // 1. The user: an active delegated token of this server, issued to this agent, of this org.
-  const subject = await deps.resolveAccessToken(p.subject_token);
-  if (!subject || subject.org_id !== client.org_id || subject.principal !== 'user') return refuse('invalid_grant', 'the subject token is not an active access token of a user for this client');
-  if (subject.chain[0] !== client.client_id) return refuse('invalid_grant', 'the subject token was issued to another client');
-  if (subject.exp <= nowSeconds) return refuse('invalid_grant', 'the subject token has expired');
-  const grant = await deps.grants.getGrant(subject.org_id, subject.auth_event_id);
-  if (!grant || grant.revoked_at) return refuse('invalid_grant', 'the grant behind the subject token has been revoked');
+  // 1. The user: an ID token this server issued to this agent (draft §4.3), or an active delegated
+  // token of this server issued to it, whose grant still stands; a user of this org either way.
+  let subject: { sub: string; exp: number; auth_event_id?: string | undefined };
+  if (p.subject_token_type === ID_TOKEN_TYPE) {
+    const verified = await deps.resolveIdToken(p.subject_token);
+    if (!verified) return refuse('invalid_grant', 'the subject token is not an ID token this server issued to this client');
+    if (verified.exp <= nowSeconds) return refuse('invalid_grant', 'the subject token has expired');
+    if (!(await deps.directory.getUser(client.org_id, verified.sub))) return refuse('invalid_grant', 'the subject token names no user of this organisation');
+    subject = verified;
+  } else {
+    const delegated = await deps.resolveAccessToken(p.subject_token);
+    if (!delegated || delegated.org_id !== client.org_id || delegated.principal !== 'user') return refuse('invalid_grant', 'the subject token is not an active access token of a user for this client');
+    if (delegated.chain[0] !== client.client_id) return refuse('invalid_grant', 'the subject token was issued to another client');
+    if (delegated.exp <= nowSeconds) return refuse('invalid_grant', 'the subject token has expired');
+    const grant = await deps.grants.getGrant(delegated.org_id, delegated.auth_event_id);
+    if (!grant || grant.revoked_at) return refuse('invalid_grant', 'the grant behind the subject token has been revoked');
+    subject = delegated;
+  }
 
   // 2. The org's policy: this audience, this agent, these scopes and resources.
   const target = (await deps.crossApp(client.org_id))?.targets.find((t) => t.audience === p.audience);
@@ -145,7 +161,7 @@ export async function issueIdJag(deps: IdJagIssueDeps, req: { client: { client_i
   const assertion = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: ID_JAG_TYP, kid: key.kid }).sign(key.privateKey);
   await deps.audit.record(client.org_id, {
     type: 'id_jag.issued', actor: { kind: 'agent', agent_id: client.client_id },
-    subject: { user_id: subject.sub, grant_id: subject.auth_event_id },
+    subject: { user_id: subject.sub, ...(subject.auth_event_id ? { grant_id: subject.auth_event_id } : {}) },
     details: { audience: target.audience, client_id: remoteClient, jti, exp, ...(claims.scope ? { scope: claims.scope } : {}), ...(p.resource ? { resource: p.resource } : {}) },
   });
   return { access_token: assertion, issued_token_type: ID_JAG_TOKEN_TYPE, token_type: 'N_A', expires_in: exp - nowSeconds, ...(claims.scope ? { scope: String(claims.scope) } : {}) };

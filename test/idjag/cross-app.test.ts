@@ -13,6 +13,7 @@ import { ACCESS_TOKEN, exchange, type Client } from '../support/exchange.ts';
 import { seedOrg, startTestWrit, type TestWrit } from '../support/writ.ts';
 
 const ID_JAG = 'urn:ietf:params:oauth:token-type:id-jag';
+const ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 async function token(writ: TestWrit, client: Client, params: Record<string, string>) {
@@ -120,6 +121,25 @@ test('ID-JAG between two Writs: issued by token exchange at the user\'s identity
     assert.match(again.json.error_description, /used already/);
   });
 
+  await t.test('an ID token Writ issued to the agent is a subject too (draft §4.3), and another agent\'s is not', async () => {
+    const signedIn = await delegate(idp, x, { scope: 'openid tool:demo.notes.get' });
+    const idToken = signedIn.tokens!.id_token!;
+    assert.ok(idToken, 'the agent asked for openid');
+    const issued = await exchange(idp, x.agent, { subject_token: idToken, subject_token_type: ID_TOKEN, requested_token_type: ID_JAG, audience: acme.issuer, scope: 'tool:demo.notes.get' });
+    assert.equal(issued.status, 200, JSON.stringify(issued.json));
+    assert.equal(decodeJwt(issued.json.access_token).sub, x.user.id);
+    assert.ok(decodeJwt(issued.json.access_token).exp! <= decodeJwt(idToken).exp!);
+    const accepted = await token(acme, a.agent, { grant_type: JWT_BEARER, assertion: issued.json.access_token });
+    assert.equal(accepted.status, 200, JSON.stringify(accepted.json));
+    // Presented by another agent of the same org, the ID token is not its own.
+    const otherClient = { client_id: other.client_id, client_secret: other.client_secret };
+    const foreign = await exchange(idp, otherClient, { subject_token: idToken, subject_token_type: ID_TOKEN, requested_token_type: ID_JAG, audience: acme.issuer });
+    assert.equal(foreign.json.error, 'invalid_grant');
+    // Nor is a token that is not an ID token of this server.
+    const forged = await exchange(idp, x.agent, { subject_token: `${idToken.split('.').slice(0, 2).join('.')}.AAAA`, subject_token_type: ID_TOKEN, requested_token_type: ID_JAG, audience: acme.issuer });
+    assert.equal(forged.json.error, 'invalid_grant');
+  });
+
   await t.test('one assertion presented many times at once is accepted once', async () => {
     const issued = await issue();
     const answers = await Promise.all(Array.from({ length: 8 }, () => token(acme, a.agent, { grant_type: JWT_BEARER, assertion: issued.json.access_token })));
@@ -200,7 +220,7 @@ test('ID-JAG between two Writs: issued by token exchange at the user\'s identity
     const foreign = await issue({}, other);
     assert.equal(foreign.json.error, 'invalid_grant');
     // Revoked: the grant behind the subject token ends, and so does every new assertion.
-    const grantId = (await idp.admin('GET', `/orgs/${x.org.id}/grants`)).json.grants.find((g: any) => g.agent_id === x.agent.client_id).id;
+    const grantId = (await introspect(idp, x.agent, john.tokens!.access_token)).auth_event_id;
     assert.equal((await idp.admin('DELETE', `/orgs/${x.org.id}/grants/${grantId}`)).status < 300, true);
     const afterRevoke = await issue();
     assert.equal(afterRevoke.json.error, 'invalid_grant');
