@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { connectAccount, startBilling, startWritWithProviders } from '../support/providers/index.ts';
 import { seedOrg, startTestWrit } from '../support/writ.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
+import { WritClient } from '../../src/client/index.ts';
+import { createVerifier } from '../../src/verifier/index.ts';
 import { delegate, type Seeded } from '../support/delegation.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -97,6 +99,7 @@ test('the high-value invoice guide runs as written against a local billing servi
   const record = block(guide, 'invoice-record');
   const out = await run([setup, approve, tries, record].join('\n'), env);
   assert.equal(out[0], '60', 'the capability lives a minute');
+  assert.ok(out.length >= 5, out.join('\n'));
   const answers = out.slice(1, 5);
   // The promise after the minute needs a minute; the four before it are each checked.
   const promises = promised(tries).slice(0, 4);
@@ -138,6 +141,7 @@ test('the injected instruction guide runs as written against a local GitHub', { 
   const out = await run([attempts, allowed, record].join('\n'), env);
   const promises = [...promised(attempts), ...promised(allowed)];
   assert.equal(promises.length, 4);
+  assert.ok(out.length >= 4, out.join('\n'));
   out.slice(0, 4).forEach((answer, i) => assert.ok(matches(answer, promises[i]!), `answer ${i + 1} was ${answer}; the guide shows ${promises[i]}`));
   assert.equal(github!.calls.length, callsBefore + 1, 'only the allowed call reached GitHub');
   assert.equal(github!.calls.at(-1)!.user, 'john-gh', 'as John');
@@ -149,4 +153,43 @@ test('the injected instruction guide runs as written against a local GitHub', { 
   for (const type of ['tool.denied', 'tool.executed']) {
     assert.deepEqual((await writ.admin('GET', `/orgs/${techcorp.org.id}/audit?type=${type}`)).json.events, [], `TechCorp's log has no ${type}`);
   }
+});
+
+test('the sub-agent guide runs as written against a local GitHub', { skip: hasTools ? false : 'jq or curl is not installed (.ci/run installs them)' }, async (t) => {
+  const guide = readFileSync(join(ROOT, 'docs/guides/sub-agent.md'), 'utf8');
+  const READ = 'github.issues.get';
+  const { writ, github, close } = await startWritWithProviders({ github: true });
+  t.after(close);
+  const xcorp = await seedOrg(writ, { name: 'XCorp', username: 'john', tools: [READ, 'github.issues.update'] });
+  github!.addRepo('xcorp/api', ['john-gh'], [{ number: 42, title: 'Triage me' }, { number: 43, title: 'Not for the sub-agent' }]);
+  github!.addRepo('xcorp/web', ['john-gh'], [{ number: 1, title: 'Another repository' }]);
+  const john = await delegate(writ, xcorp, { authorization_details: [{ type: 'tool_access', tools: [READ, 'github.issues.update'], resources: ['github:repo:xcorp/*'] }] });
+  await connectAccount(writ, john.browser, { org_id: xcorp.org.id, connector: 'github', user_id: xcorp.user.id, providerUser: 'john-gh' });
+
+  // Steps 1 and 2, the calls the guide's TypeScript makes.
+  const orchestrator = new WritClient({ issuer: writ.issuer, clientId: xcorp.agent.client_id, clientSecret: xcorp.agent.client_secret });
+  const held = await orchestrator.exchange({ subjectToken: john.tokens!.access_token, tool: READ, resource: 'github:repo:xcorp/api', format: 'biscuit' });
+  const library = createVerifier({ issuer: writ.issuer, audience: writ.executorResource });
+  t.after(() => library.close());
+  const forSubAgent = await library.attenuate(held.token, { tools: [READ], constraints: { issue_number: { eq: 42 } }, expires_in: 120 });
+  for (const call of ['writ.exchange({ subjectToken: johnsToken, tool: \'github.issues.get\', resource: \'github:repo:xcorp/api\', format: \'biscuit\' })', 'library.attenuate(held.token, {']) {
+    assert.ok(guide.includes(call), `the guide makes the call the test makes: ${call}`);
+  }
+  const grant = (await writ.admin('GET', `/orgs/${xcorp.org.id}/grants`)).json.grants[0].id as string;
+  const env = {
+    WRIT: writ.issuer, W: `${writ.issuer}/admin/v1`, ADMIN: `Authorization: Bearer ${writ.adminToken}`, JSON: 'content-type: application/json',
+    SUB: forSubAgent, ORG: xcorp.org.id, GRANT: grant,
+  };
+  const callsBefore = github!.calls.length;
+  const use = block(guide, 'sub-agent-use');
+  const revoke = block(guide, 'sub-agent-revoke');
+  const out = await run([use, revoke].join('\n'), env);
+  const promises = [...promised(use), ...promised(revoke)];
+  assert.equal(promises.length, 5);
+  // The DELETE answers 204 with no body, so the answers are the five calls', in order.
+  const answers = out.filter((l) => l !== '');
+  assert.equal(answers.length, promises.length, out.join('\n'));
+  answers.forEach((answer, i) => assert.ok(matches(answer, promises[i]!), `answer ${i + 1} was ${answer}; the guide shows ${promises[i]}`));
+  assert.equal(github!.calls.length, callsBefore + 1, 'only the one allowed read reached GitHub');
+  assert.equal(github!.calls.at(-1)!.user, 'john-gh', 'as John');
 });
