@@ -108,6 +108,10 @@ test('real responses match the documented response schemas', async (t) => {
   const grant = await check('post', '/admin/v1/orgs/{org}/agents/{client_id}/org-grants', `/admin/v1/orgs/${org.id}/agents/${agent.client_id}/org-grants`,
     asAdmin({ authorization_details: [{ type: 'tool_access', tools: ['demo.notes.get'] }] }));
   await check('post', '/admin/v1/orgs/{org}/policy/dry-run', `/admin/v1/orgs/${org.id}/policy/dry-run`, asAdmin({ agent_id: agent.client_id, tools: ['demo.notes.get'] }));
+  await check('get', '/admin/v1/orgs/{org}/approval-settings', `/admin/v1/orgs/${org.id}/approval-settings`, asAdmin());
+  await check('put', '/admin/v1/orgs/{org}/approval-settings', `/admin/v1/orgs/${org.id}/approval-settings`, asAdmin({ allow_admin_api_approval: true }));
+  await check('get', '/admin/v1/orgs/{org}/approvals', `/admin/v1/orgs/${org.id}/approvals?status=pending`, asAdmin());
+  await check('post', '/admin/v1/orgs/{org}/approvals/{id}/approve', `/admin/v1/orgs/${org.id}/approvals/apr_missing/approve`, asAdmin({ on_behalf_of: 'usr_missing' }));
   await check('post', '/admin/v1/resource-servers', '/admin/v1/resource-servers', asAdmin({ identifier: 'https://billing.example/api', name: 'Billing' }));
   await check('get', '/admin/v1/resource-servers', '/admin/v1/resource-servers', asAdmin());
 
