@@ -1,6 +1,7 @@
 // DNS rebinding: a provider name answers one address when the egress check resolves it and another
 // a moment later, when the call connects. The call must reach the address the check approved.
 import assert from 'node:assert/strict';
+import type { LookupAddress, LookupOptions } from 'node:dns';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
@@ -55,10 +56,9 @@ test('a call connects to the address the egress check approved, not to a later D
   await resolveEgress(url, [host], { ...egress, lookup: unpinnedLookup });
   const lookingAgain = new Agent({
     connect: {
-      lookup: (hostname: string, options: unknown, callback: (e: Error | null, a: unknown, f?: number) => void) => {
+      lookup: (hostname: string, options: LookupOptions, callback: (e: NodeJS.ErrnoException | null, a: string | LookupAddress[], f?: number) => void) => {
         void unpinnedLookup(hostname).then((answer) => {
-          const all = (options as { all?: boolean }).all === true;
-          if (all) callback(null, answer.map((a) => ({ address: a.address, family: 4 })));
+          if (options.all === true) callback(null, answer.map((a) => ({ address: a.address, family: 4 })));
           else callback(null, answer[0]!.address, 4);
         });
       },
@@ -76,7 +76,7 @@ test('a call connects to the address the egress check approved, not to a later D
   t.after(() => connections.close());
   const calls = 6;
   for (let i = 0; i < calls; i++) {
-    const answer = await fetch(url, { dispatcher: connections.dispatcher(url, approved) } as RequestInit);
+    const answer: Response = await fetch(url, { dispatcher: connections.dispatcher(url, approved) } as RequestInit);
     assert.deepEqual(await answer.json(), { served_by: 'approved' });
   }
   assert.equal(lookup.calls, 1, 'the name is resolved once, by the egress check');

@@ -23,7 +23,7 @@ test('a ceiling changed or an agent disabled by an admin holds from the next exc
   const narrowed = await writ.admin('PATCH', agentPath, { tools: ['demo.notes.get'] });
   assert.equal(narrowed.status, 200, narrowed.text);
   const refused = await ask('demo.notes.create');
-  assert.equal(refused.status, 400, refused.text);
+  assert.equal(refused.status, 400, JSON.stringify(refused.json));
   assert.equal((await ask('demo.notes.get')).status, 200);
 
   const widened = await writ.admin('PATCH', agentPath, { tools: ['demo.notes.create', 'demo.notes.get'] });
@@ -33,6 +33,6 @@ test('a ceiling changed or an agent disabled by an admin holds from the next exc
   const disabled = await writ.admin('POST', `${agentPath}/disable`);
   assert.equal(disabled.status, 200, disabled.text);
   const afterDisable = await ask('demo.notes.get');
-  assert.equal(afterDisable.status, 401, afterDisable.text);
+  assert.equal(afterDisable.status, 401, JSON.stringify(afterDisable.json));
   assert.equal(afterDisable.json.error, 'invalid_client');
 });
