@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAccount, startBilling, startWritWithProviders } from '../support/providers/index.ts';
 import { seedOrg, startTestWrit } from '../support/writ.ts';
+import { openConnectLink } from '../support/connect.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
 import { WritClient } from '../../src/client/index.ts';
 import { createVerifier } from '../../src/verifier/index.ts';
@@ -192,4 +193,48 @@ test('the sub-agent guide runs as written against a local GitHub', { skip: hasTo
   answers.forEach((answer, i) => assert.ok(matches(answer, promises[i]!), `answer ${i + 1} was ${answer}; the guide shows ${promises[i]}`));
   assert.equal(github!.calls.length, callsBefore + 1, 'only the one allowed read reached GitHub');
   assert.equal(github!.calls.at(-1)!.user, 'john-gh', 'as John');
+});
+
+test('the John at XCorp and Notion guide runs as written against a local Notion', { skip: hasTools ? false : 'jq or curl is not installed (.ci/run installs them)' }, async (t) => {
+  const guide = readFileSync(join(ROOT, 'docs/guides/john-notion.md'), 'utf8');
+  const APPROVED = '8a1f0c2e-5b7d-4e1a-9c3f-2d6b8e4a7f10';
+  const ELSEWHERE = '3c9e7a51-0f2b-4d8c-a6e4-1b5f9d2c8e73';
+  const { writ, notion, close } = await startWritWithProviders({
+    notion: { workspaces: [{ id: 'ws-xcorp', name: 'XCorp', members: ['john'], pages: [{ id: APPROVED, title: 'Content calendar' }, { id: ELSEWHERE, title: 'Finance' }] }] },
+  });
+  t.after(close);
+  const env: Record<string, string> = { WRIT: writ.issuer, W: `${writ.issuer}/admin/v1`, ADMIN: `Authorization: Bearer ${writ.adminToken}`, JSON: 'content-type: application/json' };
+
+  // 1. The org, John and the agent, by the guide's own commands.
+  const created = await run(`${block(guide, 'notion-setup')}\necho "$ORG $JOHN"`, env);
+  const agent = JSON.parse(created[0]!) as { client_id: string; client_secret: string; tools: string[] };
+  assert.deepEqual(agent.tools, ['notion.pages.create']);
+  const [org, johnId] = created[1]!.split(' ') as [string, string];
+  Object.assign(env, { ORG: org, JOHN: johnId, CLIENT_ID: agent.client_id, CLIENT_SECRET: agent.client_secret });
+
+  // 2. John consents to one parent page (his browser; here the delegation helper signs in for him).
+  const seeded = { org: { id: org }, user: { id: johnId, username: 'john', password: 'correct horse battery' }, agent, redirect_uri: 'http://127.0.0.1:9/callback' } as unknown as Seeded;
+  const john = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools: ['notion.pages.create'], resources: [`notion:page:${APPROVED}`] }] });
+  env.JOHN_TOKEN = john.tokens!.access_token;
+
+  // 3. John connects his own Notion through the link the guide's command prints.
+  const connect = block(guide, 'notion-connect');
+  const [pending] = await run(connect, env);
+  assert.ok(matches(pending!.replace(writ.issuer, 'http://localhost:8080'), promised(connect)[0]!), `${pending} is what the guide shows`);
+  assert.match((await openConnectLink(john.browser, JSON.parse(pending!).authorization_url, { providerUser: 'john' })).text, /is connected/);
+
+  // 4, 5 and 7: the page as John, the refusal elsewhere, the one query.
+  const create = block(guide, 'notion-create');
+  const elsewhere = block(guide, 'notion-elsewhere');
+  const record = block(guide, 'notion-record');
+  const since = new Date(Date.now() - 3_600_000).toISOString();
+  const until = new Date(Date.now() + 3_600_000).toISOString();
+  const out = await run([create, elsewhere, record].join('\n'), { ...env, SINCE: since, UNTIL: until });
+  const promises = [...promised(create), ...promised(elsewhere), ...promised(record)];
+  assert.equal(out.length, promises.length, out.join('\n'));
+  out.forEach((answer, i) => assert.ok(matches(answer, promises[i]!), `answer ${i + 1} was ${answer}; the guide shows ${promises[i]}`));
+  const page = JSON.parse(out[0]!).data;
+  assert.equal(notion!.pages.get(page.id)!.created_for, 'john', 'Notion saw John\'s own token');
+  const query = JSON.parse(out[2]!);
+  assert.deepEqual([query.org_id, query.agent, query.user, query.tool], [org, agent.client_id, johnId, 'notion.pages.create']);
 });
