@@ -8,9 +8,8 @@ import { discoverAuthorizationServerMetadata, refreshAuthorization } from '@mode
 import { InvalidGrantError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { startTestWrit, seedOrg, type TestWrit } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
-import { startWritWithDemo } from '../support/connect.ts';
 import { launchChromium } from '../browser/chromium.ts';
-import { callbackServer, connect, documentServer, fetchTrusting, MemoryClientProvider, selfSignedCertificate, signInAndApprove } from './support.ts';
+import { callbackServer, connect, documentServer, fetchTrusting, mcpTestbed, MemoryClientProvider, selfSignedCertificate } from './support.ts';
 
 const TOOLS = ['demo.notes.create', 'demo.notes.list'];
 
@@ -24,21 +23,10 @@ async function pkceAuthorizeUrl(writ: TestWrit, client_id: string, redirect_uri:
 }
 
 test('one MCP client\'s authorization through its life: wrong resources, a lost refresh answer, revocation, a forgotten registration', async (t) => {
-  const browser = await launchChromium(t);
-  if (!browser) return;
-  const callback = await callbackServer();
-  t.after(() => callback.close());
-  const { writ, demo } = await startWritWithDemo();
-  t.after(async () => { await writ.stop(); await demo.close(); });
-  const seeded = await seedOrg(writ, { name: 'XCorp', tools: TOOLS, redirect_uri: callback.url });
-  const org = seeded.org.id as string;
-  assert.equal((await writ.admin('PUT', `/orgs/${org}/mcp`, { accept: 'any', tools: TOOLS })).status, 200);
-
-  const mcpUrl = new URL(`${writ.issuer}/mcp`);
+  const bed = await mcpTestbed(t, { tools: TOOLS, demo: true });
+  if (!bed) return;
+  const { writ, seeded, org, callback, mcpUrl, authorize } = bed;
   const provider = new MemoryClientProvider({ redirectUrl: callback.url, name: 'Desk assistant' });
-  const page = await (await browser.newContext()).newPage();
-  const person = { org: 'XCorp', username: seeded.user.username, password: seeded.user.password };
-  const authorize = (url: URL) => signInAndApprove(page, url, person, callback.url);
   let session = await connect(mcpUrl, provider, authorize);
   assert.equal(session.authorized, true);
   const metadata = (await discoverAuthorizationServerMetadata(writ.issuer))!;

@@ -5,29 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startWritWithDemo } from '../support/connect.ts';
-import { seedOrg } from '../support/writ.ts';
-import { launchChromium } from '../browser/chromium.ts';
-import { callbackServer, connect, MemoryClientProvider, signInAndApprove } from './support.ts';
+import { connect, mcpTestbed, MemoryClientProvider } from './support.ts';
 
 test('step-up from one tool to two', async (t) => {
-  const browser = await launchChromium(t);
-  if (!browser) return;
-  const callback = await callbackServer();
-  t.after(() => callback.close());
-  const { writ, demo } = await startWritWithDemo();
-  t.after(async () => { await writ.stop(); await demo.close(); });
-  const seeded = await seedOrg(writ, { name: 'XCorp', tools: ['demo.notes.create', 'demo.notes.list'] });
-  const org = seeded.org.id as string;
   // At first the org lets external clients list notes only.
-  assert.equal((await writ.admin('PUT', `/orgs/${org}/mcp`, { accept: 'any', tools: ['demo.notes.list'] })).status, 200);
-
-  const mcpUrl = new URL(`${writ.issuer}/mcp`);
+  const bed = await mcpTestbed(t, { tools: ['demo.notes.list'], demo: true });
+  if (!bed) return;
+  const { writ, org, callback, mcpUrl, consents, authorize } = bed;
   const provider = new MemoryClientProvider({ redirectUrl: callback.url, name: 'Step-up client' });
-  const page = await (await browser.newContext()).newPage();
-  const person = { org: 'XCorp', username: seeded.user.username, password: seeded.user.password };
-  const consents: string[] = [];
-  const authorize = (url: URL) => signInAndApprove(page, url, person, callback.url, (text) => consents.push(text));
   let session = await connect(mcpUrl, provider, authorize);
   assert.match(consents[0]!, /Not available to MCP clients in XCorp: .*demo\.notes\.create/);
   assert.deepEqual((await session.client.listTools()).tools.map((x) => x.name), ['demo.notes.list']);

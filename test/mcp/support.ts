@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { accessibilityProblems } from '../browser/chromium.ts';
+import { accessibilityProblems, launchChromium } from '../browser/chromium.ts';
+import type { TestContext } from 'node:test';
+import { startWritWithDemo } from '../support/connect.ts';
+import { seedOrg, startTestWrit } from '../support/writ.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -178,3 +181,27 @@ export async function connect(mcpUrl: URL, provider: MemoryClientProvider, autho
   return { client, transport, authorized: true };
 }
 
+
+/**
+ * What most MCP browser tests start from: Chromium, the client's callback, a Writ (with the demo
+ * provider when asked), an org "XCorp" with its person, accepting any external client with
+ * `tools` as the ceiling, and that person's side in the browser. Undefined (the test skipped) without Chromium.
+ */
+export async function mcpTestbed(t: TestContext, options: { tools: string[]; demo?: boolean }) {
+  const browser = await launchChromium(t);
+  if (!browser) return undefined;
+  const callback = await callbackServer();
+  t.after(() => callback.close());
+  const started = options.demo ? await startWritWithDemo() : { writ: await startTestWrit(), demo: undefined };
+  const { writ, demo } = started;
+  t.after(async () => { await writ.stop(); await demo?.close(); });
+  const seeded = await seedOrg(writ, { name: 'XCorp', redirect_uri: callback.url, ...(options.demo ? { tools: ['demo.notes.create', 'demo.notes.list'] } : {}) });
+  const org = seeded.org.id as string;
+  assert.equal((await writ.admin('PUT', `/orgs/${org}/mcp`, { accept: 'any', tools: options.tools })).status, 200);
+  const page = await (await browser.newContext()).newPage();
+  const person = { org: 'XCorp', username: seeded.user.username as string, password: seeded.user.password as string };
+  const consents: string[] = [];
+  /** The person signs in and approves; each consent page's text is kept in `consents`. */
+  const authorize = (url: URL) => signInAndApprove(page, url, person, callback.url, (text) => consents.push(text));
+  return { writ, demo, seeded, org, callback, page, person, consents, authorize, mcpUrl: new URL(`${writ.issuer}/mcp`) };
+}

@@ -3,34 +3,23 @@
 // are Writ capabilities for exactly its resource; Writ's own /mcp refuses them and it refuses /mcp's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestWrit, seedOrg } from '../support/writ.ts';
-import { launchChromium } from '../browser/chromium.ts';
 import { startDocsServer } from '../../docs/examples/mcp-server.ts';
 import { waitFor } from '../support/wait.ts';
-import { callbackServer, connect, MemoryClientProvider, signInAndApprove } from './support.ts';
+import { connect, mcpTestbed, MemoryClientProvider } from './support.ts';
 
 test('the SDK client against a third-party MCP server protected by Writ', async (t) => {
-  const browser = await launchChromium(t);
-  if (!browser) return;
-  const callback = await callbackServer();
-  t.after(() => callback.close());
-  const writ = await startTestWrit();
-  t.after(() => writ.stop());
+  const bed = await mcpTestbed(t, { tools: ['docs.search'] });
+  if (!bed) return;
+  const { writ, seeded, org, callback, consents, authorize } = bed;
   const docs = await startDocsServer({ issuer: writ.issuer });
   t.after(() => docs.close());
-  const seeded = await seedOrg(writ, { name: 'XCorp' });
-  const org = seeded.org.id as string;
   assert.equal((await writ.admin('POST', '/resource-servers', { identifier: docs.resource, name: 'Team docs', org_id: org })).status, 201);
-  assert.equal((await writ.admin('PUT', `/orgs/${org}/mcp`, { accept: 'any', tools: ['docs.search'] })).status, 200);
 
   const provider = new MemoryClientProvider({ redirectUrl: callback.url, name: 'Docs reader' });
-  const page = await (await browser.newContext()).newPage();
-  const consents: string[] = [];
-  const person = { org: 'XCorp', username: seeded.user.username, password: seeded.user.password };
   const session = await connect(new URL(docs.resource), provider, (url) => {
     assert.equal(url.searchParams.get('resource'), docs.resource);
     assert.equal(url.searchParams.get('scope'), 'tool:docs.search');
-    return signInAndApprove(page, url, person, callback.url, (text) => consents.push(text));
+    return authorize(url);
   });
   t.after(() => session.client.close());
   assert.match(consents[0]!, /docs\.search/);
