@@ -159,6 +159,12 @@ test('bad client metadata documents are refused, each with a clear reason', asyn
     assert.equal(cachedFetches, 1);
   });
 
+  await t.test('a redirect_uri the document does not list is refused before any page', async () => {
+    const res = await fetch(await pkceAuthorizeUrl(writ, `${documents.base}/cached.json`, 'http://127.0.0.1:9/elsewhere'), { redirect: 'manual' });
+    assert.equal(res.status, 400);
+    assert.match((await res.text()).replace(/\s+/g, ' '), /redirect_uri/);
+  });
+
   for (const [what, url, reason] of cases) {
     await t.test(what, async () => {
       const { status, text } = await refusal(url);
