@@ -189,10 +189,23 @@ test('registration: public clients only, rate-limited per address; orgs decide w
     assert.match((await orgNamed.json()).error_description, /cannot be registered by a client/);
   });
 
+  await t.test('a registered public client must use PKCE with S256', async () => {
+    const client = await (await register(publicClient)).json();
+    for (const pkce of [{}, { code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' }]) {
+      const url = await pkceAuthorizeUrl(writ, client.client_id, publicClient.redirect_uris[0]!);
+      url.searchParams.delete('code_challenge');
+      url.searchParams.delete('code_challenge_method');
+      for (const [k, v] of Object.entries(pkce)) url.searchParams.set(k, v);
+      const res = await fetch(url, { redirect: 'manual' });
+      const location = new URL(res.headers.get('location')!);
+      assert.equal(location.searchParams.get('error'), 'invalid_request', JSON.stringify(pkce));
+    }
+  });
+
   await t.test('the eleventh registration in a minute from one address is 429 with retry-after', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await register(publicClient)).status);
-    assert.deepEqual(statuses, Array(8).fill(201), "with the two refused above, ten in this minute");
+    for (let i = 0; i < 7; i++) statuses.push((await register(publicClient)).status);
+    assert.deepEqual(statuses, Array(7).fill(201), 'with the three above, ten in this minute');
     const limited = await register(publicClient);
     assert.equal(limited.status, 429);
     assert.ok(Number(limited.headers.get('retry-after')) > 0);
