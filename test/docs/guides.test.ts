@@ -13,7 +13,8 @@ import { connectAccount, startBilling, startWritWithProviders } from '../support
 import { seedOrg, startTestWrit } from '../support/writ.ts';
 import { openConnectLink } from '../support/connect.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
-import { WritClient } from '../../src/client/index.ts';
+import { ExecutorError, WritClient } from '../../src/client/index.ts';
+import { httpClient } from '../support/http.ts';
 import { createVerifier } from '../../src/verifier/index.ts';
 import { delegate, type Seeded } from '../support/delegation.ts';
 
@@ -237,4 +238,65 @@ test('the John at XCorp and Notion guide runs as written against a local Notion'
   assert.equal(notion!.pages.get(page.id)!.created_for, 'john', 'Notion saw John\'s own token');
   const query = JSON.parse(out[2]!);
   assert.deepEqual([query.org_id, query.agent, query.user, query.tool], [org, agent.client_id, johnId, 'notion.pages.create']);
+});
+
+test('the DevOps assistant guide runs as written against local GitHub, Slack and Linear', { skip: hasTools ? false : 'jq or curl is not installed (.ci/run installs them)' }, async (t) => {
+  const guide = readFileSync(join(ROOT, 'docs/guides/devops-assistant.md'), 'utf8');
+  const TEAM = 'team-ops';
+  const { writ, github, slack, linear, close } = await startWritWithProviders({
+    github: true, slack: { team: { id: 'T0XCORP', name: 'XCorp' }, channels: ['C0INCIDENTS'] }, linear: { teams: [{ id: TEAM, key: 'OPS' }] },
+  });
+  t.after(close);
+  github!.addRepo('xcorp/api', ['john-gh'], [{ number: 42, title: 'API latency alert' }, { number: 43, title: 'Disk full' }]);
+  const env: Record<string, string> = { WRIT: writ.issuer, W: `${writ.issuer}/admin/v1`, ADMIN: `Authorization: Bearer ${writ.adminToken}`, JSON: 'content-type: application/json' };
+
+  // 1. By the guide's commands; the agent's credentials are what agent.json held.
+  const setup = await run(`${block(guide, 'devops-setup')}\nprintf '\\n%s %s %s\\n' "$ORG" "$JOHN" "$AGENT"; cat agent.json; echo`, env);
+  const [org, johnId, agentId] = setup.at(-2)!.split(' ') as [string, string, string];
+  const agent = JSON.parse(setup.at(-1)!) as { client_id: string; client_secret: string };
+  assert.equal(agent.client_id, agentId);
+  Object.assign(env, { ORG: org, JOHN: johnId, AGENT: agentId });
+
+  // 2. John approves and connects GitHub and Linear.
+  const seeded = { org: { id: org }, user: { id: johnId, username: 'john', password: 'correct horse battery' }, agent, redirect_uri: 'http://127.0.0.1:9/callback' } as unknown as Seeded;
+  const john = await delegate(writ, seeded, { authorization_details: [{ type: 'tool_access', tools: ['github.issues.update'], resources: ['github:repo:xcorp/api'] }, { type: 'tool_access', tools: ['linear.issues.create'] }] });
+  await connectAccount(writ, john.browser, { org_id: org, connector: 'github', user_id: johnId, providerUser: 'john-gh' });
+  await connectAccount(writ, john.browser, { org_id: org, connector: 'linear', user_id: johnId, providerUser: 'john-linear' });
+
+  // 3. The org grant and the org's accounts; the admin opens both links signed in as ops-admin.
+  const orgBlock = block(guide, 'devops-org');
+  const [grantLine, slackLink, linearLink] = await run(orgBlock, env);
+  assert.ok(matches(grantLine!, promised(orgBlock)[0]!), `${grantLine} is what the guide shows`);
+  const adminBrowser = httpClient();
+  const opsAdmin = { username: 'ops-admin', password: 'ops admin password 1' };
+  assert.match((await openConnectLink(adminBrowser, slackLink!, { providerUser: 'xcorp-slack-admin', writUser: opsAdmin })).text, /is connected/);
+  assert.match((await openConnectLink(adminBrowser, linearLink!, { providerUser: 'xcorp-devops-bot', writUser: opsAdmin })).text, /is connected/);
+
+  // 4. The workflow, the calls the guide's TypeScript makes.
+  const writClient = new WritClient({ issuer: writ.issuer, clientId: agent.client_id, clientSecret: agent.client_secret });
+  const johnsToken = john.tokens!.access_token;
+  await writClient.execute('github.issues.update', { owner: 'xcorp', repo: 'api', issue_number: 42, labels: ['incident'] },
+    await writClient.exchange({ subjectToken: johnsToken, tool: 'github.issues.update', resource: 'github:repo:xcorp/api' }));
+  const orgToken = (await writClient.clientCredentials()).accessToken;
+  await writClient.execute('slack.chat.post_message', { channel: 'C0INCIDENTS', text: 'Incident on xcorp/api#42' }, await writClient.exchange({ subjectToken: orgToken, tool: 'slack.chat.post_message' }));
+  await writClient.execute('linear.issues.create', { input: { teamId: TEAM, title: 'Post-mortem for xcorp/api#42' } }, await writClient.exchange({ subjectToken: johnsToken, tool: 'linear.issues.create' }));
+  await writClient.execute('linear.issues.create', { input: { teamId: TEAM, title: 'Nightly: rotate disks' } }, await writClient.exchange({ subjectToken: orgToken, tool: 'linear.issues.create' }));
+
+  // 5. Who acted: the rows the guide lists, John or the org, from his grant or the org grant.
+  const record = block(guide, 'devops-record');
+  const rows = (await run(record, env)).map((l) => l.split('\t'));
+  const listed = record.split('\n').filter((l) => /^# [a-z_.]+\s+(usr_|org)/.test(l)).map((l) => l.slice(2).split(/\s+/));
+  assert.deepEqual(rows.map((r) => [r[0], r[1] === johnId ? 'usr_…(John)' : r[1]]), listed.map((l) => [l[0], l[1]]));
+  const orgGrant = JSON.parse(grantLine!).id;
+  assert.deepEqual(rows.map((r) => r[2] === orgGrant ? 'org' : 'john'), ['john', 'org', 'john', 'org'], 'John\'s grant, then the org grant, as the guide says');
+
+  // 6. John leaves: his capabilities die, the org's bot carries on.
+  const johnsCap = await writClient.exchange({ subjectToken: johnsToken, tool: 'github.issues.update', resource: 'github:repo:xcorp/api' });
+  await run(block(guide, 'devops-leave'), env);
+  await assert.rejects(writClient.execute('github.issues.update', { owner: 'xcorp', repo: 'api', issue_number: 43, state: 'closed' }, johnsCap), (e: unknown) => e instanceof ExecutorError && e.code === 'invalid_token');
+  const still = await writClient.execute<{ ok: boolean }>('slack.chat.post_message', { channel: 'C0INCIDENTS', text: 'still here' }, await writClient.exchange({ subjectToken: (await writClient.clientCredentials()).accessToken, tool: 'slack.chat.post_message' }));
+  assert.equal(still.ok, true);
+  assert.deepEqual(linear!.issues.map((i) => i.creator), ['john-linear', 'xcorp-devops-bot']);
+  assert.match(slack!.calls.at(-1)!.token!, /^xoxb-/);
+  assert.deepEqual(github!.repos.get('xcorp/api')!.issues.get(42)!.updated_by, ['john-gh']);
 });
