@@ -300,3 +300,52 @@ test('the DevOps assistant guide runs as written against local GitHub, Slack and
   assert.match(slack!.calls.at(-1)!.token!, /^xoxb-/);
   assert.deepEqual(github!.repos.get('xcorp/api')!.issues.get(42)!.updated_by, ['john-gh']);
 });
+
+test('the dozen-orgs guide runs as written against a local GitHub', { skip: hasTools ? false : 'jq or curl is not installed (.ci/run installs them)' }, async (t) => {
+  const guide = readFileSync(join(ROOT, 'docs/guides/dozen-orgs.md'), 'utf8');
+  const TOOL = 'github.issues.get';
+  const { writ, github, close } = await startWritWithProviders({ github: true });
+  t.after(close);
+  const env: Record<string, string> = { WRIT: writ.issuer, W: `${writ.issuer}/admin/v1`, ADMIN: `Authorization: Bearer ${writ.adminToken}`, JSON: 'content-type: application/json' };
+
+  // 1. Twelve orgs, each with its john and its triage agent, by the guide's loop.
+  const made = await run(block(guide, 'dozen-orgs'), env);
+  assert.equal(made.length, 24);
+  const orgs = (await writ.admin('GET', '/orgs')).json.orgs as Array<{ id: string; name: string }>;
+  assert.equal(orgs.length, 12);
+  const customer = (i: number) => {
+    const org = orgs.find((o) => o.name === `Customer ${i}`)!;
+    return { org, user: { ...JSON.parse(made[2 * i]!), password: 'correct horse battery' }, agent: JSON.parse(made[2 * i + 1]!), redirect_uri: 'https://triage.example/callback' } as unknown as Seeded;
+  };
+  assert.equal(new Set(made.filter((_l, i) => i % 2 === 0).map((l) => JSON.parse(l).id)).size, 12, 'twelve johns, twelve users');
+
+  // 2. Customers 3 and 4 delegate their own repository and connect GitHub.
+  const [three, four] = [customer(3), customer(4)];
+  const capabilities: string[] = [];
+  for (const [c, i] of [[three, 3], [four, 4]] as const) {
+    github!.addRepo(`customer-${i}/triage`, [`customer-${i}-john`], [{ number: 1, title: `Customer ${i}'s first issue` }]);
+    const delegation = await delegate(writ, c, { authorization_details: [{ type: 'tool_access', tools: [TOOL], resources: [`github:repo:customer-${i}/triage`] }] });
+    await connectAccount(writ, delegation.browser, { org_id: c.org.id, connector: 'github', user_id: c.user.id, providerUser: `customer-${i}-john` });
+    const cap = await exchange(writ, c.agent, { subject_token: delegation.tokens!.access_token, subject_token_type: ACCESS_TOKEN, authorization_details: details([TOOL], { resources: [`github:repo:customer-${i}/triage`] }) });
+    assert.equal(cap.status, 200, JSON.stringify(cap.json));
+    capabilities.push(cap.json.access_token);
+  }
+  Object.assign(env, { CAP_CUSTOMER_3: capabilities[0]!, ORG_4: four.org.id, JOHN_4: four.user.id, ORG_3: three.org.id });
+
+  // 3. What the agent cannot do, and what the headers do not change.
+  const attempts = block(guide, 'dozen-attempts');
+  const answers = await run(attempts, env);
+  const promises = promised(attempts);
+  assert.equal(answers.length, promises.length);
+  answers.forEach((answer, i) => assert.ok(matches(answer, promises[i]!), `answer ${i + 1} was ${answer}; the guide shows ${promises[i]}`));
+  assert.deepEqual(github!.calls.map((c) => [c.path.split('?')[0], c.user]), [['/api/v3/repos/customer-3/triage/issues/1', 'customer-3-john']], 'one read, of customer 3, as customer 3\'s john');
+
+  // 4. Each org's record holds its own events only.
+  const recordBlock = block(guide, 'dozen-record');
+  const [counts3, verified3] = await run(recordBlock, { ...env, ORG: three.org.id });
+  const [countPromise, verifyPromise] = promised(recordBlock);
+  assert.ok(matches(counts3!, countPromise!), `${counts3} is what the guide shows: ${countPromise}`);
+  assert.ok(matches(verified3!, verifyPromise!), `${verified3} is what the guide shows: ${verifyPromise}`);
+  const [counts4] = await run(recordBlock, { ...env, ORG: four.org.id });
+  assert.equal(counts4, 'null', 'customer 4\'s log has no tool events');
+});
