@@ -190,7 +190,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   // The vault, the connector catalog and the executor (DESIGN flows 5–7).
   const vault = new Vault({ store: store.vault, keys: new LocalKeyProvider(ring), clock });
   // Single sign-on per org: its provider's client secret or key sealed with the org's data key.
-  const sso = new SingleSignOn({ store: store.sso, directory: store.directory, audit, secrets: vault, clock, issuer });
+  const sso = new SingleSignOn({ store: store.sso, directory: store.directory, audit, secrets: vault, clock, issuer, allowPrivateHosts: config.allowPrivateEgress });
   const identityAssertions = new IdentityAssertions({
     store: store.sso, directory: store.directory, replay: store.replay, audit, clock, issuer, keys: (idp) => sso.keysOf(idp),
   });

@@ -1,9 +1,10 @@
 import * as oauth from 'openid-client';
-import { createRemoteJWKSet, importJWK, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch as joseFetch, importJWK, type JWTVerifyGetKey } from 'jose';
+import { resolveEgress } from '../connectors/egress.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { newId, newSecret } from '../core/ids.ts';
-import { WritError } from '../errors/index.ts';
+import { isWritError, WritError } from '../errors/index.ts';
 import type { DirectoryStore, Role, UserRecord } from '../storage/ports/directory.ts';
 import type { CrossAppPolicy, IdentityProviderRecord, SsoStore } from '../storage/ports/sso.ts';
 import { FLOW_SECONDS, type SsoFlow } from './flow.ts';
@@ -29,6 +30,8 @@ export interface SingleSignOnDeps {
   clock: Clock;
   /** Writ's issuer: the callback is `${issuer}/sso/callback`. */
   issuer: string;
+  /** Hosts the operator allows on loopback or private addresses (WRIT_ALLOW_PRIVATE_EGRESS). */
+  allowPrivateHosts?: readonly string[] | undefined;
 }
 
 const SECRET_PURPOSE = 'sso-client';
@@ -138,6 +141,17 @@ export class SingleSignOn {
 
   // ---- the OpenID Connect client ---------------------------------------------------------
 
+  /**
+   * Every request to an org's provider (discovery, token, userinfo, keys) goes through the egress
+   * rules connectors follow: https, and no loopback, private or metadata address unless the
+   * operator allows the host. An org admin sets the issuer from the console; it must not be a way in.
+   */
+  readonly #fetch = async (url: string, init: object): Promise<Response> => {
+    const target = new URL(url);
+    await resolveEgress(target, [target.host], { allowPrivateHosts: this.#deps.allowPrivateHosts ?? [] });
+    return fetch(url, init as RequestInit);
+  };
+
   async #config(idp: IdentityProviderRecord): Promise<oauth.Configuration> {
     const key = `${idp.org_id}\0${idp.updated_at}`;
     let cached = this.#configs.get(idp.org_id);
@@ -163,11 +177,16 @@ export class SingleSignOn {
     }
     const insecure = new URL(idp.issuer).protocol === 'http:';
     try {
-      return await oauth.discovery(new URL(idp.issuer), idp.client_id, { redirect_uris: [this.redirectUri], response_types: ['code'] }, auth, {
+      const config = await oauth.discovery(new URL(idp.issuer), idp.client_id, { redirect_uris: [this.redirectUri], response_types: ['code'] }, auth, {
         ...(insecure ? { execute: [oauth.allowInsecureRequests] } : {}),
-        timeout: 10,
+        timeout: 10, [oauth.customFetch]: this.#fetch,
       });
+      config[oauth.customFetch] = this.#fetch;
+      return config;
     } catch (err) {
+      // An egress refusal (from the fetch, perhaps wrapped by openid-client) says so; anything else is the provider being away.
+      const refusal = isWritError(err) ? err : isWritError((err as { cause?: unknown }).cause) ? (err as { cause: unknown }).cause : undefined;
+      if (refusal) throw refusal;
       throw new WritError('temporarily_unavailable', 'the organisation\'s identity provider cannot be reached; try again shortly', { cause: err });
     }
   }
@@ -284,7 +303,7 @@ export class SingleSignOn {
     if (!uri) throw new WritError('temporarily_unavailable', 'the organisation\'s identity provider publishes no keys');
     const cached = this.#keySets.get(idp.org_id);
     if (cached?.uri === uri) return cached.keys;
-    const keys = createRemoteJWKSet(new URL(uri), { timeoutDuration: 10_000, cooldownDuration: 30_000 });
+    const keys = createRemoteJWKSet(new URL(uri), { timeoutDuration: 10_000, cooldownDuration: 30_000, [joseFetch]: this.#fetch });
     this.#keySets.set(idp.org_id, { uri, keys });
     return keys;
   }

@@ -26,7 +26,7 @@ export const DOORS: Record<string, Door> = {
   web: { to: [], why: 'HTML and cookies for every page' },
   as: { to: ['approvals', 'audit', 'capability', 'connectors', 'exchange', 'grants', 'revocation', 'rights', 'storage', 'web'], why: 'oidc-provider, its token-endpoint grants and pages; RFC 7662 introspection of capabilities (connectors: egress rules for client metadata documents)' },
   admin: { to: ['as', 'audit', 'connectors', 'grants', 'keys', 'lifecycle', 'policy', 'rights', 'sso', 'storage', 'vault', 'web'], why: 'the admin API over the rooms it manages (as: password hashing)' },
-  sso: { to: ['audit', 'storage', 'web'], why: 'single sign-on per org through its OpenID provider, just-in-time users, cross-app access settings' },
+  sso: { to: ['audit', 'connectors', 'storage', 'web'], why: 'single sign-on per org through its OpenID provider, just-in-time users, cross-app access settings (connectors: egress rules for the provider\'s URLs)' },
   lifecycle: { to: ['audit', 'connectors', 'grants', 'storage', 'vault'], why: 'users and agents updated, disabled, enabled, deleted and their credentials rotated; every end of authority through the grants\' one transaction' },
   scim: { to: ['as', 'audit', 'lifecycle', 'storage', 'web'], why: 'SCIM 2.0 provisioning of users and groups onto the directory and the lifecycle (as: password hashing)' },
   exchange: { to: ['audit', 'capability', 'policy', 'revocation', 'rights', 'storage'], why: 'RFC 8693: subject, policy, mint, record, audit' },

@@ -43,7 +43,7 @@ test('ID-JAG between two Writs: issued by token exchange at the user\'s identity
   t.after(() => idp.stop());
   // Acme's Writ, on a clock the test moves.
   let skew = 0;
-  const acme = await startTestWrit({ writ: { clock: { now: () => Date.now() + skew } } });
+  const acme = await startTestWrit({ env: { WRIT_ALLOW_PRIVATE_EGRESS: 'localhost' }, writ: { clock: { now: () => Date.now() + skew } } });
   t.after(() => acme.stop());
 
   const x = await seedOrg(idp, { name: 'XCorp', tools: ['demo.notes.get', 'demo.notes.create'] });

@@ -10,7 +10,7 @@ test('the enterprise page\'s cross-app access commands run as written', { skip: 
   assert.equal(blocks.length, 1);
   const xcorp = await startTestWrit();
   t.after(() => xcorp.stop());
-  const acme = await startTestWrit();
+  const acme = await startTestWrit({ env: { WRIT_ALLOW_PRIVATE_EGRESS: 'localhost' } });
   t.after(() => acme.stop());
   const x = await seedOrg(xcorp, { tools: ['demo.notes.get'] });
   const a = await seedOrg(acme, { tools: ['demo.notes.get'] });

@@ -49,6 +49,9 @@ test('the identity provider is set, read and removed through the admin API; bad 
   assert.equal(shown.json.backchannel_logout_uri, `${writ.issuer}/sso/backchannel-logout/${a.org.id}`);
   assert.deepEqual(shown.json.scopes, ['openid', 'email', 'profile']);
   assert.equal(shown.json.local_passwords, true);
+  // The provider is on loopback and this Writ's operator allowed no private host: no request goes there.
+  const start = await fetch(`${writ.issuer}/sso/start?org=${a.org.id}`, { redirect: 'manual' });
+  assert.equal(start.status, 403);
 
   // private_key_jwt: the private key is sealed, its public half shown.
   const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });

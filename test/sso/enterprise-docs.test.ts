@@ -9,7 +9,7 @@ import { docBlocks, runDocBlocks, shellToolsMissing } from './support/doc-blocks
 test('the enterprise page\'s single sign-on commands run as written', { skip: shellToolsMissing }, async (t) => {
   const blocks = docBlocks('sso');
   assert.equal(blocks.length, 1);
-  const writ = await startTestWrit();
+  const writ = await startTestWrit({ env: { WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1' } });
   t.after(() => writ.stop());
   const idp = await startIdp({ accounts: [], clients: [{ client_id: 'writ-xcorp', client_secret: 'idp-secret', redirect_uris: [`${writ.issuer}/sso/callback`] }] });
   t.after(() => idp.close());

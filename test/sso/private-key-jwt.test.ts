@@ -12,7 +12,7 @@ const ecKey = (kid: string) => ({ ...generateKeyPairSync('ec', { namedCurve: 'P-
 const publicOf = ({ d: _d, ...pub }: Record<string, unknown>) => pub;
 
 test('single sign-on with private_key_jwt at the provider', async (t) => {
-  const writ = await startTestWrit();
+  const writ = await startTestWrit({ env: { WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1' } });
   t.after(() => writ.stop());
   const org = await seedOrg(writ, { name: 'KeyCorp' });
   const registered = ecKey('writ-1');

@@ -53,7 +53,7 @@ test('single sign-on per org with a real OpenID provider, in Chromium', async (t
   if (!browser) return;
   const agentCallback = await callbackServer();
   t.after(() => agentCallback.close());
-  const writ = await startTestWrit();
+  const writ = await startTestWrit({ env: { WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1' } });
   t.after(() => writ.stop());
   const redirect = `${writ.issuer}/sso/callback`;
   const x = await seedOrg(writ, { name: 'XCorp', redirect_uri: agentCallback.url });
