@@ -269,7 +269,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies, clock, connections: userConnections({ vault, catalog, audit }) }),
     consoleRoutes({
       directory: store.directory, grants: store.grants, vault: store.vault, grantService, audit, sessions, policies: () => policies.current(), executorResource, clock,
-      reconnectUrl: (account) => connectLink(issuer, account.org_id, account.id), sso,
+      reconnectUrl: (account) => connectLink(issuer, account.org_id, account.id), sso, mcpSettings: store.mcp,
     }),
   ];
   const pagePrefixes = pages.map((router) => router.opts.prefix ?? '/');
