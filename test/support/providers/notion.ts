@@ -93,6 +93,19 @@ export async function startNotion(options: { clients: OAuthClient[]; workspaces:
         return answer(200, pageObject(pages.get(id)!));
       }
     }
+    if (req.method === 'POST' && path === '/v1/search') {
+      // Search finds the pages shared with the token's workspace whose title holds the query.
+      const token = bearer(req);
+      const owner = token ? desk.tokens.get(token) : undefined;
+      const body = (await readRequestBody(req)).json as { query?: string; page_size?: number } | undefined;
+      const call = record(calls, req, url, token, owner, body);
+      const answer = (status: number, payload: unknown) => { call.status = status; sendJson(res, status, payload); };
+      if (!owner) return answer(401, notionError(401, 'unauthorized', 'API token is invalid.'));
+      if (!req.headers['notion-version']) return answer(400, notionError(400, 'missing_version', 'Notion-Version header failed validation.'));
+      const query = (body?.query ?? '').toLowerCase();
+      const found = [...pages.values()].filter((p) => p.workspace_id === owner.extra.workspace_id && p.title.toLowerCase().includes(query)).slice(0, body?.page_size ?? 100);
+      return answer(200, { object: 'list', results: found.map(pageObject), next_cursor: null, has_more: false, type: 'page_or_database', page_or_database: {} });
+    }
     sendJson(res, 404, notionError(404, 'invalid_request_url', 'Invalid request URL.'));
   });
   return { ...server, desk, calls, pages, revoked };

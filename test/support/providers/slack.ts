@@ -57,6 +57,18 @@ export async function startSlack(options: { clients: OAuthClient[]; team: { id: 
       messages.push({ channel: body.channel, text: String(body.text ?? ''), ts, bot_user_id: owner.extra.bot_user_id!, team_id: owner.extra.team_id! });
       return sendJson(res, 200, { ok: true, channel: body.channel, ts, message: { type: 'message', text: body.text, user: owner.extra.bot_user_id, bot_id: owner.extra.bot_user_id, ts } });
     }
+    if (req.method === 'GET' && path === '/api/conversations.list') {
+      // Slack's Web API reads GET arguments from the query; the answer is a cursor-paged list.
+      const token = bearer(req);
+      const owner = token ? desk.tokens.get(token) : undefined;
+      const call = record(calls, req, url, token, owner && { ...owner, user: owner.extra.bot_user_id! }, undefined);
+      call.status = 200;
+      if (!owner) return sendJson(res, 200, { ok: false, error: 'invalid_auth' });
+      if (!owner.scopes.some((s) => s === 'channels:read' || s === 'groups:read')) return sendJson(res, 200, { ok: false, error: 'missing_scope', needed: 'channels:read' });
+      const limit = Number(url.searchParams.get('limit') ?? 100);
+      const channels = options.channels.slice(0, limit).map((id) => ({ id, name: id.toLowerCase(), is_channel: true, is_private: false, is_member: true }));
+      return sendJson(res, 200, { ok: true, channels, response_metadata: { next_cursor: '' } });
+    }
     sendJson(res, 404, { ok: false, error: 'unknown_method' });
   });
   return { ...server, desk, calls, messages };
