@@ -117,4 +117,6 @@ test('the README walkthrough runs as written against npm run dev and ends in a t
   assert.match(stdout, /"title": "Q3 plan"/, 'the tool call returned the note the provider stored');
   assert.match(stdout, /tool\.executed/);
   assert.match(stdout, /chain intact/);
+  // What the person saw in the terminal running npm run dev: the server's lines, no library's chatter.
+  assert.doesNotMatch(dev.log(), /biscuit-wasm loading|Unsupported runtime/);
 });
