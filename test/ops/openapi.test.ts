@@ -23,8 +23,8 @@ import { openApiDocument } from '../../src/ops/openapi.ts';
 // OpenAPI 3.1 schemas are JSON Schema 2020-12: ajv validates the answers against them, each with
 // the document's components beside it so its local $refs resolve. Formats are annotations here.
 const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-function validateJson(doc: { components?: unknown }, schema: Record<string, unknown>, value: unknown): string[] {
-  const validate = ajv.compile({ ...schema, components: doc.components });
+function validateJson(doc: object, schema: Record<string, unknown>, value: unknown): string[] {
+  const validate = ajv.compile({ ...schema, components: (doc as { components?: unknown }).components });
   return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
 }
 
