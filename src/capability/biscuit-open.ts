@@ -157,7 +157,12 @@ const acceptedVariants = new BoundedMap<string, Set<string>>({
   weigh: (key, set) => 2 * key.length + set.size * 64,
 });
 
-function attenuatedVariant(token: string, envelope: BiscuitEnvelope, limits: BiscuitLimits): { accept(): void } {
+/**
+ * The variant budget for a token with appended blocks: refuses early a variant over
+ * `limits.maxVariants`; `accept()` once the whole chain has verified. Kept in the caller's thread
+ * when tokens are opened on workers (a worker's memory ends with it).
+ */
+export function attenuatedVariant(token: string, envelope: BiscuitEnvelope, limits: BiscuitLimits): { accept(): void } {
   const authority = `${envelope.rootKeyId ?? '-'}:${envelope.authoritySignature}`;
   const id = createHash('sha256').update(token).digest('base64url');
   const seen = acceptedVariants.get(authority);

@@ -3,8 +3,11 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Attenuation } from './biscuit-attenuate.ts';
+import type { BiscuitRequest } from './biscuit-authorise.ts';
 import type { MintedBiscuit } from './biscuit-mint.ts';
-import type { WorkerAnswer, WorkerTask } from './biscuit-worker.ts';
+import type { OpenedInWorker, WorkerAnswer, WorkerTask } from './biscuit-worker.ts';
+import type { BiscuitLimits } from './envelope.ts';
+import { CapabilityError, type CapabilityErrorCode } from './errors.ts';
 import type { CapabilityClaims } from './claims.ts';
 import type { BiscuitRootKey } from './keys.ts';
 
@@ -36,7 +39,8 @@ interface PoolWorker {
 const WORKER_URL = new URL(`./biscuit-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 /** What a worker threw, as the same kind of error in the caller's thread. */
-function revive(error: { name: string; message: string }): Error {
+function revive(error: { name: string; message: string; code?: string; description?: string }): Error {
+  if (error.code !== undefined && error.description !== undefined) return new CapabilityError(error.code as CapabilityErrorCode, error.description);
   const revived = error.name === 'TypeError' ? new TypeError(error.message) : new Error(error.message);
   if (error.name !== 'TypeError') revived.name = error.name;
   return revived;
@@ -63,6 +67,16 @@ export class BiscuitPool {
   /** Append an attenuation block in a worker (the same as `attenuateBiscuit` with a root key in hex). */
   attenuate(token: string, rootPublicKey: string, attenuation: Omit<Attenuation, 'clock'>): Promise<string> {
     return this.#run('attenuate', [token, rootPublicKey, attenuation]) as Promise<string>;
+  }
+
+  /**
+   * Open a token against one root key in a worker, and authorise `request` in the same evaluation
+   * when given: its facts, and the refusal if the request was refused. What cannot be opened is
+   * thrown as the library throws it. The variant budget (`limits.maxVariants`) is the caller's to
+   * keep: a worker's accounting would end with it.
+   */
+  open(token: string, rootPublicKey: string, limits: BiscuitLimits, request?: BiscuitRequest): Promise<OpenedInWorker> {
+    return this.#run('open', [token, rootPublicKey, { ...limits, maxVariants: Infinity }, request]) as Promise<OpenedInWorker>;
   }
 
   /** Workers replaced so far because their wasm memory grew past the bound (for tests and metrics). */

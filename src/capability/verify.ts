@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock.ts';
 import { openAndAuthorizeBiscuit, type BiscuitRequest } from './biscuit-authorise.ts';
-import { openBiscuit, UnknownRootKeyError, type OpenedBiscuit } from './biscuit-open.ts';
-import { DEFAULT_BISCUIT_LIMITS, type BiscuitLimits } from './envelope.ts';
+import { attenuatedVariant, openBiscuit, UnknownRootKeyError, type OpenedBiscuit } from './biscuit-open.ts';
+import type { BiscuitPool } from './biscuit-pool.ts';
+import { DEFAULT_BISCUIT_LIMITS, readBiscuitEnvelope, type BiscuitLimits } from './envelope.ts';
 import { CapabilityError } from './errors.ts';
 import { jwtKeyId, verifyJwtCapability } from './jwt.ts';
 import type { KeySource, RevocationSource } from './sources.ts';
@@ -28,6 +29,11 @@ export interface VerifyCapabilityOptions {
   clockToleranceSec?: number;
   /** The format the token was declared as (RFC 8693 §2.1 `subject_token_type`); another is refused. */
   format?: VerifiedCapability['format'];
+  /**
+   * Open Biscuits on these worker threads instead of this thread's biscuit-wasm instance (whose
+   * leaked memory slows it and never comes back); nothing wasm is then kept open here.
+   */
+  biscuitWorkers?: Pick<BiscuitPool, 'open'>;
 }
 
 /** A capability checked for everything but time and revocation, with its Biscuit kept open for authorisation. */
@@ -69,7 +75,30 @@ async function openJwt(token: string, options: VerifyCapabilityOptions): Promise
   return verifiedFromClaims(claims);
 }
 
+/**
+ * A Biscuit opened (and `authorise` decided) on the verifying party's worker threads: the root key
+ * is resolved and the variant budget kept here, the wasm work done there.
+ */
+export async function openBiscuitInWorkers(
+  token: string, options: VerifyCapabilityOptions & { biscuitWorkers: Pick<BiscuitPool, 'open'> }, authorise?: BiscuitRequest,
+): Promise<{ capability: VerifiedCapability; refusal?: Error }> {
+  const limits = options.limits ?? DEFAULT_BISCUIT_LIMITS;
+  const envelope = readBiscuitEnvelope(token, limits);
+  const variant = envelope.blocks > 1 ? attenuatedVariant(token, envelope, limits) : undefined;
+  let rootKey = options.keys.biscuitRootKey(envelope.rootKeyId);
+  if (rootKey === undefined && (await options.keys.refresh?.())) rootKey = options.keys.biscuitRootKey(envelope.rootKeyId);
+  if (rootKey === undefined) throw new UnknownRootKeyError(envelope.rootKeyId);
+  const { facts, refusal } = await options.biscuitWorkers.open(token, rootKey, limits, authorise);
+  variant?.accept();
+  if (facts.iss !== options.issuer) throw invalid('unexpected issuer');
+  return { capability: verifiedFromFacts(facts), ...(refusal && { refusal: new CapabilityError(refusal.code, refusal.description) }) };
+}
+
 async function openBiscuitCapability(token: string, options: VerifyCapabilityOptions, limits: BiscuitLimits, authorise?: BiscuitRequest): Promise<OpenedCapability> {
+  if (options.biscuitWorkers) {
+    const { capability, refusal } = await openBiscuitInWorkers(token, { ...options, biscuitWorkers: options.biscuitWorkers }, authorise);
+    return { capability, ...(authorise && { authorised: refusal ? { refusal } : {} }) };
+  }
   const rootKey = (id: number | undefined) => options.keys.biscuitRootKey(id);
   const open = (): { opened: OpenedBiscuit; refusal?: Error } =>
     authorise ? openAndAuthorizeBiscuit(token, rootKey, authorise, { limits }) : { opened: openBiscuit(token, rootKey, { limits }) };

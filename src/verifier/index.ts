@@ -17,3 +17,5 @@ export { DEFAULT_BISCUIT_LIMITS, type BiscuitLimits } from '../capability/envelo
 export { attenuateBiscuit, type Attenuation } from '../capability/biscuit-attenuate.ts';
 export type { ToolAccessDetail, ArgumentConstraint } from '../rights/rights.ts';
 export { warmUpBiscuit } from '../capability/biscuit-warm-up.ts';
+// Worker threads for Biscuits (`biscuitWorkers`), recycled as biscuit-wasm's memory grows.
+export { BiscuitPool, type BiscuitPoolOptions } from '../capability/biscuit-pool.ts';

@@ -8,7 +8,8 @@ import { BoundedMap } from '../capability/bounded-map.ts';
 import { DEFAULT_BISCUIT_LIMITS, type BiscuitLimits } from '../capability/envelope.ts';
 import type { KeySource, RevocationSource } from '../capability/sources.ts';
 import type { VerifiedCapability } from '../capability/verified.ts';
-import { capabilityFormat, ensureCurrent, openCapability, type VerifyCapabilityOptions } from '../capability/verify.ts';
+import { capabilityFormat, ensureCurrent, openBiscuitInWorkers, openCapability, type VerifyCapabilityOptions } from '../capability/verify.ts';
+import type { BiscuitPool } from '../capability/biscuit-pool.ts';
 import { tokenCache } from './cache.ts';
 import { DpopChecker, type DpopPresentation } from './dpop.ts';
 import { MemoryReplayStore, type ReplayStore } from './replay.ts';
@@ -46,6 +47,13 @@ export interface VerifierOptions {
   cacheBytes?: number;
   /** Largest Biscuit accepted, checked before it is parsed (default 8 KiB and 8 blocks). */
   biscuitLimits?: Partial<BiscuitLimits>;
+  /**
+   * Worker threads to open and authorise Biscuits on (`new BiscuitPool()` from the capability
+   * module), each replaced once biscuit-wasm's never-returned memory has grown past a bound: memory
+   * stays flat and authorisation stays fast however many distinct tokens a long-lived service sees.
+   * Without it Biscuits are opened on this thread and opened tokens are kept in the cache.
+   */
+  biscuitWorkers?: Pick<BiscuitPool, 'open'>;
   /** Where DPoP proof ids are claimed once; share one between processes (default: this process's memory). */
   replayStore?: ReplayStore;
   onError?: (error: unknown) => void;
@@ -126,6 +134,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     revocations: options.revocations ?? feed!,
     limits: biscuitLimits,
     ...(options.clockToleranceSec !== undefined && { clockToleranceSec: options.clockToleranceSec }),
+    ...(options.biscuitWorkers && { biscuitWorkers: options.biscuitWorkers }),
   };
   const cache = tokenCache<CacheEntry>({
     ...(options.cacheSize !== undefined && { maxEntries: options.cacheSize }),
@@ -159,7 +168,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     let entry: (CacheEntry & { authorised?: { refusal?: Error } }) | undefined = cache.get(token);
     if (!entry) {
       const { capability, biscuit, authorised } = await openCapability(token, verification, authorise);
-      entry = { result: deepFreeze(capability), opened: biscuit, ...(biscuit && { decisions: new BoundedMap<string, number>({ maxEntries: 64 }) }) };
+      entry = { result: deepFreeze(capability), opened: biscuit, ...(capability.format === 'biscuit' && { decisions: new BoundedMap<string, number>({ maxEntries: 64 }) }) };
       cache.set(token, entry);
       if (authorised) entry = { ...entry, authorised };
     }
@@ -208,15 +217,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
         if (dpopJkt !== result.cnf.jkt) throw new VerifierError('invalid_dpop_proof', 'the DPoP proof is not from the bound key');
       }
 
-      if (entry.opened) {
+      if (result.format === 'biscuit') {
         // Biscuit time has second precision, so a decision holds for the rest of its second.
         const second = Math.floor(nowMs / 1000);
         const key = requestKey(request, dpopJkt);
         if (entry.decisions!.get(key) !== second) {
           if (entry.authorised) {
             if (entry.authorised.refusal) throw entry.authorised.refusal;
-          } else {
+          } else if (entry.opened) {
             authorizeOpenedBiscuit(entry.opened, biscuitRequest(dpopJkt));
+          } else {
+            // Opened on a worker, where nothing stays open: open and authorise there again.
+            const { refusal } = await openBiscuitInWorkers(token, { ...verification, biscuitWorkers: options.biscuitWorkers! }, biscuitRequest(dpopJkt));
+            if (refusal) throw refusal;
           }
           entry.decisions!.set(key, second);
         }

@@ -1,5 +1,6 @@
 // The verifier library (what a downstream service runs per request), in this process: fresh
 // tokens (each seen once) and the same token again, for both formats.
+import { BiscuitPool } from '../../../src/capability/biscuit-pool.ts';
 import { createVerifier } from '../../../src/verifier/index.ts';
 import { startIssuer } from '../../verifier/issuer.ts';
 import { perSecondAsync, round, type BenchModule, type Figures } from '../harness.ts';
@@ -27,12 +28,25 @@ export const verification: BenchModule = {
       const biscuitFresh = await perSecondAsync((i) => check(biscuits[i]!), ctx.sizes.loopMs * 4, nb);
       const wasmAfter = wasmMemoryBytes();
       const biscuitCached = await perSecondAsync(() => check(biscuits[0]!), ctx.sizes.loopMs);
+      // The same fresh tokens through a verifier that opens Biscuits on its worker pool (one call at
+      // a time, as above: each pays a message to the worker and back).
+      const pool = new BiscuitPool();
+      const pooled = createVerifier({ issuer: issuer.issuer, audience: AUDIENCE, feed: { wait: 5 }, cacheSize: nb + 100, biscuitWorkers: pool });
+      let biscuitWorkers: number;
+      try {
+        await pooled.verify(biscuits[nb]!, VERIFY_REQUEST);
+        biscuitWorkers = await perSecondAsync((i) => pooled.verify(biscuits[i]!, VERIFY_REQUEST), ctx.sizes.loopMs * 4, nb);
+      } finally {
+        pooled.close();
+        await pool.close();
+      }
       return {
         writ: {
           verify_jwt_per_s: round(jwtFresh, 0),
           verify_jwt_cached_per_s: round(jwtCached, 0),
           verify_biscuit_per_s: round(biscuitFresh, 0),
           verify_biscuit_cached_per_s: round(biscuitCached, 0),
+          verify_biscuit_workers_per_s: round(biscuitWorkers, 0),
           verify_tokens_fresh: { jwt: n, biscuit: nb },
           // The verifier keeps opened Biscuits in its cache (freed on eviction), so this is held, not leaked.
           verify_biscuit_wasm_growth_mb: round((wasmAfter - wasmBefore) / 2 ** 20),
