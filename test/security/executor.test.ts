@@ -150,12 +150,15 @@ test('egress: connectors pointing at loopback, link-local, private or metadata h
   assert.equal(listed.status, 200, `the org's connectors can still be listed: ${listed.text}`);
   assert.equal((await fetch(`${writ.issuer}/v1/tools`, { headers: { authorization: `Bearer ${cap}` } })).status, 200);
 
-  await t.test('an http base URL is refused at registration, allow-listed or not', async () => {
-    for (const target of [`http://127.0.0.2:${P}`, 'http://api.evil.example']) {
+  await t.test('an http base URL is refused at registration unless the operator allow-listed its host', async () => {
+    for (const target of ['http://api.evil.example', `http://127.0.0.3:${P}`, `http://localhost:${P}`]) {
       const res = await put(target);
       assert.equal(res.status, 400, target);
       assert.equal(res.json.error, 'invalid_request');
     }
+    // Development: the allow-listed host may be plain http (production refuses the allow-list itself).
+    assert.equal((await put(`http://127.0.0.2:${P}`)).status, 200);
+    assert.equal(counter.connections, 0, 'registering calls nothing');
   });
 
   await t.test('the operator allow-list names a host, and only that host is reached', async () => {
