@@ -173,6 +173,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     publicKeys: () => ({ jwks: keys.publicJwks.keys, biscuit: keys.biscuitPublicKeys }),
     revocationFeedEndpoint: `${issuer}/v1/revocations`,
     // Cross-app access: ID-JAGs from an org's own identity provider, and the ones Writ issues (made below).
+    sensitiveMaxAge: async (org_id) => (await store.sso.getIdentityProvider(org_id))?.sensitive_max_age,
     identityAssertions: {
       accept: { accept: (org_id, client_id, assertion) => identityAssertions.accept(org_id, client_id, assertion) },
       crossApp: (org_id) => store.sso.getCrossAppPolicy(org_id),

@@ -8,7 +8,7 @@ import type { GrantRecord, GrantStore } from '../storage/ports/grants.ts';
 import type { OidcStore } from '../storage/ports/oidc.ts';
 import { renderErrorPage, renderLogoutPage, renderSignedOutPage } from './pages.ts';
 import { createAdapterClass } from './adapter.ts';
-import { loginPolicy } from './login-policy.ts';
+import { loginPolicy, type SensitiveMaxAge } from './login-policy.ts';
 import { TOKEN_EXCHANGE_GRANT, TOOL_SCOPE_PREFIX } from './constants.ts';
 import { compareClientSecretsByDigest } from './client-secret.ts';
 import type { Ciba } from './ciba.ts';
@@ -33,6 +33,8 @@ export interface ProviderDeps {
   ciba?: Ciba;
   /** External MCP clients: metadata documents, dynamic registration, the MCP resource. */
   mcp?: ExternalClientDeps;
+  /** Single sign-on: the org's max_age for delegating to an agent. */
+  sensitiveMaxAge?: SensitiveMaxAge;
 }
 
 type ClientWithOrg = { clientId: string; org_id: string; tools: string[] };
@@ -115,7 +117,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     expiresWithSession: async () => false,
-    interactions: { policy: loginPolicy(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: loginPolicy(deps.sensitiveMaxAge, () => Math.floor(deps.clock.now() / 1000)), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(ctx, sub) {
       const client = ctx.oidc.client;
       if (!client) return undefined;

@@ -304,6 +304,30 @@ test('single sign-on per org with a real OpenID provider, in Chromium', async (t
     await context.close();
   });
 
+  await t.test('delegating to an agent needs a sign-in at the provider no older than the org\'s max_age', async () => {
+    const setMaxAge = (seconds: number) => writ.admin('PUT', `/orgs/${x.org.id}/identity-provider`, { ...xIdp, sensitive_max_age: seconds });
+    assert.equal((await setMaxAge(0)).status, 200);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const config = await agentClient(writ, x.agent);
+    const authorize = async () => oauth.buildAuthorizationUrl(config, {
+      redirect_uri: agentCallback.url, state: oauth.randomState(), code_challenge: await oauth.calculatePKCECodeChallenge(oauth.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      scope: 'tool:demo.notes.get',
+    }).href;
+    await page.goto(await authorize());
+    assert.equal(new URL(page.url()).origin, new URL(idp.issuer).origin);
+    await signInAtIdp(page, 'alice');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL((u) => u.href.startsWith(agentCallback.url));
+    // Signed in at Writ a moment ago, yet older than 0 seconds: the provider is asked again, with max_age=0.
+    const again = page.waitForRequest((r) => r.url().startsWith(`${idp.issuer}/auth?`));
+    await page.goto(await authorize());
+    assert.equal(new URL((await again).url()).searchParams.get('max_age'), '0');
+    await page.getByRole('heading', { name: 'Sign in to the identity provider' }).waitFor();
+    await context.close();
+    assert.equal((await setMaxAge(300)).status, 200);
+  });
+
   await t.test('signing out at the provider ends the person\'s sessions at Writ\'s authorization server (back-channel logout)', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
