@@ -3,24 +3,13 @@
 // overrides may; every other host stays https-only, and the call goes through to the local service.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBilling } from '../support/providers/index.ts';
+import { billingConnector, startBilling } from '../support/providers/index.ts';
 import { seedOrg, startTestWrit } from '../support/writ.ts';
 import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN } from '../support/exchange.ts';
 
 const API_KEY = 'sk_test_local_billing_key_0123456789';
 const TOOL = 'billing.invoices.pay';
-const billingConnector = (api_base_url: string) => ({
-  display_name: 'Billing', auth: { type: 'api_key', prefix: 'Bearer ' }, api_base_url,
-  tools: {
-    'invoices.pay': {
-      description: 'Pay an open invoice.', method: 'POST', path: '/v1/invoices/{invoice_id}/pay',
-      input_schema: { type: 'object', properties: { invoice_id: { type: 'string', minLength: 1 }, amount: { type: 'number', exclusiveMinimum: 0 } }, required: ['invoice_id', 'amount'], additionalProperties: false },
-      body: ['amount'], resource: 'billing:invoice:{invoice_id}',
-    },
-  },
-});
-
 test('an org connector over http works for an allow-listed host, and only for it', async (t) => {
   const billing = await startBilling({ apiKey: API_KEY, invoices: [{ id: 'inv_1', amount_due: 50 }], http: true });
   t.after(() => billing.close());

@@ -3,13 +3,11 @@
 // policy reload is seen in both workers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { freePort } from '../support/connect.ts';
 import { readySignal } from '../support/process.ts';
+import { serveWrit } from '../support/workers.ts';
 import { waitFor } from '../support/wait.ts';
 import { key, parseExposition } from './exposition.ts';
 
@@ -20,28 +18,16 @@ async function get(url: string): Promise<{ status: number; text: string }> {
 }
 
 test('two workers, one exposition: counters are summed over the workers and never go back', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'writ-metrics-cluster-'));
   const policies = mkdtempSync(join(tmpdir(), 'writ-metrics-policies-'));
   copyFileSync(join(import.meta.dirname, '../../policies/default.yaml'), join(policies, 'default.yaml'));
-  const port = await freePort();
-  const url = `http://localhost:${port}`;
-  let output = '';
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'serve'], {
-    env: {
-      PATH: process.env.PATH, PORT: String(port), WRIT_WORKERS: '2', WRIT_DATA_DIR: dataDir, WRIT_POLICIES: policies, WRIT_LOG_LEVEL: 'info',
-      WRIT_ADMIN_TOKEN: `metrics-admin-${randomBytes(24).toString('hex')}`, WRIT_MASTER_KEY: `v1:${randomBytes(32).toString('base64url')}`,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d) => { output += d; });
-  child.stderr!.on('data', (d) => { output += d; });
+  const served = await serveWrit({ WRIT_WORKERS: '2', WRIT_POLICIES: policies, WRIT_LOG_LEVEL: 'info' });
   t.after(async () => {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
+    await served.stop();
     rmSync(policies, { recursive: true, force: true });
   });
-  await readySignal(child, () => output, { count: 2 });
+  const url = served.issuer;
+  // Both workers serve before the first request, so the cluster can hand requests to either.
+  await readySignal(served.child, served.output, { count: 2 });
   const scrape = async () => {
     const res = await get(`${url}/metrics`);
     assert.equal(res.status, 200);

@@ -14,7 +14,7 @@ import { startSlack, type LocalSlack } from './slack.ts';
 import { startGoogle, type LocalGoogle } from './google.ts';
 import { startHubSpot, type LocalHubSpot } from './hubspot.ts';
 
-export { startBilling } from './billing.ts';
+export { billingConnector, startBilling } from './billing.ts';
 
 export const PROVIDER_CLIENTS = {
   notion: { client_id: 'writ-notion-integration', client_secret: 'notion-client-secret-0123456789' },
