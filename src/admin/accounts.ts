@@ -21,12 +21,11 @@ export interface AccountAdminDeps {
 
 const ADMIN_ACTOR = { kind: 'admin' } as const;
 
-const createAccountBody = z.strictObject({
+export const createAccountBody = z.strictObject({
   connector: z.string().min(1).max(64).regex(/^[a-z][a-z0-9_-]*$/),
   user_id: z.string().min(1).max(64).optional(),
   owner: z.literal('org').optional(),
-  /** For api_key connectors: write-only, never readable again. */
-  api_key: z.string().min(1).max(4096).optional(),
+  api_key: z.string().min(1).max(4096).optional().describe('For api_key connectors; write-only, never readable again.'),
 }).refine((b) => (b.user_id === undefined) !== (b.owner === undefined), { message: 'name exactly one of user_id or owner: "org"' });
 
 /**

@@ -36,7 +36,7 @@ export function publicAgent({ client_secret_digest: _secret, previous_secret, pr
   return { ...a, kind: isMcpClientAgent(a.client_id) ? 'mcp_client' : 'agent', ...(previous_secret ? { previous_secret_expires_at: previous_secret.expires_at } : {}), ...(previous_jwks ? { previous_jwks } : {}) };
 }
 
-const overlapBody = z.strictObject({ overlap_seconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).optional() });
+export const overlapBody = z.strictObject({ overlap_seconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).optional() });
 
 /**
  * User and agent lifecycle under `/admin/v1/orgs/:org/…`: update, disable, enable, delete, and

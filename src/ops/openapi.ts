@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { agentKeysBody, auditQuery, checkpointsQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody, siemStreamBody, updateAgentBody, updateUserBody } from '../admin/schemas.ts';
 import { authorizationDetailsSchema } from '../rights/schema.ts';
 import { mcpSettingsBody } from '../admin/mcp.ts';
+import { createAccountBody } from '../admin/accounts.ts';
+import { overlapBody } from '../admin/lifecycle.ts';
 import { crossAppBody, identityProviderBody } from '../admin/identity-provider.ts';
 import { approvalDecisionBody, approvalSettingsBody } from '../approvals/schemas.ts';
 
@@ -315,7 +317,7 @@ const PATHS: Record<string, PathItem> = {
   },
   '/admin/v1/orgs/{org}/agents/{client_id}/secret': {
     post: admin({ operationId: 'rotateAgentSecret', summary: 'A new client secret (in this answer only); the old one works for `overlap_seconds` more (default 3600).', parameters: [orgParam, agentParam],
-      requestBody: body(obj({ overlap_seconds: int }, [])), responses: { 200: ok('The agent with its new secret.', ref('Agent')), ...ADMIN_BAD, ...ORG_404 } }),
+      requestBody: body(fromZod(overlapBody)), responses: { 200: ok('The agent with its new secret.', ref('Agent')), ...ADMIN_BAD, ...ORG_404 } }),
   },
   '/admin/v1/orgs/{org}/agents/{client_id}/keys': {
     put: admin({ operationId: 'rotateAgentKeys', summary: 'Replace a private_key_jwt agent\'s `jwks` (old keys verify for `overlap_seconds` more) or set its `jwks_uri`.', parameters: [orgParam, agentParam],
@@ -431,7 +433,7 @@ const PATHS: Record<string, PathItem> = {
   },
   '/admin/v1/orgs/{org}/connected-accounts': {
     post: admin({ operationId: 'createConnectedAccount', summary: 'Start a connection for a user or the org: an `authorization_url` for OAuth connectors, or store an API key (write-only).', parameters: [orgParam],
-      requestBody: body(obj({ connector: str, user_id: str, owner: { const: 'org' }, api_key: { type: 'string', description: 'For api_key connectors; never readable again.' } }, ['connector'])),
+      requestBody: body(fromZod(createAccountBody)),
       responses: { 201: ok('The pending (or, for API keys, active) account.', obj({ id: str, status: str, authorization_url: str, api_key_hint: str }, ['id', 'status'])), ...ADMIN_BAD, ...ORG_404 } }),
     get: admin({ operationId: 'listConnectedAccounts', summary: 'Connected accounts: status, scopes, expiry; never a credential.', parameters: [orgParam],
       responses: { 200: ok('Accounts.', obj({ connected_accounts: { type: 'array', items: obj({ id: str, connector: str, owner: { type: 'object' }, status: str, scopes: strings, expires_at: str, updated_at: str, api_key_hint: str }, ['id', 'connector', 'owner', 'status']) } })), ...ORG_404 } }),
