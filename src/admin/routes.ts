@@ -218,6 +218,10 @@ export function adminRoutes(deps: AdminDeps): Router {
     const accounts = (await deps.vault.listAccounts(org_id)).length;
     await deps.vault.destroyOrg(org_id);
     await store.orgConnectors.deleteOrg(org_id);
+    // Its identity provider (whose sealed secret the shredding made unreadable), domains, identity
+    // links and cross-app targets go: nobody signs in or is asserted through them any more.
+    await store.sso.deleteIdentityProvider(org_id);
+    await store.sso.putCrossAppPolicy(org_id, { org_id, targets: [], updated_at: iso() });
     await audit.record(org_id, { type: 'org.offboarded', actor: ADMIN_ACTOR, subject: { org_id }, details: { grants_revoked: revoked.length, agents_removed: agents.length, accounts_shredded: accounts } });
     ctx.body = { grants_revoked: revoked.length, agents_removed: agents.length, accounts_shredded: accounts };
   });

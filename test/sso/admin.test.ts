@@ -94,3 +94,18 @@ test('cross-app access targets: validated, replaced whole, each audience once', 
   assert.equal((await writ.admin('PUT', path, { targets: [] })).status, 200);
   assert.deepEqual((await writ.admin('GET', path)).json.targets, []);
 });
+
+test('offboarding an org removes its identity provider, frees its domains and ends its cross-app targets', async (t) => {
+  const writ = await startTestWrit();
+  t.after(() => writ.stop());
+  const leaving = await seedOrg(writ, { name: 'Leaving' });
+  const next = await seedOrg(writ, { name: 'Next' });
+  const provider = { issuer: 'https://idp.example', client_id: 'writ', client_secret: 'secret', domains: ['leaving.example'], accept_id_jag: true };
+  assert.equal((await writ.admin('PUT', `/orgs/${leaving.org.id}/identity-provider`, provider)).status, 200);
+  assert.equal((await writ.admin('PUT', `/orgs/${leaving.org.id}/cross-app-access`, { targets: [{ audience: 'https://as.example', clients: { [leaving.agent.client_id]: 'c' } }] })).status, 200);
+  assert.equal((await writ.admin('PUT', `/orgs/${next.org.id}/identity-provider`, provider)).status, 409, 'the domain is taken');
+  assert.equal((await writ.admin('POST', `/orgs/${leaving.org.id}/offboard`)).status, 200);
+  assert.equal((await writ.admin('GET', `/orgs/${leaving.org.id}/identity-provider`)).status, 404);
+  assert.deepEqual((await writ.admin('GET', `/orgs/${leaving.org.id}/cross-app-access`)).json.targets, []);
+  assert.equal((await writ.admin('PUT', `/orgs/${next.org.id}/identity-provider`, provider)).status, 200, 'the domain is free again');
+});
