@@ -271,8 +271,12 @@ export class SingleSignOn {
     } else {
       const username = claimText(claims, idp.claims.username) ?? email;
       if (!username || !USERNAME.test(username)) return refuse('the provider gave no usable username');
-      // The org's provider is authoritative for its usernames: an existing user of that name is this person.
+      // A user of that name who is not linked yet is this person only when the provider vouches for
+      // the same email (verified): preferred_username alone is no stable identifier (OIDC Core §5.7).
       user = await this.#deps.directory.findUserByUsername(org_id, username);
+      if (user && !(claims.email_verified === true && email && user.email?.toLowerCase() === email.toLowerCase())) {
+        return refuse('a user of this name already exists in the organisation and the provider does not vouch for their email');
+      }
       if (!user) {
         user = {
           id: newId('usr', this.#deps.clock.now()), org_id, username, ...(email ? { email } : {}), ...(display_name ? { display_name } : {}), roles,
