@@ -131,6 +131,7 @@ test('single sign-on per org with a real OpenID provider, in Chromium', async (t
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${writ.issuer}/account`);
+    assert.deepEqual(await accessibilityProblems(page), []);
     await page.getByLabel('Work email').fill('bob@xcorp.example');
     await page.getByRole('button', { name: 'Continue with single sign-on' }).click();
     await signInAtIdp(page, 'bob');
@@ -175,6 +176,8 @@ test('single sign-on per org with a real OpenID provider, in Chromium', async (t
     // YCorp still allows passwords; its form is open when the admin switches them off.
     await page.goto(`${writ.issuer}/account?org=${y.org.id}`);
     assert.equal(await page.getByRole('link', { name: 'Sign in with YCorp\'s identity provider' }).count(), 1);
+    assert.deepEqual(await accessibilityProblems(page), []);
+    await screenshot(page, 'sso-sign-in-choice');
     await page.getByLabel('Username').fill(y.user.username);
     await page.getByLabel('Password').fill(y.user.password);
     assert.equal((await writ.admin('PUT', `/orgs/${y.org.id}/identity-provider`, {
