@@ -173,6 +173,12 @@ test('single sign-on per org with a real OpenID provider, in Chromium', async (t
     const page = await context.newPage();
     await page.goto(`${writ.issuer}/account?org=${x.org.id}`);
     assert.ok(page.url().startsWith(idp.issuer), 'the sign-in goes to the provider');
+    // So does the sign-in a connect link or the console asks for, keeping where to return.
+    const connect = await fetch(`${writ.issuer}/account?org=${x.org.id}&next=${encodeURIComponent('/connect/acct_1')}`, { redirect: 'manual' });
+    assert.equal(connect.status, 303);
+    const start = new URL(connect.headers.get('location')!, writ.issuer);
+    assert.equal(start.pathname, '/sso/start');
+    assert.equal(start.searchParams.get('next'), '/connect/acct_1');
     // YCorp still allows passwords; its form is open when the admin switches them off.
     await page.goto(`${writ.issuer}/account?org=${y.org.id}`);
     assert.equal(await page.getByRole('link', { name: 'Sign in with YCorp\'s identity provider' }).count(), 1);
