@@ -36,6 +36,18 @@ export const ssoContract: ContractSuite = (adapter, factory) => {
       assert.equal((await store.sso.getIdentityProvider('org_B'))!.issuer, 'https://idp.example');
     });
 
+    test('two orgs claiming one domain at once: exactly one holds it', async (t) => {
+      const { store } = await freshStore(t, factory);
+      const results = await Promise.allSettled(['org_A', 'org_B', 'org_C'].map((org) => store.sso.putIdentityProvider(org, idp(org, { domains: ['shared.example', `${org}.example`] }))));
+      const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [['org_A', 'org_B', 'org_C'][i]!] : []));
+      assert.equal(winners.length, 1, JSON.stringify(results.map((r) => r.status)));
+      assert.equal(await store.sso.orgForDomain('shared.example'), winners[0]);
+      for (const org of ['org_A', 'org_B', 'org_C'].filter((o) => o !== winners[0])) {
+        assert.equal(await store.sso.getIdentityProvider(org), undefined, 'a refused put wrote nothing');
+        assert.equal(await store.sso.orgForDomain(`${org}.example`), undefined);
+      }
+    });
+
     test('links are per org and provider, created once, and go with the provider', async (t) => {
       const { store } = await freshStore(t, factory);
       await store.sso.putIdentityProvider('org_A', idp('org_A', { domains: ['a.example'] }));
