@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/log.ts';
 import { errors } from 'oidc-provider';
 import { EgressError, resolveEgress, type EgressOptions } from '../connectors/egress.ts';
+import { TOOL_SCOPE_PREFIX } from './constants.ts';
 import { globMatch, toolsOf, type ToolAccessDetail } from '../rights/rights.ts';
 import type { AgentRecord, DirectoryStore } from '../storage/ports/directory.ts';
 import type { McpOrgSettings, McpStore } from '../storage/ports/mcp.ts';
@@ -223,6 +224,7 @@ const OUTBOUND_BODY_LIMIT = 256 * 1024;
 export function refuseOrgFields(ctx: unknown, key: string, value: unknown, metadata: Record<string, unknown>): void {
   if (key !== 'org_id' && key !== 'tools') return;
   const route = (ctx as { oidc?: { route?: string } } | undefined)?.oidc?.route;
+  if (key === 'org_id' && route === 'registration') dropResourceScopes(metadata);
   // Registered clients are public: Writ keeps no plain client secrets (client-secret.ts).
   if (key === 'org_id' && route === 'registration' && metadata.token_endpoint_auth_method !== 'none') {
     throw new errors.InvalidClientMetadata('only public clients register here: token_endpoint_auth_method must be none (with PKCE S256)');
@@ -232,6 +234,19 @@ export function refuseOrgFields(ctx: unknown, key: string, value: unknown, metad
   if (route === 'registration' || fromDocument || String(metadata.client_id ?? '').startsWith('mcp_client_')) {
     throw new errors.InvalidClientMetadata(`${key} cannot be registered by a client`);
   }
+}
+
+/**
+ * `tool:` scopes belong to resource servers (RFC 8707), not to a client's registration: a client
+ * registering with the scopes a resource advertised gets them by consent, so they are left out of
+ * what it registers. Done on oidc-provider's own parse of the body (the validator sees the metadata
+ * before its scope check), so nothing upstream reads the registration request's body.
+ */
+function dropResourceScopes(metadata: Record<string, unknown>): void {
+  if (typeof metadata.scope !== 'string') return;
+  const kept = metadata.scope.split(' ').filter((s) => s && !s.startsWith(TOOL_SCOPE_PREFIX));
+  if (kept.length) metadata.scope = kept.join(' ');
+  else delete metadata.scope;
 }
 
 /** A fixed window per client address at the registration endpoint. */

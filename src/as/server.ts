@@ -14,10 +14,8 @@ import { endGrantsWithRefreshTokens } from './refresh-revocation.ts';
 import { capabilityIntrospection } from './introspection.ts';
 import { registrationLimiter } from './mcp-clients.ts';
 import { refreshGrace } from './refresh-grace.ts';
-import { TOOL_SCOPE_PREFIX } from './constants.ts';
 import { registerJwtBearer, type AssertionCheck } from './grants/jwt-bearer.ts';
 import type { IdJagIssueDeps } from '../exchange/id-jag.ts';
-import { readJson } from '../web/body.ts';
 
 // The authorization server as one unit: oidc-provider with Writ's grants (token exchange,
 // refresh-token revocation ending the grant), DPoP replay claimed in the shared store, RFC 8414
@@ -85,16 +83,6 @@ export function authorizationServer(deps: AuthorizationServerDeps): Authorizatio
       ctx.body = { error: 'invalid_request', error_description: 'too many registrations from this address; try again later' };
       return;
     }
-    // `tool:` scopes belong to resource servers (RFC 8707), not to the client's registration: a client
-    // registering with the scopes a resource advertised gets them by consent, so they are left out here.
-    if (!ctx.is('application/json')) return next();
-    const body = await readJson(ctx.req, 64 * 1024);
-    if (body && typeof body === 'object' && !Array.isArray(body) && typeof (body as { scope?: unknown }).scope === 'string') {
-      const kept = (body as { scope: string }).scope.split(' ').filter((s) => s && !s.startsWith(TOOL_SCOPE_PREFIX));
-      if (kept.length) (body as { scope: string }).scope = kept.join(' ');
-      else delete (body as { scope?: string }).scope;
-    }
-    (ctx.request as { body?: unknown }).body = body;
     return next();
   };
 

@@ -1,7 +1,7 @@
 // oidc-provider prints a NOTICE or WARNING for every configuration hook left at its default the
 // first time the default runs (revocation's allowedPolicy, the logout pages, …) and for unsafe
 // set-ups. Writ configures each one it uses: `writ serve`, taken through a delegation, a refresh
-// token revocation and the logout page, prints none.
+// token revocation, the logout page and a dynamic registration, prints none.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -50,6 +50,17 @@ test('writ serve prints no oidc-provider notice or warning, at start-up or on us
   const logout = await run.browser.request(`${issuer}/session/end`);
   assert.equal(logout.status, 200);
   assert.match(logout.text, /Sign out of Writ/);
+
+  // Dynamic registration (RFC 7591) reads its own body: nothing upstream parses it first. The
+  // resource's `tool:` scope the client asks for is left out of what it registers.
+  const registered = await fetch(`${issuer}/reg`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:8976/callback'], token_endpoint_auth_method: 'none', scope: 'tool:demo.notes.create' }),
+  });
+  const registration = await registered.json() as { client_id?: string; scope?: string };
+  assert.equal(registered.status, 201, JSON.stringify(registration));
+  assert.ok(registration.client_id);
+  assert.ok(!String(registration.scope ?? '').includes('tool:'), JSON.stringify(registration));
 
   // The first second of life after all that, for anything printed late.
   await new Promise((resolve) => setTimeout(resolve, 1000));
