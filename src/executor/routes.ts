@@ -1,10 +1,24 @@
 import Router from '@koa/router';
+import { z } from 'zod';
 import { readJson } from '../web/body.ts';
 import { WritError } from '../errors/index.ts';
 import { globMatch } from '../rights/rights.ts';
 import { execute, type ExecutorDeps } from './pipeline.ts';
 
 const EXECUTE_BODY_LIMIT = 1024 * 1024;
+
+// What these routes answer, as described in the OpenAPI document (ops/openapi.ts).
+export const executorErrorResponse = z.object({
+  error: z.looseObject({ code: z.string(), message: z.string(), reconnect_url: z.string().optional(), connect_url: z.string().optional(), retry_after: z.int().optional() }),
+});
+export const toolListResponse = z.object({
+  tools: z.array(z.object({
+    name: z.string(), connector: z.string(), description: z.string().optional(), scopes: z.array(z.string()).optional(),
+    input_schema: z.record(z.string(), z.unknown()).optional(), allowed: z.boolean().optional(),
+  })),
+});
+export const executeResponse = z.object({ data: z.unknown() });
+export const protectedResourceMetadataResponse = z.looseObject({ resource: z.string(), authorization_servers: z.array(z.string()).optional() });
 
 /** `GET /v1/tools`, `POST /v1/tools/:tool/execute` and the RFC 9728 protected-resource metadata. */
 export function executorRoutes(deps: ExecutorDeps & { issuer: string }): Router {

@@ -9,6 +9,12 @@ const query = z.strictObject({
   wait: z.coerce.number().int().min(0).max(30).default(0),
 });
 
+/** One page of the feed, as answered (and described in the OpenAPI document). */
+export const revocationPageResponse = z.object({
+  revoked: z.array(z.object({ id: z.string(), type: z.string(), at: z.string() })),
+  cursor: z.string(),
+});
+
 /** `GET /v1/revocations?since=CURSOR&wait=N`: public, cacheable, long-polled. */
 export function revocationRoutes(feed: RevocationFeed): Router {
   const router = new Router();

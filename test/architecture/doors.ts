@@ -42,7 +42,7 @@ export const DOORS: Record<string, Door> = {
   mcp: { to: ['connectors', 'exchange', 'executor', 'revocation', 'rights', 'storage', 'web'], why: 'the executor as an MCP server: tokens for its resource, a capability per tools/call, the executor pipeline' },
   connect: { to: ['audit', 'connectors', 'storage', 'vault', 'web'], why: 'the outbound connect flow' },
   console: { to: ['as', 'audit', 'grants', 'lifecycle', 'policy', 'rights', 'sso', 'storage', 'web'], why: "the org admin's pages (as: page helpers, sign-in form)" },
-  ops: { to: ['admin', 'approvals', 'rights', 'storage'], why: 'request schemas for the OpenAPI document; store ports to observe' },
+  ops: { to: ['admin', 'approvals', 'executor', 'revocation', 'rights', 'storage'], why: 'request and response schemas for the OpenAPI document; store ports to observe' },
   client: { to: [], why: 'the agent SDK stands alone' },
   // Beside the product, not part of it: no product room has a door here (only the CLI's `demo` command).
   demo: { to: ['app', 'client', 'config'], why: 'the quickstart story and the notes provider it runs against (demo/provider/), apart from the product' },
