@@ -34,8 +34,8 @@ interface PoolWorker {
   retiring: boolean;
 }
 
-// The worker script beside this module, with this module's own extension: `.ts` when run from
-// source, `.js` once compiled to dist.
+// The worker script beside this module, with this module's own extension: TypeScript when run
+// from source, JavaScript once compiled to dist.
 const WORKER_URL = new URL(`./biscuit-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 /** What a worker threw, as the same kind of error in the caller's thread. */
