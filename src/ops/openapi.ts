@@ -140,6 +140,9 @@ const RESPONSES = {
 } satisfies Record<string, z.ZodType>;
 type ResponseName = keyof typeof RESPONSES;
 
+/** The zod schema behind each response component, by component name. */
+export const responseShapes: Readonly<Record<ResponseName, z.ZodType>> = RESPONSES;
+
 /** `z.int()` says "a safe integer" with ±(2^53 − 1) bounds; the document says "integer". */
 function dropSafeIntegerBounds({ jsonSchema }: { jsonSchema: JsonSchema }): void {
   if (jsonSchema.type !== 'integer') return;

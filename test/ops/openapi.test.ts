@@ -18,7 +18,7 @@ import { delegate } from '../support/delegation.ts';
 import { exchange, details, ACCESS_TOKEN, BISCUIT } from '../support/exchange.ts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
-import { openApiDocument } from '../../src/ops/openapi.ts';
+import { openApiDocument, responseShapes } from '../../src/ops/openapi.ts';
 
 // OpenAPI 3.1 schemas are JSON Schema 2020-12: ajv validates the answers against them, each with
 // the document's components beside it so its local $refs resolve. Formats are annotations here.
@@ -150,10 +150,53 @@ test('real responses match the documented response schemas', async (t) => {
   await check('post', '/admin/v1/orgs/{org}/connected-accounts', `/admin/v1/orgs/${seeded.org.id}/connected-accounts`, asAdmin({ connector: 'github' }));
   await check('get', '/admin/v1/orgs/{org}/connected-accounts', `/admin/v1/orgs/${seeded.org.id}/connected-accounts`, asAdmin());
   await check('delete', '/admin/v1/orgs/{org}/connected-accounts/{id}', `/admin/v1/orgs/${seeded.org.id}/connected-accounts/${account.id}`, asAdmin());
+  // The lifecycle, evidence, settings and operator answers.
+  const uid = seeded.user.id;
+  const aid = seeded.agent.client_id;
+  const orgPath = `/admin/v1/orgs/${seeded.org.id}`;
+  await check('get', '/admin/v1/orgs/{org}/users/{user_id}', `${orgPath}/users/${uid}`, asAdmin());
+  await check('patch', '/admin/v1/orgs/{org}/users/{user_id}', `${orgPath}/users/${uid}`, asAdmin({ display_name: 'Ann Docs' }));
+  await check('post', '/admin/v1/orgs/{org}/users/{user_id}/disable', `${orgPath}/users/${uid}/disable`, asAdmin());
+  await check('post', '/admin/v1/orgs/{org}/users/{user_id}/enable', `${orgPath}/users/${uid}/enable`, asAdmin());
+  await check('patch', '/admin/v1/orgs/{org}/agents/{client_id}', `${orgPath}/agents/${aid}`, asAdmin({ name: 'Docs bot' }));
+  await check('post', '/admin/v1/orgs/{org}/agents/{client_id}/secret', `${orgPath}/agents/${aid}/secret`, asAdmin({}));
+  await check('post', '/admin/v1/orgs/{org}/agents/{client_id}/disable', `${orgPath}/agents/${aid}/disable`, asAdmin());
+  await check('post', '/admin/v1/orgs/{org}/agents/{client_id}/enable', `${orgPath}/agents/${aid}/enable`, asAdmin());
+  await check('post', '/admin/v1/orgs/{org}/scim/token', `${orgPath}/scim/token`, asAdmin());
+  await check('post', '/admin/v1/orgs/{org}/audit/checkpoints', `${orgPath}/audit/checkpoints`, asAdmin());
+  await check('get', '/admin/v1/orgs/{org}/audit/checkpoints', `${orgPath}/audit/checkpoints`, asAdmin());
+  await check('get', '/v1/audit/{org}/checkpoints', `/v1/audit/${seeded.org.id}/checkpoints`);
+  await check('put', '/admin/v1/orgs/{org}/audit/stream', `${orgPath}/audit/stream`, asAdmin({ url: 'https://siem.example/ingest' }));
+  await check('get', '/admin/v1/orgs/{org}/audit/stream', `${orgPath}/audit/stream`, asAdmin());
+  await check('get', '/admin/v1/orgs/{org}/mcp', `${orgPath}/mcp`, asAdmin());
+  await check('put', '/admin/v1/orgs/{org}/mcp', `${orgPath}/mcp`, asAdmin({ accept: 'any', tools: ['demo.notes.get'] }));
+  await check('get', '/admin/v1/orgs/{org}/identity-provider', `${orgPath}/identity-provider`, asAdmin());
+  await check('put', '/admin/v1/orgs/{org}/cross-app-access', `${orgPath}/cross-app-access`, asAdmin({ targets: [{ audience: 'https://as.partner.example', clients: { [aid]: 'partner-client' } }] }));
+  await check('get', '/admin/v1/orgs/{org}/cross-app-access', `${orgPath}/cross-app-access`, asAdmin());
+  await check('get', '/admin/v1/orgs/{org}/approvals/{id}', `${orgPath}/approvals/apr_missing`, asAdmin());
+  await check('post', '/admin/v1/vault/rewrap', '/admin/v1/vault/rewrap', asAdmin());
+  await check('post', '/admin/v1/orgs/{org}/offboard', `/admin/v1/orgs/${org.id}/offboard`, asAdmin());
   await check('post', '/admin/v1/keys/rotate', '/admin/v1/keys/rotate', asAdmin());
   await check('post', '/admin/v1/keys/rotate', '/admin/v1/keys/rotate', {});
 
-  assert.ok(checked.length >= 44, `checked ${checked.length} responses`);
+  assert.ok(checked.length >= 68, `checked ${checked.length} responses`);
+  t.diagnostic(`${checked.length} answers validated: ${new Set(checked.map((c) => c.split(' ').slice(0, 2).join(' '))).size} operations`);
+});
+
+test('every JSON answer in the document names a component, and every component is converted from a zod schema', () => {
+  const doc = openApiDocument('https://writ.example');
+  const components = Object.keys(doc.components.schemas);
+  assert.deepEqual([...components].sort(), Object.keys(responseShapes).sort(), 'the components are exactly the zod response shapes');
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      for (const [status, response] of Object.entries(operation!.responses)) {
+        const schema = response.content?.['application/json']?.schema;
+        if (!schema) continue;
+        const name = /^#\/components\/schemas\/(\w+)$/.exec(String(schema.$ref))?.[1];
+        assert.ok(name && components.includes(name) && Object.keys(schema).length === 1, `${method} ${path} ${status}: ${JSON.stringify(schema)}`);
+      }
+    }
+  }
 });
 
 test('the validator refuses what the documented schema does not allow', () => {
