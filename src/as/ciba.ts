@@ -1,5 +1,4 @@
-import type Provider from 'oidc-provider';
-import { errors, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { POLL_INTERVAL_SECONDS, requestRef, type ApprovalService } from '../approvals/service.ts';
 import type { ApprovalRecord } from '../approvals/store.ts';
 import { exchangeToken, previewExchange, type ExchangeDeps, type ExchangePreview } from '../exchange/rfc8693.ts';
@@ -214,7 +213,7 @@ export class Ciba {
         const self = this as unknown as { name: string };
         const org_id = (found as { org_id?: unknown } | undefined)?.org_id;
         if (self.name !== 'Client' || !found || typeof org_id !== 'string') return found;
-        const mode = (await approvals.settings(org_id)).agents[id];
+        const mode = needsDeliveryMode() ? (await approvals.settings(org_id)).agents[id] : undefined;
         return {
           ...found,
           grant_types: [...((found as { grant_types?: string[] }).grant_types ?? []), CIBA_GRANT],
@@ -241,6 +240,19 @@ export class Ciba {
       dpopJkt, approved: { subject, approval_id: record.id, rules: record.requirement.rules },
     });
   }
+}
+
+/**
+ * Whether the client being looked up may need its CIBA delivery mode: everywhere except the token
+ * endpoint for a grant other than CIBA's (the token exchange, on every agent call), where neither
+ * the mode nor the notification endpoint is read, so the org's approval settings are not either.
+ * Outside a provider request (an approval resolved from a page) it is read.
+ */
+function needsDeliveryMode(): boolean {
+  const ctx = Provider.ctx as (KoaContextWithOIDC & { request: { body?: Record<string, unknown> } }) | undefined;
+  if (ctx?.oidc?.route !== 'token') return true;
+  const grantType = (ctx.oidc.params as Record<string, unknown> | undefined)?.grant_type ?? ctx.request.body?.grant_type;
+  return grantType === CIBA_GRANT;
 }
 
 /**
