@@ -266,6 +266,7 @@ test('every page passes axe-core and keeps its layout at 1,400 px and 390 px', a
     },
     { name: 'console-people', who: 'alice', url: `${issuer}/console/people`, needs: '/console/people' },
     { name: 'console-mcp', who: 'alice', url: `${issuer}/console/mcp`, needs: '/console/mcp' },
+    { name: 'console-sso', who: 'alice', url: `${issuer}/console/sso`, needs: '/console/sso' },
     {
       name: 'console-dry-run', who: 'alice',
       url: async (page) => {
