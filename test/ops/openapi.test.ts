@@ -131,6 +131,10 @@ test('real responses match the documented response schemas', async (t) => {
   await check('post', '/token', '/token', form({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: 'nope', subject_token_type: ACCESS_TOKEN }));
   await check('post', '/introspect', '/introspect', form({ token: token.access_token }));
   await check('post', '/introspect', '/introspect', form({ token: 'not-a-token' }));
+  const pkce = { client_id: seeded.agent.client_id, response_type: 'code', redirect_uri: seeded.redirect_uri, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+  await check('post', '/par', '/par', form({ ...pkce, authorization_details: details(['demo.notes.create']) }));
+  await check('post', '/par', '/par', form({ ...pkce, code_challenge_method: 'plain' }));
+  await check('post', '/backchannel', '/backchannel', form({ scope: 'openid', login_hint: seeded.user.id, authorization_details: '[]' }));
   assert.equal((await exchange(writ, seeded.agent, { subject_token: run.tokens!.access_token, subject_token_type: ACCESS_TOKEN, authorization_details: details(['notion.pages.create']) })).status, 400);
 
   await check('get', '/admin/v1/orgs/{org}/grants', `/admin/v1/orgs/${seeded.org.id}/grants`, asAdmin());
@@ -145,6 +149,7 @@ test('real responses match the documented response schemas', async (t) => {
   await check('get', '/v1/tools', '/v1/tools', { headers: { authorization: 'Bearer not-a-capability' } });
   await check('post', '/v1/tools/{tool}/execute', '/v1/tools/demo.notes.create/execute', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: {} }) });
   await check('get', '/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource');
+  await check('get', '/.well-known/oauth-protected-resource/executor', `/.well-known/oauth-protected-resource${new URL(writ.executorResource).pathname}`);
   await check('get', '/admin/v1/orgs/{org}/connectors', `/admin/v1/orgs/${seeded.org.id}/connectors`, asAdmin());
   const account = await check('post', '/admin/v1/orgs/{org}/connected-accounts', `/admin/v1/orgs/${seeded.org.id}/connected-accounts`, asAdmin({ connector: 'github', user_id: seeded.user.id }));
   await check('post', '/admin/v1/orgs/{org}/connected-accounts', `/admin/v1/orgs/${seeded.org.id}/connected-accounts`, asAdmin({ connector: 'github' }));
@@ -179,7 +184,7 @@ test('real responses match the documented response schemas', async (t) => {
   await check('post', '/admin/v1/keys/rotate', '/admin/v1/keys/rotate', asAdmin());
   await check('post', '/admin/v1/keys/rotate', '/admin/v1/keys/rotate', {});
 
-  assert.ok(checked.length >= 68, `checked ${checked.length} responses`);
+  assert.ok(checked.length >= 72, `checked ${checked.length} responses`);
   t.diagnostic(`${checked.length} answers validated: ${new Set(checked.map((c) => c.split(' ').slice(0, 2).join(' '))).size} operations`);
 });
 
