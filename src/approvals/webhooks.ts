@@ -12,7 +12,8 @@
 import { sign, type KeyObject } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import { newId } from '../core/ids.ts';
-import { checkEgress, resolveEgress } from '../connectors/egress.ts';
+import { checkEgress, type EgressLookup } from '../connectors/egress.ts';
+import { pinnedFetch } from '../connectors/provider-connections.ts';
 import type { ApprovalStore, WebhookDelivery } from './store.ts';
 
 export const MAX_ATTEMPTS = 8;
@@ -32,6 +33,8 @@ export interface WebhookDeps {
   clock: Clock;
   signer: () => WebhookSigner;
   allowPrivateHosts?: readonly string[];
+  /** How webhook hosts resolve (default the system resolver). */
+  lookup?: EgressLookup;
   onError?: (message: string, err: unknown) => void;
 }
 
@@ -110,13 +113,12 @@ export class WebhookDispatcher implements WebhookOutbox {
     const attempts = d.attempts + 1;
     let error: string | undefined;
     try {
-      // The URL as written, and every address its host resolves to now (settings were checked as written).
-      const url = new URL(d.url);
-      await resolveEgress(url, [url.host], { allowPrivateHosts: this.#deps.allowPrivateHosts ?? [] });
-      const res = await fetch(d.url, {
+      // The URL as written, and every address its host resolves to now (settings were checked as
+      // written); the connection goes to those addresses only.
+      const res = await pinnedFetch(new URL(d.url), {
         method: 'POST', redirect: 'manual', signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
         headers: signDelivery(this.#deps.signer(), d.id, Math.floor(now / 1000), d.body), body: d.body,
-      });
+      }, { allowPrivateHosts: this.#deps.allowPrivateHosts ?? [], ...(this.#deps.lookup ? { lookup: this.#deps.lookup } : {}) });
       await res.body?.cancel();
       if (res.status >= 200 && res.status < 300) return { ...d, attempts, delivered_at: new Date(now).toISOString(), last_error: undefined };
       error = `answered ${res.status}`;

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditLog } from '../audit/log.ts';
 import { errors } from 'oidc-provider';
-import { EgressError, resolveEgress, type EgressOptions } from '../connectors/egress.ts';
+import { EgressError } from '../connectors/egress.ts';
+import { pinnedFetch, type PinnedFetchOptions } from '../connectors/provider-connections.ts';
 import { TOOL_SCOPE_PREFIX } from './constants.ts';
 import { globMatch, toolsOf, type ToolAccessDetail } from '../rights/rights.ts';
 import type { AgentRecord, DirectoryStore } from '../storage/ports/directory.ts';
@@ -24,7 +25,7 @@ export interface ExternalClientDeps {
   toolScopes: () => Promise<string[]>;
   settings: McpStore;
   /** The operator's egress allow-list for metadata documents on private hosts (development). */
-  egress: EgressOptions;
+  egress: PinnedFetchOptions;
   /** Outbound fetch for metadata documents (a test's own trust store); default the global fetch. */
   fetch?: typeof fetch;
   /** Registrations per client address per minute at the registration endpoint. Default 10. */
@@ -188,20 +189,15 @@ export function metadataDocumentRefusal(error: unknown): string | undefined {
 }
 
 /**
- * oidc-provider's outbound fetch (metadata documents, JWKS URIs): the executor's egress rules for
- * the URL and every address its name resolves to, before any connection. oidc-provider's own
- * dispatcher also refuses a special-use address at connect time; a host the operator allow-lists
- * is fetched without it.
+ * oidc-provider's outbound fetch (metadata documents, JWKS URIs, CIBA ping notifications): the
+ * executor's egress rules for the URL and every address its name resolves to, and a connection to
+ * those addresses only (in place of oidc-provider's own dispatcher, which would look the name up
+ * again).
  */
 export function egressCheckedFetch(deps: Pick<ExternalClientDeps, 'egress' | 'fetch'>): typeof fetch {
-  const allowed = deps.egress.allowPrivateHosts ?? [];
-  return (async (input: string | URL | Request, init?: RequestInit & { dispatcher?: unknown }) => {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
-    await resolveEgress(url, [url.host], deps.egress);
-    const exempt = allowed.includes(url.host) || allowed.includes(url.hostname);
-    const options = { ...init };
-    if (exempt) delete options.dispatcher;
-    const response = await (deps.fetch ?? fetch)(url, options);
+    const response = await pinnedFetch(url, init ?? {}, deps.egress, deps.fetch);
     // Read here, within a cap, and handed on whole with its length: oidc-provider's own limit
     // (5 KiB for a metadata document) then refuses by the length, whatever the transfer encoding.
     const chunks: Uint8Array[] = [];

@@ -1,6 +1,6 @@
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { Agent, type Dispatcher } from 'undici';
-import type { ApprovedAddresses } from './egress.ts';
+import { resolveEgress, type ApprovedAddresses, type EgressLookup, type EgressOptions } from './egress.ts';
 
 // Keep-alive connections to provider hosts, each pool pinned to the addresses the egress check
 // approved. The socket is opened to one of those addresses and nothing else: no second DNS
@@ -89,4 +89,26 @@ export class ProviderConnections {
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.close().catch(() => {})));
   }
+}
+
+/** The egress rules of one outbound call to a URL someone configured, and (in tests) how names resolve. */
+export interface PinnedFetchOptions extends EgressOptions {
+  lookup?: EgressLookup;
+  /** The pools to connect through (default: one set for the process). */
+  connections?: ProviderConnections;
+}
+
+let processConnections: ProviderConnections | undefined;
+
+/**
+ * A call to a URL an org or an agent registered (an approval webhook, a CIBA notification endpoint,
+ * a client's metadata document): the egress check on the URL and on every address its host
+ * resolves to, then a connection to those addresses only, as for provider calls. A name that
+ * answers differently when the socket opens (DNS rebinding) is never looked up again.
+ * `fetchImpl` is the fetch to call (default the global one; it must honour `dispatcher`).
+ */
+export async function pinnedFetch(url: URL, init: RequestInit, options: PinnedFetchOptions = {}, fetchImpl: typeof fetch = fetch): Promise<Response> {
+  const approved = await resolveEgress(url, [url.host], options);
+  const connections = options.connections ?? (processConnections ??= new ProviderConnections());
+  return fetchImpl(url, { ...init, dispatcher: connections.dispatcher(url, approved) } as RequestInit);
 }

@@ -4,7 +4,12 @@
 // user's behalf, refused unless the org allows it and the user may approve.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { WebhookDispatcher } from '../../src/approvals/webhooks.ts';
+import { egressCheckedFetch } from '../../src/as/mcp-clients.ts';
+import { fixedClock } from '../../src/core/clock.ts';
+import { openSqliteStore } from '../../src/storage/sqlite/index.ts';
+import { rebindingLookup, rebindingPair, resolvingAgent } from '../support/rebinding.ts';
 import { approvalWorld, askApproval, auditOf, claimsOf, httpsReceiver, payment, pollToken, type ApprovalWorld, type Received } from './support.ts';
 
 const settings = (w: ApprovalWorld, body: unknown) => w.writ.admin('PUT', `/orgs/${w.org_id}/approval-settings`, body);
@@ -129,4 +134,49 @@ test('the org\'s webhook: signed, retried after a failure with the same id, deli
     assert.equal(JSON.parse(third!.body).type, 'approval.approved');
     assert.notEqual(third!.headers['webhook-id'], first!.headers['webhook-id']);
   });
+});
+
+// DNS rebinding: the name of a webhook or a notification endpoint answers one address when its
+// egress is checked and another when the socket opens. Deliveries go to the address the check
+// approved; the name is not looked up a second time.
+
+test('a webhook delivery connects to the address its egress check approved, not to a later DNS answer', async (t) => {
+  const pair = await rebindingPair(t);
+  if ('skip' in pair) { t.skip(pair.skip); return; }
+  // The operator's allow-list lets a loopback receiver be called over http at all; its addresses are still pinned.
+  const host = `hooks.test:${pair.approved.port}`;
+  const lookup = rebindingLookup('127.0.0.1', '127.0.0.2');
+  const store = openSqliteStore(':memory:');
+  t.after(() => store.close());
+  const clock = fixedClock(Date.parse('2026-12-02T09:00:00Z'));
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const webhooks = new WebhookDispatcher({ store: store.approvals, clock, signer: () => ({ kid: 'k1', privateKey }), allowPrivateHosts: [host], lookup });
+  await store.approvals.putApprovalSettings('org_1', {
+    org_id: 'org_1', webhook_url: `http://${host}/writ-approvals`, allow_admin_api_approval: false, groups: {}, agents: {}, updated_at: new Date(clock.now()).toISOString(),
+  });
+  await webhooks.enqueue('org_1', 'apr_1', 'approval.requested', { type: 'approval.requested' });
+  await webhooks.close();
+  const [delivery] = await store.approvals.listDeliveries('org_1', 'apr_1');
+  assert.ok(delivery?.delivered_at, JSON.stringify(delivery));
+  assert.equal(pair.approved.requests(), 1);
+  assert.equal(pair.rebound.requests(), 0, 'nothing reached the address the name answered later');
+  assert.equal(lookup.calls, 1, 'the name is resolved once, by the egress check');
+});
+
+test('a CIBA ping (oidc-provider\'s outbound fetch) connects to the address its egress check approved, not to a later DNS answer', async (t) => {
+  const pair = await rebindingPair(t);
+  if ('skip' in pair) { t.skip(pair.skip); return; }
+  const host = `agent.test:${pair.approved.port}`;
+  const lookup = rebindingLookup('127.0.0.1', '127.0.0.2');
+  const outbound = egressCheckedFetch({ egress: { allowPrivateHosts: [host], lookup } });
+  // oidc-provider hands its fetch a dispatcher of its own, which resolves the name when it connects.
+  const resolvingAgain = resolvingAgent(lookup);
+  t.after(() => resolvingAgain.close());
+  const res = await outbound(`http://${host}/ciba/notify`, {
+    method: 'POST', redirect: 'manual', headers: { authorization: 'Bearer agent-side-secret', 'content-type': 'application/json' },
+    body: JSON.stringify({ auth_req_id: 'req_1' }), dispatcher: resolvingAgain,
+  } as RequestInit);
+  assert.deepEqual(await res.json(), { served_by: 'approved' });
+  assert.equal(pair.rebound.requests(), 0, 'nothing reached the address the name answered later');
+  assert.equal(lookup.calls, 1, 'the name is resolved once, by the egress check');
 });

@@ -1,37 +1,10 @@
 // DNS rebinding: a provider name answers one address when the egress check resolves it and another
 // a moment later, when the call connects. The call must reach the address the check approved.
 import assert from 'node:assert/strict';
-import type { LookupAddress, LookupOptions } from 'node:dns';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { Agent } from 'undici';
-import { resolveEgress, type EgressLookup } from '../../src/connectors/egress.ts';
+import { resolveEgress } from '../../src/connectors/egress.ts';
 import { pinnedLookup, ProviderConnections } from '../../src/connectors/provider-connections.ts';
-
-/** A server on one loopback address that says which one it is, counting the connections it accepts. */
-async function namedServer(host: string, port: number, name: string): Promise<{ server: Server; port: number; connections: () => number }> {
-  let connections = 0;
-  const server = createServer((_req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ served_by: name }));
-  });
-  server.on('connection', () => { connections++; });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return { server, port: (server.address() as AddressInfo).port, connections: () => connections };
-}
-
-/** A resolver whose answer changes after the first question, as a rebinding name's does. */
-function rebindingLookup(first: string, then: string): EgressLookup & { calls: number } {
-  const lookup = Object.assign(async () => {
-    lookup.calls++;
-    return [{ address: lookup.calls === 1 ? first : then }];
-  }, { calls: 0 });
-  return lookup;
-}
+import { namedServer, rebindingLookup, resolvingAgent } from '../support/rebinding.ts';
 
 test('a call connects to the address the egress check approved, not to a later DNS answer', async (t) => {
   const approvedServer = await namedServer('127.0.0.1', 0, 'approved');
@@ -54,16 +27,7 @@ test('a call connects to the address the egress check approved, not to a later D
   // Control: a connection that looks the name up again when it connects follows the new answer.
   const unpinnedLookup = rebindingLookup('127.0.0.1', '127.0.0.2');
   await resolveEgress(url, [host], { ...egress, lookup: unpinnedLookup });
-  const lookingAgain = new Agent({
-    connect: {
-      lookup: (hostname: string, options: LookupOptions, callback: (e: NodeJS.ErrnoException | null, a: string | LookupAddress[], f?: number) => void) => {
-        void unpinnedLookup(hostname).then((answer) => {
-          if (options.all === true) callback(null, answer.map((a) => ({ address: a.address, family: 4 })));
-          else callback(null, answer[0]!.address, 4);
-        });
-      },
-    },
-  });
+  const lookingAgain = resolvingAgent(unpinnedLookup);
   t.after(() => lookingAgain.close());
   const followed = await fetch(url, { dispatcher: lookingAgain } as RequestInit);
   assert.deepEqual(await followed.json(), { served_by: 'rebound' }, 'the test must be able to see a rebinding');
