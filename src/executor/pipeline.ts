@@ -14,6 +14,7 @@ import type { GrantStore } from '../storage/ports/grants.ts';
 import type { Vault } from '../vault/service.ts';
 import { CredentialUnavailableError, type CredentialRefresher, type FreshCredential } from '../vault/refresh.ts';
 import type { Credential } from '../vault/records.ts';
+import type { ConnectedAccountRecord } from '../storage/ports/vault.ts';
 import { grantStandsFor } from '../revocation/standing.ts';
 import type { RevocationSource, Verifier, VerifiedCapability } from '../verifier/index.ts';
 import { VerifierError } from '../verifier/index.ts';
@@ -202,10 +203,13 @@ function connectionFailure(err: unknown): { reason: string; cause: string } {
   return { reason: 'connection_failed', cause: err instanceof Error ? err.message : String(err) };
 }
 
-/** The account of the token's principal in the token's org — never anything from the body. */
-export async function resolveAccount(deps: ExecutorDeps, cap: VerifiedCapability, tool: CatalogTool): Promise<string> {
+/**
+ * The account of the token's principal in the token's org — never anything from the body. The
+ * record read here, this call, also serves the credential (one read of the account per call).
+ */
+export async function resolveAccount(deps: ExecutorDeps, cap: VerifiedCapability, tool: CatalogTool): Promise<ConnectedAccountRecord> {
   const owner = cap.principal === 'org' ? { kind: 'org' as const } : { kind: 'user' as const, user_id: cap.sub };
-  const accounts = await deps.vault.listAccounts(cap.org_id, { owner, connector: tool.connector });
+  const accounts = await deps.vault.store.listAccounts(cap.org_id, { owner, connector: tool.connector });
   const usable = accounts.find((a) => a.status === 'active' || a.status === 'expired') ?? accounts.find((a) => a.status === 'revoked');
   if (!usable) {
     throw fail('not_connected', `no ${tool.connector} account is connected for this principal`, { expose: { connect_url: deps.connectUrl(cap.org_id, tool.connector) } });
@@ -213,10 +217,10 @@ export async function resolveAccount(deps: ExecutorDeps, cap: VerifiedCapability
   if (usable.status === 'revoked') {
     throw fail('auth_revoked', `the ${tool.connector} account was revoked at the provider; reconnect it`, { expose: { reconnect_url: deps.reconnectUrl(cap.org_id, usable.id) } });
   }
-  return usable.id;
+  return usable;
 }
 
-export async function freshCredential(deps: ExecutorDeps, org_id: string, account_id: string, options: { forceRefresh?: boolean; staleVersion?: number } = {}): Promise<FreshCredential> {
+export async function freshCredential(deps: ExecutorDeps, org_id: string, account_id: string, options: { forceRefresh?: boolean; staleVersion?: number; read?: ConnectedAccountRecord } = {}): Promise<FreshCredential> {
   try {
     return await deps.refresher.getFreshCredential(org_id, account_id, options);
   } catch (err) {
@@ -389,9 +393,10 @@ async function run(deps: ExecutorDeps, req: ExecuteRequest, trail: Trail): Promi
 }
 
 async function callWithAccount(deps: ExecutorDeps, cap: VerifiedCapability, tool: ToolWithConnector, input: Record<string, unknown>, trail: Trail, calling: () => void): Promise<ExecuteResult> {
-  const account_id = await resolveAccount(deps, cap, tool);
+  const account = await resolveAccount(deps, cap, tool);
+  const account_id = account.id;
   trail.account_id = account_id;
-  let fresh = await freshCredential(deps, cap.org_id, account_id);
+  let fresh = await freshCredential(deps, cap.org_id, account_id, { read: account });
   // The connector read with the tool serves the request, the credential's header and the answer.
   const connector = tool.catalogConnector.definition;
   const upstream = await buildUpstream(deps, tool, input);

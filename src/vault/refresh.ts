@@ -119,10 +119,12 @@ export class CredentialRefresher {
   /**
    * The account's credential, refreshed first if it expires within the skew. `forceRefresh`
    * after a provider 401: pass the `credential_version` that failed as `staleVersion`, so a
-   * burst of 401s on one token makes one refresh, not one each.
+   * burst of 401s on one token makes one refresh, not one each. `read` is the account's record
+   * as the caller read it from the store for this very call (the executor's lookup of the
+   * principal's account), so the call reads it once; it is never a record kept from another call.
    */
-  async getFreshCredential(org_id: string, account_id: string, options: { forceRefresh?: boolean; staleVersion?: number } = {}): Promise<FreshCredential> {
-    const account = await this.#store.getAccount(org_id, account_id);
+  async getFreshCredential(org_id: string, account_id: string, options: { forceRefresh?: boolean; staleVersion?: number; read?: ConnectedAccountRecord } = {}): Promise<FreshCredential> {
+    const account = options.read?.org_id === org_id && options.read.id === account_id ? options.read : await this.#store.getAccount(org_id, account_id);
     const credential = await this.#usable(org_id, account_id, account);
     const needsRefresh = options.forceRefresh
       ? options.staleVersion === undefined || account!.credential_version <= options.staleVersion
