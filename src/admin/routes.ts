@@ -16,7 +16,9 @@ import type { WritStore } from '../storage/index.ts';
 import type { AgentRecord, OrgRecord } from '../storage/ports/directory.ts';
 import { readJson } from '../web/body.ts';
 import { explain, type PolicySet } from '../policy/index.ts';
+import type { z } from 'zod';
 import { auditQuery, bulkRevokeQuery, exportQuery, createAgentBody, createOrgBody, createOrgGrantBody, createResourceServerBody, createUserBody, dryRunBody } from './schemas.ts';
+import type { auditPageResponse, bulkRevokeResponse, grantListResponse, keyRotationResponse, offboardResponse, orgListResponse, resourceServerListResponse, userListResponse } from './schemas.ts';
 import { validate } from './validate.ts';
 import { refuseUnknownTools } from '../connectors/tool-names.ts';
 import { publicAgent, publicUser } from './lifecycle.ts';
@@ -71,7 +73,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     ctx.status = 201;
     ctx.body = record;
   });
-  router.get('/orgs', async (ctx) => { ctx.body = { orgs: await store.directory.listOrgs() }; });
+  router.get('/orgs', async (ctx) => { ctx.body = { orgs: await store.directory.listOrgs() } satisfies z.output<typeof orgListResponse>; });
   router.get('/orgs/:org', async (ctx) => { ctx.body = await org(ctx); });
 
   router.post('/orgs/:org/users', async (ctx) => {
@@ -88,7 +90,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   });
   router.get('/orgs/:org/users', async (ctx) => {
     const { id: org_id } = await org(ctx);
-    ctx.body = { users: (await store.directory.listUsers(org_id)).map(publicUser) };
+    ctx.body = { users: (await store.directory.listUsers(org_id)).map(publicUser) } satisfies z.output<typeof userListResponse>;
   });
 
   router.post('/orgs/:org/agents', async (ctx) => {
@@ -135,7 +137,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.get('/orgs/:org/grants', async (ctx) => {
     const { id: org_id } = await org(ctx);
     const grants = await store.grants.listGrants(org_id, { include_revoked: true });
-    ctx.body = { grants: grants.map(({ org_id: _o, ...g }) => g) };
+    ctx.body = { grants: grants.map(({ org_id: _o, ...g }) => g) } satisfies z.output<typeof grantListResponse>;
   });
   // Bulk revocation: every grant of a user, of an agent, or of the whole org (?all=true).
   router.delete('/orgs/:org/grants', async (ctx) => {
@@ -144,7 +146,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     const select = q.all ? { all: true as const } : { ...(q.user_id ? { user_id: q.user_id } : {}), ...(q.agent_id ? { agent_id: q.agent_id } : {}) };
     if (!q.all && !q.user_id && !q.agent_id) throw new WritError('invalid_request', 'name user_id, agent_id, or all=true');
     const revoked = await deps.grantService.revoke(org_id, select, ADMIN_ACTOR, 'bulk revocation by an administrator');
-    ctx.body = { revoked: revoked.map((g) => g.id) };
+    ctx.body = { revoked: revoked.map((g) => g.id) } satisfies z.output<typeof bulkRevokeResponse>;
   });
   router.delete('/orgs/:org/grants/:id', async (ctx) => {
     const { id: org_id } = await org(ctx);
@@ -159,7 +161,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     const q = validate(auditQuery, ctx.query);
     const events = await audit.query(org_id, { ...q, before_seq: q.cursor ? Number(q.cursor) : undefined, limit: q.limit });
     const last = events.at(-1);
-    ctx.body = { events, next_cursor: events.length === q.limit && last ? String(last.seq) : null };
+    ctx.body = { events, next_cursor: events.length === q.limit && last ? String(last.seq) : null } satisfies z.output<typeof auditPageResponse>;
   });
   // Streams the whole chain, oldest first, as JSON lines (Writ's events, or OCSF API Activity).
   router.get('/orgs/:org/audit/export', async (ctx) => {
@@ -188,7 +190,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     ctx.body = record;
   });
   router.get('/resource-servers', async (ctx) => {
-    ctx.body = { resource_servers: [{ identifier: deps.executorResource, name: 'Writ executor', builtin: true }, ...(await store.directory.listResourceServers())] };
+    ctx.body = { resource_servers: [{ identifier: deps.executorResource, name: 'Writ executor', builtin: true }, ...(await store.directory.listResourceServers())] } satisfies z.output<typeof resourceServerListResponse>;
   });
 
   // "Would agent A get tool T for user U?" — the policy's answer with every rule's reasoning.
@@ -223,7 +225,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     await store.sso.deleteIdentityProvider(org_id);
     await store.sso.putCrossAppPolicy(org_id, { org_id, targets: [], updated_at: iso() });
     await audit.record(org_id, { type: 'org.offboarded', actor: ADMIN_ACTOR, subject: { org_id }, details: { grants_revoked: revoked.length, agents_removed: agents.length, accounts_shredded: accounts } });
-    ctx.body = { grants_revoked: revoked.length, agents_removed: agents.length, accounts_shredded: accounts };
+    ctx.body = { grants_revoked: revoked.length, agents_removed: agents.length, accounts_shredded: accounts } satisfies z.output<typeof offboardResponse>;
   });
 
   // After a new master key version joins WRIT_MASTER_KEY (and the processes restart), re-wrap every
@@ -238,7 +240,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.post('/keys/rotate', async (ctx) => {
     const { kids } = await deps.keys.rotate();
     await audit.record(SYSTEM_ORG, { type: 'keys.rotated', actor: ADMIN_ACTOR, subject: {}, details: { kids } });
-    ctx.body = { kids };
+    ctx.body = { kids } satisfies z.output<typeof keyRotationResponse>;
   });
 
   return router;
