@@ -9,7 +9,7 @@ import { readJson } from '../web/body.ts';
 import type { ApprovalService } from './service.ts';
 import type { ApprovalRecord, ApprovalSettings } from './store.ts';
 import { checkWebhookUrl } from './webhooks.ts';
-import { approvalDecisionBody, approvalSettingsBody } from './schemas.ts';
+import { approvalDecisionBody, approvalSettingsBody, type approvalSettingsResponse } from './schemas.ts';
 
 // The admin API of approvals, under /admin/v1 (the admin guard in front of every admin path):
 // each org's approval settings (webhook, groups of approvers, agents' CIBA delivery, whether the
@@ -51,7 +51,7 @@ export function approvalAdminRoutes(deps: ApprovalAdminDeps): Router {
   }
 
   router.get('/orgs/:org/approval-settings', async (ctx) => {
-    ctx.body = await deps.approvals.settings(await orgOf(ctx));
+    ctx.body = await deps.approvals.settings(await orgOf(ctx)) satisfies z.output<typeof approvalSettingsResponse>;
   });
 
   router.put('/orgs/:org/approval-settings', async (ctx) => {

@@ -50,7 +50,7 @@ export function executorRoutes(deps: ExecutorDeps & { issuer: string }): Router 
         input_schema: t.definition.input_schema,
         ...(capability ? { allowed: capability.rights.some((d) => d.tools.some((p) => globMatch(p, t.name))) } : {}),
       })),
-    };
+    } satisfies z.output<typeof toolListResponse>;
   });
 
   router.post('/v1/tools/:tool/execute', async (ctx) => {
