@@ -10,7 +10,7 @@ import { mcpRoutes } from '../mcp/server.ts';
 import { mcpAdminRoutes } from '../admin/mcp.ts';
 import { SignIn } from '../as/signin.ts';
 import { authorizationServer } from '../as/server.ts';
-import { adminRoutes } from '../admin/routes.ts';
+import { adminRoutes, SYSTEM_ORG } from '../admin/routes.ts';
 import { AuditLog } from '../audit/log.ts';
 import type { Config } from '../config/load.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
@@ -41,6 +41,13 @@ import { BackchannelLogout } from '../sso/logout.ts';
 import { FlowSealer } from '../sso/flow.ts';
 import { ssoRoutes } from '../sso/routes.ts';
 import { adminGuard } from '../admin/guard.ts';
+import { lifecycleAdminRoutes } from '../admin/lifecycle.ts';
+import { evidenceAdminRoutes } from '../admin/evidence.ts';
+import { Lifecycle } from '../lifecycle/service.ts';
+import { scimRoutes } from '../scim/routes.ts';
+import { Checkpoints } from '../audit/checkpoints.ts';
+import { checkpointRoutes } from '../audit/routes.ts';
+import { SiemDelivery } from '../audit/siem.ts';
 import { RevocationFeed } from '../revocation/feed.ts';
 import { revocationRoutes } from '../revocation/routes.ts';
 import { ApprovalService } from '../approvals/service.ts';
@@ -201,6 +208,14 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   });
   // Every tool an org can run, for the agent ceilings the admin API writes.
   const knownTools = async (org_id: string) => (await catalog.listTools(org_id)).map((t) => t.name);
+  // User and agent lifecycle: every end of authority through the grants' one transaction.
+  const lifecycle = new Lifecycle({ directory: store.directory, oidc: store.oidc, grants: grantService, vault, catalog, audit, clock });
+  grantService.checkHoldersWith(lifecycle.holderCheck);
+  // Approvals pending for a user who is disabled or deleted end through lifecycle.onUserEnded (a seam
+  // for the approvals room; until it registers, they fail at their grant, which the lifecycle ends).
+  // Audit evidence: signed checkpoints of each org's chain, and each org's SIEM stream.
+  const checkpoints = new Checkpoints(store.checkpoints, store.audit, sealer, clock);
+  const siem = new SiemDelivery({ store: store.siem, audit: store.audit, checkpoints, clock, logger });
   const auditVaultEvent = (event: VaultEvent) => {
     const { type, org_id, account_id, connector, ...details } = event;
     void audit.record(org_id, { type, actor: { kind: 'system' }, subject: { account_id, connector }, details })
@@ -239,14 +254,12 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   // The one stylesheet of the pages people use, from this origin (their CSP allows styles from 'self' only).
   app.use(serveStylesheet);
   app.use(adminGuard(config.adminToken));
+  // SCIM 2.0 answers everything under /scim/v2/ itself, errors in SCIM's shape.
+  app.use(scimRoutes({ issuer, store, lifecycle, audit, clock }));
 
   // The pages people use, behind one check that refuses a state-changing request from another
   // site (DESIGN invariant 10); the protocol and API endpoints are for programs and stay outside it.
   const pages = [
-    ssoRoutes({
-      sso, flows: new FlowSealer(derive('sso-flow')), sessions, clock, issuer, secureCookies,
-      logout: new BackchannelLogout({ store: store.sso, oidc: store.oidc, replay: store.replay, audit, clock, keys: (idp) => sso.keysOf(idp) }),
-    }),
     ...approvalPages({
       approvals, directory: store.directory, sessions, clock,
       confirmPassword: async (user, password, ip) => (await signIn.attempt(user.org_id, user.username, password, { ip })).ok,
@@ -260,6 +273,10 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
           : accountNav(path, { username: user.username, orgName: org.name, admin: user.roles.includes('admin') }, accountCsrf);
       },
     }),
+    ssoRoutes({
+      sso, flows: new FlowSealer(derive('sso-flow')), sessions, clock, issuer, secureCookies,
+      logout: new BackchannelLogout({ store: store.sso, oidc: store.oidc, replay: store.replay, audit, clock, keys: (idp) => sso.keysOf(idp) }),
+    }),
     connectRoutes({ issuer, directory: store.directory, vault, catalog, sessions, audit, secureCookies, clock }),
     // External MCP clients' sign-in and consent, ahead of the agents' own on the same URLs.
     mcpInteractionRoutes({
@@ -270,7 +287,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     accountRoutes({ directory: store.directory, grants: store.grants, grantService, signIn, sessions, secureCookies, clock, connections: userConnections({ vault, catalog, audit }) }),
     consoleRoutes({
       directory: store.directory, grants: store.grants, vault: store.vault, grantService, audit, sessions, policies: () => policies.current(), executorResource, clock,
-      reconnectUrl: (account) => connectLink(issuer, account.org_id, account.id), sso, mcpSettings: store.mcp,
+      reconnectUrl: (account) => connectLink(issuer, account.org_id, account.id), lifecycle, sso, mcpSettings: store.mcp,
     }),
   ];
   const pagePrefixes = pages.map((router) => router.opts.prefix ?? '/');
@@ -281,6 +298,9 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     revocationRoutes(revocations),
     identityProviderAdminRoutes({ directory: store.directory, sso }),
     approvalAdminRoutes({ approvals, directory: store.directory, audit, clock, allowPrivateHosts: config.allowPrivateEgress }),
+    lifecycleAdminRoutes({ store, lifecycle, audit, clock, knownTools }),
+    evidenceAdminRoutes({ store, audit, checkpoints, siem, clock }),
+    checkpointRoutes(checkpoints, async (org_id) => org_id === SYSTEM_ORG || (await store.directory.getOrg(org_id)) !== undefined),
     mcpAdminRoutes({ directory: store.directory, settings: store.mcp, audit, clock }),
     accountAdminRoutes({ store, vault, catalog, audit, issuer, connectLink: (org_id, account_id) => connectLink(issuer, org_id, account_id) }),
     executorRoutes({ issuer, ...executorDeps }),
@@ -305,9 +325,24 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   logger.info('writ listening', { issuer, port, store: store.kind });
 
   const pageRoutes = pages.flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))));
+  // Checkpoints at an interval (only orgs whose chain grew get a new one) and SIEM deliveries.
+  const evidenceTimers: NodeJS.Timeout[] = [];
+  if (config.env.WRIT_AUDIT_CHECKPOINT_INTERVAL > 0) {
+    evidenceTimers.push(setInterval(() => {
+      void (async () => {
+        for (const org of [...(await store.directory.listOrgs()).map((o) => o.id), SYSTEM_ORG]) await checkpoints.checkpoint(org);
+      })().catch((err: unknown) => logger.error('audit checkpoint failed', { err }));
+    }, config.env.WRIT_AUDIT_CHECKPOINT_INTERVAL * 1000));
+  }
+  if (config.env.WRIT_SIEM_INTERVAL > 0) {
+    evidenceTimers.push(setInterval(() => { void siem.run().catch((err: unknown) => logger.error('siem delivery run failed', { err })); }, config.env.WRIT_SIEM_INTERVAL * 1000));
+  }
+  for (const t of evidenceTimers) t.unref();
+
   return {
     issuer, executorResource, port, server, store, keys, audit, metrics, pageRoutes,
     async close() {
+      for (const t of evidenceTimers) clearInterval(t);
       verifier.close();
       revocations.close();
       policies.close();
