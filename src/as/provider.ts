@@ -12,6 +12,7 @@ import { loginPolicy, type SensitiveMaxAge } from './login-policy.ts';
 import { TOKEN_EXCHANGE_GRANT, TOOL_SCOPE_PREFIX } from './constants.ts';
 import { compareClientSecretsByDigest } from './client-secret.ts';
 import type { Ciba } from './ciba.ts';
+import { providerKeystore, type CurrentKeyPair } from './current-key.ts';
 import { registerClientCredentials } from './grants/client-credentials.ts';
 import { ceilingsOf, rightsError, tokenEndpointRights } from './grants/rights.ts';
 import { egressCheckedFetch, endSupersededGrants, isExternalClient, metadataDocumentRefusal, newRegisteredClientId, parseExternalAccountId, refuseOrgFields, type ExternalClientDeps } from './mcp-clients.ts';
@@ -24,6 +25,8 @@ export interface ProviderDeps {
   grants: GrantStore;
   oidc: OidcStore;
   jwks: { keys: Array<Record<string, unknown>> };
+  /** The key that signs capabilities now (the key manager's), for registered resource servers' JWTs. */
+  capabilityKey: () => CurrentKeyPair;
   cookieKeys: string[];
   accessTokenTtl: number;
   refreshTokenTtl: number;
@@ -67,7 +70,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const configuration: Configuration = {
     adapter: deps.ciba ? deps.ciba.withBackchannel(createAdapterClass(deps.oidc, directory, now)) : createAdapterClass(deps.oidc, directory, now),
-    jwks: deps.jwks as Configuration['jwks'],
+    jwks: providerKeystore(deps.jwks, deps.capabilityKey) as Configuration['jwks'],
     cookies: { keys: deps.cookieKeys, long: { signed: true, httpOnly: true, sameSite: 'lax' }, short: { signed: true, httpOnly: true, sameSite: 'lax' } },
     clientBasedCORS: () => false,
     scopes: ['openid', 'offline_access'],
@@ -180,6 +183,8 @@ export function createProvider(deps: ProviderDeps): Provider {
         postLogoutSuccessSource: async (ctx) => renderSignedOutPage(ctx),
       },
       dPoP: { enabled: true },
+      // The EdDSA key in the keystore follows the key manager's rotations (current-key.ts).
+      externalSigningSupport: { enabled: true, ack: 'experimental-01' },
       ...(deps.ciba ? { ciba: deps.ciba.feature() } : {}),
       userinfo: { enabled: false },
       // External MCP clients (mcp-clients.ts): RFC 7591 registration of public clients, and

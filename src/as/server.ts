@@ -25,7 +25,7 @@ import type { IdJagIssueDeps } from '../exchange/id-jag.ts';
 /** How long a rotated refresh token may be retried once, for a client that lost the answer. */
 const REFRESH_GRACE_SECONDS = 30;
 
-export interface AuthorizationServerDeps extends ProviderDeps {
+export interface AuthorizationServerDeps extends Omit<ProviderDeps, 'capabilityKey'> {
   replay: ReplayStore;
   capabilities: CapabilityStore;
   grantService: GrantService;
@@ -52,7 +52,7 @@ export interface AuthorizationServer {
 }
 
 export function authorizationServer(deps: AuthorizationServerDeps): AuthorizationServer {
-  const provider = createProvider(deps);
+  const provider = createProvider({ ...deps, capabilityKey: () => deps.exchange.keys.capabilitySigningKey });
   // RFC 9449 §11.1 at /token: oidc-provider asks its ReplayDetection model whether a DPoP proof (or
   // client assertion) id is new with a find, then a save, which two workers can both pass. Make it
   // one atomic claim in the store every process shares.

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDocsServer } from '../../docs/examples/mcp-server.ts';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { waitFor } from '../support/wait.ts';
 import { connect, mcpTestbed, MemoryClientProvider } from './support.ts';
 
@@ -45,6 +46,35 @@ test('the SDK client against a third-party MCP server protected by Writ', async 
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     assert.equal(res.status, 401);
+  });
+
+  await t.test('after a key rotation, the next token is signed with the new key and verifies through the published JWKS', async () => {
+    const before = decodeProtectedHeader(provider.saved!.access_token);
+    const rotated = await writ.admin('POST', '/keys/rotate');
+    assert.equal(rotated.status, 200, rotated.text);
+    const jwks = createLocalJWKSet(await (await fetch(`${writ.issuer}/jwks`)).json() as JSONWebKeySet);
+    const res = await fetch(`${writ.issuer}/token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: provider.saved!.refresh_token!, client_id: provider.client!.client_id, resource: docs.resource }),
+    });
+    const refreshed = await res.json() as { access_token: string; refresh_token?: string };
+    assert.equal(res.status, 200, JSON.stringify(refreshed));
+    const header = decodeProtectedHeader(refreshed.access_token);
+    assert.notEqual(header.kid, before.kid, 'signed with the key Writ started with');
+    assert.ok((rotated.json.kids as string[]).includes(header.kid!), `${header.kid} is not among the rotated keys ${rotated.json.kids}`);
+    const { payload } = await jwtVerify(refreshed.access_token, jwks, { issuer: writ.issuer, audience: docs.resource, algorithms: ['EdDSA'] });
+    assert.equal(payload.sub, seeded.user.id);
+    // The third-party server's verifier fetches the JWKS again on the unknown kid (at most once per
+    // its refresh interval) and accepts the token.
+    await waitFor('the third-party server accepts the token signed with the new key', async () => {
+      const listed = await fetch(docs.resource, {
+        method: 'POST', headers: { authorization: `Bearer ${refreshed.access_token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      await listed.body?.cancel();
+      return listed.status === 200;
+    }, { everyMs: 200 });
+    provider.saveTokens({ ...provider.saved!, ...refreshed, token_type: 'Bearer' });
   });
 
   await t.test('revoking the grant reaches the third-party server through the feed', async () => {
