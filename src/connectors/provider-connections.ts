@@ -38,6 +38,9 @@ export function pinnedLookup(hostname: string, approved: ApprovedAddresses) {
 
 /** What the global fetch takes as its `dispatcher` option (Node's fetch is undici's). */
 export type FetchDispatcher = Dispatcher;
+/** An answer to `dispatcher(...).request(...)`, and the methods it takes. */
+export type ProviderResponse = Dispatcher.ResponseData;
+export type ProviderMethod = Dispatcher.HttpMethod;
 
 export class ProviderConnections {
   readonly #pools = new Map<string, Agent>();

@@ -8,7 +8,7 @@ import { buildRequest, credentialHeaders, resourceFor, ToolInputError, type Upst
 import { EgressError, resolveEgress, type ApprovedAddresses } from '../connectors/egress.ts';
 import { emailFrom, recipients } from '../connectors/mime.ts';
 import { constraintHolds } from '../rights/rights.ts';
-import { ProviderConnections } from '../connectors/provider-connections.ts';
+import { ProviderConnections, type ProviderMethod, type ProviderResponse } from '../connectors/provider-connections.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { GrantStore } from '../storage/ports/grants.ts';
 import type { Vault } from '../vault/service.ts';
@@ -39,7 +39,6 @@ export interface ExecutorDeps {
   connectUrl: (org_id: string, connector: string) => string;
   /** Where the owner reconnects a revoked account. */
   reconnectUrl: (org_id: string, account_id: string) => string;
-  fetch?: typeof fetch;
   /** Keep-alive pools per provider host, pinned to the addresses the egress check approved (default: one per process). */
   connections?: ProviderConnections;
   /** Per provider call. Default 10 s. */
@@ -253,48 +252,66 @@ export async function buildUpstream(deps: ExecutorDeps, tool: ToolWithConnector,
 
 let processConnections: ProviderConnections | undefined;
 
-interface UpstreamAnswer { status: number; headers: Headers; text: string }
+interface UpstreamAnswer { status: number; headers: { get(name: string): string | null }; text: string }
 
+/** One header of an undici answer, as `Headers.get` would give it. */
+const headerGetter = (headers: Record<string, string | string[] | undefined>) => ({
+  get: (name: string) => {
+    const value = headers[name.toLowerCase()];
+    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+  },
+});
+
+/**
+ * The call, on undici's own request API over the pinned pool (fetch's WHATWG layer costs more
+ * CPU than the call itself on a fast provider). It follows no redirect: one could carry the
+ * credential to another host.
+ */
 export async function callProvider(deps: ExecutorDeps, request: UpstreamRequest & { approved?: ApprovedAddresses | undefined }, credential: Credential, connectorAuth: Parameters<typeof credentialHeaders>[0]): Promise<UpstreamAnswer> {
   const limit = deps.maxResponseBytes ?? 5 * 1024 * 1024;
   // The socket goes to an address the egress check approved, on a kept-alive connection.
   const connections = deps.connections ?? (processConnections ??= new ProviderConnections());
-  let response: Response;
+  const url = new URL(request.url);
+  const signal = AbortSignal.timeout(deps.timeoutMs ?? 10_000);
+  let response: ProviderResponse;
   try {
-    response = await (deps.fetch ?? fetch)(request.url, {
-      dispatcher: connections.dispatcher(new URL(request.url), request.approved),
-      method: request.method,
-      headers: { ...request.headers, ...credentialHeaders(connectorAuth, credential) },
+    response = await connections.dispatcher(url, request.approved).request({
+      origin: url.origin, path: `${url.pathname}${url.search}`, method: request.method as ProviderMethod,
+      // Some providers (GitHub) refuse a request without a User-Agent, which fetch used to add.
+      headers: { 'user-agent': 'Writ', ...request.headers, ...credentialHeaders(connectorAuth, credential) },
       ...(request.body !== undefined ? { body: request.body } : {}),
-      redirect: 'manual', // a redirect could carry the credential to another host
-      signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
-    } as RequestInit);
+      signal,
+    });
   } catch (err) {
-    if ((err as Error).name === 'TimeoutError') throw fail('upstream_timeout', 'the provider did not answer in time');
+    if (signal.aborted) throw fail('upstream_timeout', 'the provider did not answer in time');
     // The client hears only that the provider could not be reached; the operator reads why.
     const { reason, cause } = connectionFailure(err);
-    deps.logger.warn('provider could not be reached', { host: new URL(request.url).host, reason, cause });
+    deps.logger.warn('provider could not be reached', { host: url.host, reason, cause });
     throw fail('upstream_error', 'the provider could not be reached', { cause: err, reason, expose: { provider_status: null } });
   }
-  const declared = Number(response.headers.get('content-length') ?? '0');
+  const headers = headerGetter(response.headers);
+  const declared = Number(headers.get('content-length') ?? '0');
   if (declared > limit) {
-    await response.body?.cancel();
-    throw fail('upstream_error', 'the provider\'s answer is too large', { expose: { provider_status: response.status } });
+    response.body.destroy();
+    throw fail('upstream_error', 'the provider\'s answer is too large', { expose: { provider_status: response.statusCode } });
   }
-  const chunks: Uint8Array[] = [];
+  const chunks: Buffer[] = [];
   let size = 0;
   try {
-    for await (const chunk of (response.body ?? []) as unknown as AsyncIterable<Uint8Array>) {
-      size += (chunk as Uint8Array).length;
-      if (size > limit) throw fail('upstream_error', 'the provider\'s answer is too large', { expose: { provider_status: response.status } });
-      chunks.push(chunk as Uint8Array);
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) {
+        response.body.destroy();
+        throw fail('upstream_error', 'the provider\'s answer is too large', { expose: { provider_status: response.statusCode } });
+      }
+      chunks.push(chunk);
     }
   } catch (err) {
     if (err instanceof WritError) throw err;
-    if ((err as Error).name === 'TimeoutError') throw fail('upstream_timeout', 'the provider did not answer in time');
-    throw fail('upstream_error', 'the provider closed the connection', { cause: err, expose: { provider_status: response.status } });
+    if (signal.aborted) throw fail('upstream_timeout', 'the provider did not answer in time');
+    throw fail('upstream_error', 'the provider closed the connection', { cause: err, expose: { provider_status: response.statusCode } });
   }
-  return { status: response.status, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') };
+  return { status: response.statusCode, headers, text: Buffer.concat(chunks).toString('utf8') };
 }
 
 /** Secrets the provider might echo back; all of them leave as `[redacted]` (invariant 3). */
