@@ -11,8 +11,11 @@ export interface CurrentKeyPair { kid: string; privateKey: KeyObject }
 
 export class CurrentSigningKey extends ExternalSigningKey {
   readonly #current: () => CurrentKeyPair;
-  /** The key whose kid was read last: oidc-provider reads the kid for the header, then signs. */
-  #named: CurrentKeyPair | undefined;
+  /**
+   * The keys whose kid oidc-provider read lately, by kid: it reads the kid for the header, then
+   * signs after a few awaits, and a rotation in between must not sign under another key's kid.
+   */
+  readonly #named = new Map<string, CurrentKeyPair>();
 
   constructor(current: () => CurrentKeyPair) {
     super();
@@ -24,8 +27,11 @@ export class CurrentSigningKey extends ExternalSigningKey {
   override set alg(_value: string | undefined) { /* always EdDSA */ }
 
   override get kid(): string {
-    this.#named = this.#current();
-    return this.#named.kid;
+    const key = this.#current();
+    this.#named.delete(key.kid);
+    this.#named.set(key.kid, key);
+    if (this.#named.size > 4) this.#named.delete(this.#named.keys().next().value!);
+    return key.kid;
   }
 
   override set kid(_value: string | undefined) { /* the key manager names the key */ }
@@ -38,8 +44,12 @@ export class CurrentSigningKey extends ExternalSigningKey {
     return createPublicKey(this.#current().privateKey);
   }
 
+  /** Signs `<header>.<payload>` with the key the header names. */
   override async sign(data: Uint8Array): Promise<Uint8Array> {
-    return sign(null, data, (this.#named ?? this.#current()).privateKey);
+    const header = JSON.parse(Buffer.from(Buffer.from(data).toString('latin1').split('.')[0]!, 'base64url').toString('utf8')) as { kid?: unknown };
+    const key = typeof header.kid === 'string' ? this.#named.get(header.kid) : undefined;
+    if (!key) throw new Error('no signing key for the kid in the header');
+    return sign(null, data, key.privateKey);
   }
 }
 
