@@ -211,8 +211,11 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   // User and agent lifecycle: every end of authority through the grants' one transaction.
   const lifecycle = new Lifecycle({ directory: store.directory, oidc: store.oidc, grants: grantService, vault, catalog, audit, clock });
   grantService.checkHoldersWith(lifecycle.holderCheck);
-  // Approvals pending for a user who is disabled or deleted end through lifecycle.onUserEnded (a seam
-  // for the approvals room; until it registers, they fail at their grant, which the lifecycle ends).
+  // Approvals pending for a user who is disabled or deleted end with them: denied, the cause on the
+  // record, counted in the lifecycle's one event; the agent's next poll answers access_denied.
+  lifecycle.onUserEnded(async (org_id, user_id, _at, { cause, reason }) => ({
+    pending_approvals_denied: await approvals.endForUser(org_id, user_id, reason, cause),
+  }));
   // Audit evidence: signed checkpoints of each org's chain, and each org's SIEM stream.
   const checkpoints = new Checkpoints(store.checkpoints, store.audit, sealer, clock);
   const siem = new SiemDelivery({ store: store.siem, audit: store.audit, checkpoints, clock, logger });

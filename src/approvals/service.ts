@@ -205,6 +205,27 @@ export class ApprovalService {
     return next;
   }
 
+  /**
+   * Ends every request still waiting on a user who is disabled or deleted: each one pending is
+   * denied with `reason` (one compare-and-set, so a decision landing meanwhile wins), on the
+   * record as `approval.denied` by the system with the lifecycle's cause, and the agent is told.
+   * Its next poll answers access_denied. Returns how many this call ended.
+   */
+  async endForUser(org_id: string, user_id: string, reason: string, cause: string): Promise<number> {
+    let ended = 0;
+    for (const stored of await this.#deps.store.listApprovals(org_id, { user_id })) {
+      if (stored.user_id !== user_id || stored.status !== 'pending') continue;
+      const record = await this.#expireIfDue(stored);
+      if (record.status !== 'pending') continue;
+      const next: ApprovalRecord = { ...record, status: 'denied', decided_at: this.#now(), reason };
+      if (!(await this.#deps.store.transitionApproval(org_id, record.id, 'pending', next))) continue;
+      await this.#record('approval.denied', next, { kind: 'system' }, { reason, cause });
+      await this.#notify(next);
+      ended++;
+    }
+    return ended;
+  }
+
   /** One poll of the token endpoint by the agent that asked. */
   async poll(record: ApprovalRecord): Promise<PollAnswer> {
     const current = await this.#expireIfDue(record);

@@ -170,7 +170,9 @@ export class Ciba {
       switch (answer.state) {
         case 'pending': throw new errors.AuthorizationPending();
         case 'slow_down': throw new errors.SlowDown();
-        case 'denied': throw new errors.AccessDenied(`the approver denied the request: ${answer.record.reason ?? 'no reason given'}`);
+        case 'denied': throw new errors.AccessDenied(answer.record.decided_by
+          ? `the approver denied the request: ${answer.record.reason ?? 'no reason given'}`
+          : `the request ended: ${answer.record.reason ?? 'no reason given'}`);
         case 'expired': throw new errors.ExpiredToken('the approval request expired before anyone decided');
         case 'used': throw new errors.InvalidGrant('this approval has already yielded its capability');
       }

@@ -37,7 +37,7 @@ export const AUDIT_EVENTS = {
   'tool.denied': 'The executor refused a tool call before reaching the provider.',
   'approval.requested': 'An agent asked a person to approve one call (OpenID CIBA): the tool, the resource and the exact arguments.',
   'approval.approved': 'A person approved a call; the approver, and whether it came through the admin API on their behalf.',
-  'approval.denied': 'A person denied a call; the approver and the reason.',
+  'approval.denied': 'A call was denied: by a person (the approver and the reason), or by the system when the user it was asked of was disabled or deleted (the lifecycle\'s cause).',
   'approval.expired': 'An approval request waited past its expiry with no decision.',
   'approval.settings_changed': 'An org\'s approval settings changed: webhook, groups of approvers, agents\' CIBA delivery, approval through the admin API.',
   'connector.configured': 'An org registered or configured a connector.',

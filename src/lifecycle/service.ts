@@ -19,7 +19,7 @@ export type Cause = 'admin' | 'console' | 'scim';
  * state of their own (pending approvals). It runs before the grants end and reports counts that
  * go into the one audit event, e.g. `{ pending_approvals_cancelled: 2 }`.
  */
-export type UserEndHook = (org_id: string, user_id: string, at: string) => Promise<Record<string, number>>;
+export type UserEndHook = (org_id: string, user_id: string, at: string, ended: { cause: Cause; reason: string }) => Promise<Record<string, number>>;
 
 export interface LifecycleDeps {
   directory: DirectoryStore;
@@ -128,11 +128,12 @@ export class Lifecycle {
     const { oidc, vault, catalog, grants } = this.#deps;
     const at = this.#now();
     const sessions_ended = await oidc.destroySessionsOf(user_id);
+    const reason = `user ${event === 'user.deleted' ? 'deleted' : 'disabled'} (${cause})`;
     const hooked: Record<string, number> = {};
-    for (const hook of this.#userHooks) Object.assign(hooked, await hook(org_id, user_id, at));
+    for (const hook of this.#userHooks) Object.assign(hooked, await hook(org_id, user_id, at, { cause, reason }));
     const accounts = await vault.listAccounts(org_id, { owner: { kind: 'user', user_id } });
     // Grants first: from this commit on, the executor, introspection, the exchange and the feed refuse.
-    await grants.end(org_id, { grants: { user_id } }, actor, `user ${event === 'user.deleted' ? 'deleted' : 'disabled'} (${cause})`, event && ((ended): AuditEntry => ({
+    await grants.end(org_id, { grants: { user_id } }, actor, reason, event && ((ended): AuditEntry => ({
       type: event, actor, subject: { user_id },
       details: {
         cause, grants_revoked: ended.grants.length, capabilities_revoked: ended.capabilities.length, sessions_ended,
