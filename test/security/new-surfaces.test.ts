@@ -1,0 +1,67 @@
+// The surfaces external MCP clients, human approvals and single sign-on opened, attacked: two
+// workers racing on one refresh token family, the grace for a lost answer included.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, mcpTestbed, MemoryClientProvider } from '../mcp/support.ts';
+import { freePort } from '../support/connect.ts';
+import { serveWrit, type ServedWrit } from '../support/workers.ts';
+
+const TOOLS = ['demo.notes.create', 'demo.notes.list'];
+
+test('a refresh token family never forks: a grace retry racing the successor, or one token presented twice at once, leaves at most one live token', async (t) => {
+  const bed = await mcpTestbed(t, { tools: TOOLS, demo: true });
+  if (!bed) return;
+  const { writ, callback, mcpUrl, authorize, page } = bed;
+  /** The person's side: the first time through consent, afterwards straight back with a code. */
+  const again = async (url: URL) => {
+    await page.goto(url.href);
+    const at = new URL(page.url());
+    return at.href.startsWith(callback.url) && at.searchParams.get('code') ? at.searchParams.get('code')! : authorize(url);
+  };
+  const provider = new MemoryClientProvider({ redirectUrl: callback.url, name: 'Racing client' });
+  /** A new authorization of the client, through the person's consent: its id and refresh token. */
+  const family = async () => {
+    provider.saved = undefined;
+    await (await connect(mcpUrl, provider, again)).transport.close();
+    return { client: String(provider.client!.client_id), token: provider.saved!.refresh_token! };
+  };
+  const resource = `${writ.issuer}/mcp`;
+  // A second worker: another process over the same store and secrets, answering as the same issuer,
+  // so two requests really run at once.
+  const worker = await serveWrit({ WRIT_ISSUER: writ.issuer }, { dataDir: writ.dataDir, port: await freePort(), adminToken: writ.adminToken, masterKey: writ.masterKey } as ServedWrit);
+  t.after(() => worker.stop({ keepData: true }));
+  const workerUrl = `http://localhost:${worker.port}`;
+  const refresh = async (refresh_token: string, client: string, at = writ.issuer): Promise<string | undefined> => {
+    const res = await fetch(`${at}/token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token, client_id: client, resource }),
+    });
+    const body = await res.json() as { refresh_token?: string; error?: string };
+    return res.status === 200 ? body.refresh_token : undefined;
+  };
+  /** How many of these tokens still refresh; each is tried once, in turn. */
+  const live = async (tokens: string[], client: string) => {
+    let n = 0;
+    for (const token of tokens) if (await refresh(token, client)) n += 1;
+    return n;
+  };
+
+  await t.test('the lost answer\'s successor and the retry of the token it replaced, at once', async () => {
+    for (let round = 0; round < 40; round += 1) {
+      const { client, token: held } = await family();
+      const lost = await refresh(held, client);
+      assert.ok(lost, `round ${round}: the rotation works`);
+      const issued = (await Promise.all([refresh(lost, client), refresh(held, client, workerUrl)])).filter((x): x is string => x !== undefined);
+      // Both answered with a new refresh token: at most one of them may still work.
+      if (issued.length === 2) assert.ok(await live(issued, client) <= 1, `round ${round}: the family forked into two live refresh tokens`);
+    }
+  });
+
+  await t.test('one unused refresh token presented twice at once', async () => {
+    for (let round = 0; round < 40; round += 1) {
+      const { client, token: held } = await family();
+      const issued = (await Promise.all([refresh(held, client), refresh(held, client, workerUrl)])).filter((x): x is string => x !== undefined);
+      if (issued.length === 2) assert.ok(await live(issued, client) <= 1, `round ${round}: the family forked into two live refresh tokens`);
+    }
+  });
+});
