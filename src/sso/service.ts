@@ -37,6 +37,7 @@ export interface SingleSignOnDeps {
 const SECRET_PURPOSE = 'sso-client';
 const PASSWORD_OFF = 'sso$no-local-password';
 const USERNAME = /^[A-Za-z0-9._@+-]{1,64}$/;
+const DISABLED = 'the user is disabled in this organisation; an administrator can enable them again';
 
 /** What the admin API, the CLI and the console show: never a secret. */
 export type IdentityProviderView = Omit<IdentityProviderRecord, 'sealed_client_secret' | 'sealed_private_jwk'> & { client_secret_set: boolean; redirect_uri: string; backchannel_logout_uri: string };
@@ -257,8 +258,9 @@ export class SingleSignOn {
     let user: UserRecord | undefined;
     const link = await this.#deps.store.getLink(org_id, idp.issuer, subject);
     if (link) {
-      user = await this.#deps.directory.getUser(org_id, link.user_id);
-      if (!user) return refuse('the linked user no longer exists or is disabled');
+      user = await this.#deps.directory.getUser(org_id, link.user_id, { includeDisabled: true });
+      if (!user) return refuse('the linked user no longer exists');
+      if (user.disabled_at) return refuse(DISABLED);
       // The provider stays authoritative: a role or name changed there changes here at the next sign-in.
       const changes = {
         ...(roles.join() !== user.roles.join() ? { roles } : {}),
@@ -273,10 +275,13 @@ export class SingleSignOn {
       if (!username || !USERNAME.test(username)) return refuse('the provider gave no usable username');
       // A user of that name who is not linked yet is this person only when the provider vouches for
       // the same email (verified): preferred_username alone is no stable identifier (OIDC Core §5.7).
-      user = await this.#deps.directory.findUserByUsername(org_id, username);
+      // Disabled users too: one the lookup missed would be taken for a new person and provisioned.
+      user = await this.#deps.directory.findUserByUsername(org_id, username, { includeDisabled: true });
       if (user && !(claims.email_verified === true && email && user.email?.toLowerCase() === email.toLowerCase())) {
         return refuse('a user of this name already exists in the organisation and the provider does not vouch for their email');
       }
+      // Only the person the provider vouches for learns that their user is disabled.
+      if (user?.disabled_at) return refuse(DISABLED);
       if (!user) {
         user = {
           id: newId('usr', this.#deps.clock.now()), org_id, username, ...(email ? { email } : {}), ...(display_name ? { display_name } : {}), roles,
@@ -285,7 +290,7 @@ export class SingleSignOn {
         try {
           await this.#deps.directory.createUser(org_id, user);
         } catch (err) {
-          // The name is a disabled user's: they stay disabled, whoever the provider says they are.
+          // The name was taken meanwhile (another sign-in, SCIM): nobody is signed in as someone else.
           if ((err as { code?: string }).code === 'conflict') return refuse('a user of this name exists in the organisation and cannot sign in', err);
           throw err;
         }

@@ -1,0 +1,67 @@
+// A disabled user stays disabled whoever the provider says they are. Single sign-on finds them
+// with or without an identity link, refuses the sign-in with a reason that says so (on the record
+// as sso.signin_refused), provisions nobody and links nothing; once re-enabled they sign in again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { httpClient } from '../support/http.ts';
+import { seedOrg, startTestWrit } from '../support/writ.ts';
+import { startIdp } from './support/idp.ts';
+
+test('single sign-on refuses a disabled user, linked or not, and provisions nobody in their place', async (t) => {
+  const writ = await startTestWrit({ env: { WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1' } });
+  t.after(() => writ.stop());
+  const org = await seedOrg(writ, { name: 'DisCorp' });
+  const idp = await startIdp({
+    accounts: [
+      { sub: 'idp-pat', preferred_username: 'pat', email: 'pat@discorp.example', name: 'Pat', groups: [] },
+    ],
+    clients: [{ client_id: 'writ-discorp', client_secret: 'discorp-secret-at-the-idp', redirect_uris: [`${writ.issuer}/sso/callback`] }],
+  });
+  t.after(() => idp.close());
+  assert.equal((await writ.admin('PUT', `/orgs/${org.org.id}/identity-provider`, {
+    issuer: idp.issuer, client_id: 'writ-discorp', client_secret: 'discorp-secret-at-the-idp', domains: ['discorp.example'],
+  })).status, 200);
+
+  const signIn = async (username: string) => {
+    const browser = httpClient();
+    const page = await browser.follow(`${writ.issuer}/sso/start?org=${org.org.id}&next=/account`);
+    assert.ok(page.url.startsWith(idp.issuer), page.url);
+    const posted = await browser.request(page.url, { form: { username } });
+    return browser.follow(posted.location!);
+  };
+  const users = async () => (await writ.admin('GET', `/orgs/${org.org.id}/users`)).json.users as any[];
+  const audit = async (type: string) => (await writ.admin('GET', `/orgs/${org.org.id}/audit?type=${type}`)).json.events as any[];
+  const disabled = /the user is disabled in this organisation/;
+
+  // Pat has a Writ user (the email the provider vouches for) but no identity link yet, and is disabled.
+  const created = await writ.admin('POST', `/orgs/${org.org.id}/users`, { username: 'pat', password: 'pats-local-password', email: 'pat@discorp.example' });
+  assert.equal(created.status, 201, created.text);
+  const pat = created.json;
+  assert.equal((await writ.admin('POST', `/orgs/${org.org.id}/users/${pat.id}/disable`)).status, 200);
+  const before = (await users()).length;
+
+  const unlinked = await signIn('pat');
+  assert.equal(unlinked.status, 403, unlinked.text.slice(0, 300));
+  assert.match(unlinked.text, disabled);
+  assert.doesNotMatch(unlinked.text, /pat at DisCorp/);
+  assert.equal((await users()).length, before, 'nobody was provisioned in pat\'s place');
+  assert.ok((await users()).find((u) => u.id === pat.id).disabled_at, 'pat stays disabled');
+  assert.deepEqual(await audit('user.provisioned'), []);
+  assert.match((await audit('sso.signin_refused'))[0].details.reason, disabled);
+
+  // Re-enabled, pat signs in and is linked; disabled again, the link finds pat and refuses the same way.
+  assert.equal((await writ.admin('POST', `/orgs/${org.org.id}/users/${pat.id}/enable`)).status, 200);
+  const enabled = await signIn('pat');
+  assert.equal(enabled.status, 200, enabled.text.slice(0, 300));
+  assert.match(enabled.text, /pat at DisCorp/);
+  assert.equal((await writ.admin('POST', `/orgs/${org.org.id}/users/${pat.id}/disable`)).status, 200);
+  const linked = await signIn('pat');
+  assert.equal(linked.status, 403);
+  assert.match(linked.text, disabled);
+
+  const reasons = (await audit('sso.signin_refused')).map((e) => e.details.reason);
+  assert.equal(reasons.length, 2);
+  for (const reason of reasons) assert.match(reason, disabled);
+  assert.deepEqual((await users()).filter((u) => u.username === 'pat').map((u) => u.id), [pat.id]);
+  assert.equal((await audit('signin.succeeded')).filter((e) => e.details.method === 'sso').length, 1, 'only the sign-in while enabled');
+});
