@@ -60,6 +60,11 @@ export interface ExecuteRequest {
 export interface ExecuteResult {
   status: number;
   body: { data: unknown } | { error: { code: string; message: string; [k: string]: unknown } };
+  /**
+   * `body` already serialised, when it wraps the provider's answer: the redacted text the answer
+   * was parsed from, so an HTTP response does not serialise again what was just parsed.
+   */
+  json?: string;
   headers?: Record<string, string>;
 }
 
@@ -332,7 +337,7 @@ export function normalise(answer: UpstreamAnswer, credential: Credential, succes
   if (answer.status >= 300) {
     throw fail('upstream_error', `the provider answered ${answer.status}`, { expose: { provider_status: answer.status } });
   }
-  if (text.trim() === '') return { status: 200, body: { data: null } };
+  if (text.trim() === '') return { status: 200, body: { data: null }, json: '{"data":null}' };
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -346,7 +351,8 @@ export function normalise(answer: UpstreamAnswer, credential: Credential, succes
       expose: { provider_status: answer.status, ...(typeof reason === 'string' && /^[a-z0-9_.-]{1,64}$/i.test(reason) ? { provider_error: reason } : {}) },
     });
   }
-  return { status: 200, body: { data } };
+  // `text` parsed as JSON, so it is one JSON value: the answer's body is it, wrapped, as is.
+  return { status: 200, body: { data }, json: `{"data":${text}}` };
 }
 
 // ---- the pipeline -----------------------------------------------------------------------------

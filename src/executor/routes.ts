@@ -73,7 +73,8 @@ export function executorRoutes(deps: ExecutorDeps & { issuer: string }): Router 
     ctx.status = result.status;
     ctx.set('cache-control', 'no-store');
     for (const [k, v] of Object.entries(result.headers ?? {})) ctx.set(k, v);
-    ctx.body = result.body;
+    if (result.json !== undefined) ctx.type = 'application/json';
+    ctx.body = result.json ?? result.body;
   });
 
   return router;
