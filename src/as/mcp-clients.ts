@@ -114,6 +114,18 @@ export function acceptsClient(settings: McpOrgSettings | undefined, client_id: s
   return listed ? { ok: true } : { ok: false, reason: 'this organisation does not accept this MCP client' };
 }
 
+/**
+ * The org's settings for an external client its person signed in with, while the org still accepts
+ * that client: one the org stopped accepting (`none`, or taken off its list) is given no new token,
+ * a refresh included.
+ */
+export async function acceptedSettings(deps: { settings: McpStore }, org_id: string, client_id: string): Promise<McpOrgSettings> {
+  const settings = await deps.settings.getSettings(org_id);
+  const accepted = acceptsClient(settings, client_id);
+  if (!accepted.ok) throw new errors.InvalidGrant(accepted.reason);
+  return settings!;
+}
+
 /** What an external client may be granted in the org: the request, within the org's ceiling for MCP clients. */
 export function withinOrgCeiling(requested: ToolAccessDetail[], ceiling: readonly string[]): { granted: ToolAccessDetail[]; withheld: string[] } {
   const withheld: string[] = [];

@@ -65,3 +65,53 @@ test('a refresh token family never forks: a grace retry racing the successor, or
     }
   });
 });
+
+test('an org that narrows its MCP ceiling, or stops accepting a client, ends what the client could do: no call beyond the ceiling, no refresh once refused', async (t) => {
+  const bed = await mcpTestbed(t, { tools: TOOLS, demo: true });
+  if (!bed) return;
+  const { writ, org, callback, mcpUrl, authorize } = bed;
+  const provider = new MemoryClientProvider({ redirectUrl: callback.url, name: 'Narrowed client' });
+  const session = await connect(mcpUrl, provider, authorize);
+  t.after(() => session.transport.close());
+  const client_id = String(provider.client!.client_id);
+  /** The error code a call meets: the exchange's refusal, or the executor's (no account connected). */
+  const callError = async (name: string) => {
+    const result = await session.client.callTool({ name, arguments: name === 'demo.notes.create' ? { title: 't', body: 'b' } : {} });
+    const text = (result.content as Array<{ text: string }>)[0]!.text;
+    return (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+  };
+  const refresh = async () => {
+    const res = await fetch(`${writ.issuer}/token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: provider.saved!.refresh_token!, client_id, resource: mcpUrl.href }),
+    });
+    const body = await res.json() as { refresh_token?: string; access_token?: string; error?: string };
+    if (res.status === 200) provider.saved = { ...provider.saved!, refresh_token: body.refresh_token!, access_token: body.access_token! };
+    return { status: res.status, error: body.error };
+  };
+  // Both tools reach the executor (which answers that no account is connected).
+  assert.equal(await callError('demo.notes.create'), 'not_connected');
+  assert.equal(await callError('demo.notes.list'), 'not_connected');
+
+  assert.equal((await writ.admin('PUT', `/orgs/${org}/mcp`, { accept: 'any', tools: ['demo.notes.list'] })).status, 200);
+  assert.equal(await callError('demo.notes.create'), 'invalid_authorization_details', 'a tool beyond the narrowed ceiling is refused at once');
+  assert.equal(await callError('demo.notes.list'), 'not_connected');
+  assert.equal((await refresh()).status, 200);
+
+  // Taken off the org's list (another client listed), or not accepted at all: a fresh authorization
+  // each time, and its refresh is refused.
+  const { page } = bed;
+  const again = async (url: URL) => {
+    await page.goto(url.href);
+    const at = new URL(page.url());
+    return at.href.startsWith(callback.url) && at.searchParams.get('code') ? at.searchParams.get('code')! : authorize(url);
+  };
+  for (const settings of [{ accept: 'listed', clients: ['https://someone-else.example/client.json'], tools: ['demo.notes.list'] }, { accept: 'none', tools: ['demo.notes.list'] }]) {
+    assert.equal((await writ.admin('PUT', `/orgs/${org}/mcp`, { accept: 'listed', clients: [client_id], tools: ['demo.notes.list'] })).status, 200);
+    provider.saved = undefined;
+    await (await connect(mcpUrl, provider, again)).transport.close();
+    assert.equal(await callError('demo.notes.list'), 'not_connected');
+    assert.equal((await writ.admin('PUT', `/orgs/${org}/mcp`, settings)).status, 200);
+    assert.deepEqual(await refresh(), { status: 400, error: 'invalid_grant' }, `refresh refused under accept: ${settings.accept}`);
+  }
+});
