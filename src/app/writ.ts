@@ -176,7 +176,11 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
     issuer, executorResource, directory: store.directory, grants: store.grants, oidc: store.oidc, jwks: keys.providerJwks, cookieKeys,
     accessTokenTtl: config.env.WRIT_ACCESS_TOKEN_TTL, refreshTokenTtl: config.env.WRIT_REFRESH_TOKEN_TTL, clock, logger,
     replay: store.replay, capabilities: store.capabilities, grantService,
-    exchange: { audit, keys, policies: () => policies.current(), isAudience: audiences },
+    exchange: {
+      audit, keys, policies: () => policies.current(), isAudience: audiences,
+      // A capability recorded after its user or an agent of its chain was disabled: the sweep again.
+      endAuthority: (org_id, target, reason) => grantService.end(org_id, target, { kind: 'system' }, reason),
+    },
     publicKeys: () => ({ jwks: keys.publicJwks.keys, biscuit: keys.biscuitPublicKeys }),
     revocationFeedEndpoint: `${issuer}/v1/revocations`,
     // Cross-app access: ID-JAGs from an org's own identity provider, and the ones Writ issues (made below).

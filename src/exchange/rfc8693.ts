@@ -10,7 +10,7 @@ import { WritError, type ErrorCode } from '../errors/index.ts';
 import { decide, mergeConstraint, type Decision, type PolicySet } from '../policy/index.ts';
 import type { CapabilityStore } from '../storage/ports/capabilities.ts';
 import type { AgentRecord, DirectoryStore } from '../storage/ports/directory.ts';
-import type { GrantStore } from '../storage/ports/grants.ts';
+import type { AuthorityTarget, GrantStore } from '../storage/ports/grants.ts';
 import { grantCoversUntil, grantStandsFor } from '../revocation/standing.ts';
 import { TOKEN_TYPE, type ExchangeParams } from './params.ts';
 import { capabilitySubject, type AudienceCheck, type CapabilityKeys, type Subject } from './subject.ts';
@@ -34,6 +34,12 @@ export interface ExchangeDeps {
   resolveAccessToken: (token: string) => Promise<Subject | undefined>;
   /** Where Biscuits are minted: off the event loop, in workers whose leaked wasm memory is bounded (default: one pool per process). */
   biscuitPool?: Pick<BiscuitPool, 'mint'>;
+  /**
+   * Ends authority as the lifecycle's sweeps do (`GrantService.end`): what a capability recorded
+   * after its user or an agent of its chain was disabled is ended with. Without it such a capability
+   * is still refused here, never handed out.
+   */
+  endAuthority?: (org_id: string, target: AuthorityTarget, reason: string) => Promise<unknown>;
 }
 
 let processBiscuitPool: BiscuitPool | undefined;
@@ -146,7 +152,8 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
   // Every agent that takes part must still exist, and each one's ceiling bounds the new token:
   // the presenting client (it receives the token), the actor, and every link of the chain.
   const ceilings: Ceiling[] = [{ agent: actor.client_id, tools: actor.tools }];
-  for (const link of new Set([req.client.client_id, ...chain])) {
+  const parties = new Set([req.client.client_id, actor.client_id, ...chain]);
+  for (const link of parties) {
     if (link === actor.client_id) continue;
     const agent = known.get(link) ?? await deps.directory.getAgent(subject.org_id, link);
     if (!agent) throw deny('invalid_grant', 'an agent in the delegation chain no longer exists');
@@ -234,6 +241,7 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
       ...(req.approved ? { approval_id: req.approved.approval_id } : {}),
     },
   });
+  await endIfHoldersGone(deps, subject, parties, claims.jti);
 
   // RFC 8693 §2.2.1
   return {
@@ -244,6 +252,29 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
     authorization_details: details,
     scope: claims.scope,
   };
+}
+
+/**
+ * Write, then check (as `GrantService.create` does for grants): the lifecycle marks a user or an
+ * agent disabled before it sweeps what they hold, so a capability recorded after that sweep meets
+ * the mark here. Its holders' sweep runs again (the same targets the lifecycle ends, which reach
+ * this capability through its holder, its parent or its grant) and the token is refused, never
+ * handed out. A deleted agent or user is missing from the directory: gone too.
+ */
+async function endIfHoldersGone(deps: ExchangeDeps, subject: Subject, agents: Set<string>, jti: string): Promise<void> {
+  const { org_id } = subject;
+  const gone: Array<{ why: string; target: AuthorityTarget }> = [];
+  if (subject.principal === 'user') {
+    const user = await deps.directory.getUser(org_id, subject.sub, { includeDisabled: true });
+    if (!user || user.disabled_at) gone.push({ why: `user ${user ? 'disabled' : 'deleted'}`, target: { grants: { user_id: subject.sub } } });
+  }
+  for (const client_id of agents) {
+    const agent = await deps.directory.getAgent(org_id, client_id, { includeDisabled: true });
+    if (!agent || agent.disabled_at) gone.push({ why: `agent ${client_id} ${agent ? 'disabled' : 'deleted'}`, target: { grants: { agent_id: client_id }, agent: client_id } });
+  }
+  if (gone.length === 0) return;
+  for (const { why, target } of gone) await deps.endAuthority?.(org_id, target, `${why} while capability ${jti} was issued`);
+  throw deny('invalid_grant', `the capability could not be issued: ${gone.map((g) => g.why).join(', ')}`);
 }
 
 async function resolveSubject(deps: ExchangeDeps, token: string, type: ExchangeParams['subject_token_type']): Promise<Subject> {
