@@ -170,9 +170,7 @@ export class Ciba {
       switch (answer.state) {
         case 'pending': throw new errors.AuthorizationPending();
         case 'slow_down': throw new errors.SlowDown();
-        case 'denied': throw new errors.AccessDenied(answer.record.decided_by
-          ? `the approver denied the request: ${answer.record.reason ?? 'no reason given'}`
-          : `the request ended: ${answer.record.reason ?? 'no reason given'}`);
+        case 'denied': throw new errors.AccessDenied(deniedBecause(answer.record));
         case 'expired': throw new errors.ExpiredToken('the approval request expired before anyone decided');
         case 'used': throw new errors.InvalidGrant('this approval has already yielded its capability');
       }
@@ -194,7 +192,7 @@ export class Ciba {
     const provider = this.#provider;
     if (!provider || (record.status !== 'approved' && record.status !== 'denied')) return;
     if (record.status === 'denied') {
-      await provider.backchannelResult(auth_req_id, new errors.AccessDenied(`the approver denied the request: ${record.reason ?? 'no reason given'}`));
+      await provider.backchannelResult(auth_req_id, new errors.AccessDenied(deniedBecause(record)));
       return;
     }
     const marker = new provider.Grant({ accountId: record.user_id, clientId: record.agent_id });
@@ -275,4 +273,9 @@ function oneExactCall(params: ExchangeParams) {
     if (c.eq === undefined || Object.keys(c).length !== 1) throw bad(`the constraint on ${field} must be exactly { "eq": value }`);
   }
   return d;
+}
+
+/** Why a denied request was denied: a person's decision, or the system's (its user was disabled or deleted). */
+function deniedBecause(record: ApprovalRecord): string {
+  return `${record.decided_by ? 'the approver denied the request' : 'the request ended'}: ${record.reason ?? 'no reason given'}`;
 }
