@@ -7,6 +7,7 @@ import { FLOW_COOKIE, FLOW_SECONDS, type FlowSealer } from './flow.ts';
 import type { SingleSignOn } from './service.ts';
 import type { BackchannelLogout } from './logout.ts';
 import { readForm } from '../web/body.ts';
+import { html, renderPage } from '../web/html.ts';
 import { isWritError } from '../errors/index.ts';
 
 export interface SsoRouteDeps {
@@ -44,6 +45,27 @@ export function ssoRoutes(deps: SsoRouteDeps): Router {
   const flowCookie = cookieName(FLOW_COOKIE, deps.secureCookies);
 
   router.get('/start', async (ctx) => {
+    // A sign-in another site sent this browser to would end signed in as whoever the provider
+    // vouches for, the other site's own account included (login CSRF): from there it takes the
+    // person's own click on a page of this site.
+    const site = ctx.get('sec-fetch-site').toLowerCase();
+    if (site && site !== 'same-origin' && site !== 'none') {
+      const keep = (['org', 'email', 'next', 'interaction'] as const)
+        .flatMap((k) => (typeof ctx.query[k] === 'string' ? [[k, (ctx.query[k] as string).slice(0, 2048)] as const] : []));
+      const page = renderPage({
+        title: 'Continue with single sign-on',
+        body: html`<h1>Continue with single sign-on</h1>
+          <p>Another site sent you here to sign in to Writ. Continue only if you meant to sign in.</p>
+          <form method="get" action="/sso/start">
+            ${keep.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
+            <button type="submit">Continue with single sign-on</button>
+          </form>`,
+      });
+      ctx.set(page.headers);
+      ctx.set('cache-control', 'no-store');
+      ctx.body = page.body;
+      return;
+    }
     const org = typeof ctx.query.org === 'string' ? ctx.query.org.slice(0, 64) : undefined;
     const email = typeof ctx.query.email === 'string' ? ctx.query.email.trim().slice(0, 254) : undefined;
     const org_id = org || (email ? await sso.orgForEmail(email) : undefined);

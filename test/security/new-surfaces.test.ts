@@ -1,10 +1,13 @@
-// The surfaces external MCP clients, human approvals and single sign-on opened, attacked: two
-// workers racing on one refresh token family, the grace for a lost answer included.
+// The surfaces external MCP clients and single sign-on opened, attacked: two workers racing on one
+// refresh token family (the grace for a lost answer included), a client its org no longer accepts,
+// and a single sign-on another site starts in the person's browser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, mcpTestbed, MemoryClientProvider } from '../mcp/support.ts';
 import { freePort } from '../support/connect.ts';
 import { serveWrit, type ServedWrit } from '../support/workers.ts';
+import { seedOrg, startTestWrit } from '../support/writ.ts';
+import { startIdp } from '../sso/support/idp.ts';
 
 const TOOLS = ['demo.notes.create', 'demo.notes.list'];
 
@@ -113,5 +116,43 @@ test('an org that narrows its MCP ceiling, or stops accepting a client, ends wha
     assert.equal(await callError('demo.notes.list'), 'not_connected');
     assert.equal((await writ.admin('PUT', `/orgs/${org}/mcp`, settings)).status, 200);
     assert.deepEqual(await refresh(), { status: 400, error: 'invalid_grant' }, `refresh refused under accept: ${settings.accept}`);
+  }
+});
+
+test('a single sign-on another site starts in this browser waits for the person\'s click here (no login CSRF)', async (t) => {
+  const writ = await startTestWrit({ env: { WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1' } });
+  t.after(() => writ.stop());
+  const x = await seedOrg(writ, { name: 'XCorp', redirect_uri: 'http://127.0.0.1:9/cb' });
+  const idp = await startIdp({
+    accounts: [{ sub: 'idp-mallory', preferred_username: 'mallory', email: 'mallory@xcorp.example', name: 'Mallory', groups: [] }],
+    clients: [{ client_id: 'writ-xcorp', client_secret: 'xcorp-secret-at-the-idp', redirect_uris: [`${writ.issuer}/sso/callback`] }],
+  });
+  t.after(() => idp.close());
+  assert.equal((await writ.admin('PUT', `/orgs/${x.org.id}/identity-provider`, {
+    issuer: idp.issuer, client_id: 'writ-xcorp', client_secret: 'xcorp-secret-at-the-idp', domains: ['xcorp.example'], local_passwords: false,
+  })).status, 200);
+  // Every way in: the start itself, the account page of an org on single sign-on only, discovery by email.
+  const entries = [`/sso/start?org=${x.org.id}&next=/account`, `/account?org=${x.org.id}`, '/sso/start?email=mallory@xcorp.example', `/sso/start?org=${x.org.id}&interaction=abc`];
+  for (const entry of entries) {
+    for (const site of ['cross-site', 'same-site', 'same-origin', 'none', undefined]) {
+      // A browser keeps Sec-Fetch-Site across its redirects: follow Writ's own, as a browser would.
+      let url = new URL(entry, writ.issuer);
+      let res: Response;
+      for (;;) {
+        res = await fetch(url, { redirect: 'manual', headers: site ? { 'sec-fetch-site': site } : {} });
+        const location = res.headers.get('location');
+        if (res.status !== 303 || !location || !new URL(location, writ.issuer).href.startsWith(writ.issuer)) break;
+        url = new URL(location, writ.issuer);
+      }
+      const toProvider = res.status === 303 && res.headers.get('location')!.startsWith(idp.issuer);
+      const flowCookie = (res.headers.getSetCookie?.() ?? []).some((c) => /writ_sso=[^;]/.test(c));
+      if (site === 'cross-site' || site === 'same-site') {
+        assert.equal(toProvider || flowCookie, false, `${entry} from ${site}: no sign-in starts`);
+        assert.equal(res.status, 200);
+        assert.match(await res.text(), /<button type="submit">Continue with single sign-on<\/button>/);
+      } else {
+        assert.ok(toProvider && flowCookie, `${entry} from ${site ?? 'no header'}: the sign-in starts (${res.status})`);
+      }
+    }
   }
 });
