@@ -60,6 +60,20 @@ test('a refresh token family never forks: a grace retry racing the successor, or
     }
   });
 
+  await t.test('a consumed token another client presents in the grace does not destroy the successor', async () => {
+    const reg = await fetch(`${writ.issuer}/reg`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: [callback.url], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] }),
+    });
+    assert.equal(reg.status, 201);
+    const thief = String((await reg.json() as { client_id: string }).client_id);
+    const { client, token: held } = await family();
+    const lost = await refresh(held, client);
+    assert.ok(lost);
+    assert.equal(await refresh(held, thief), undefined, 'another client\'s presentation is refused');
+    assert.ok(await refresh(lost, client), 'and the successor still works');
+  });
+
   await t.test('one unused refresh token presented twice at once', async () => {
     for (let round = 0; round < 40; round += 1) {
       const { client, token: held } = await family();
