@@ -1,6 +1,7 @@
 import * as oauth from 'openid-client';
 import { createRemoteJWKSet, customFetch as joseFetch, importJWK, type JWTVerifyGetKey } from 'jose';
-import { resolveEgress } from '../connectors/egress.ts';
+import type { EgressLookup } from '../connectors/egress.ts';
+import { pinnedFetch } from '../connectors/provider-connections.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../core/clock.ts';
 import { newId, newSecret } from '../core/ids.ts';
@@ -32,6 +33,8 @@ export interface SingleSignOnDeps {
   issuer: string;
   /** Hosts the operator allows on loopback or private addresses (WRIT_ALLOW_PRIVATE_EGRESS). */
   allowPrivateHosts?: readonly string[] | undefined;
+  /** How the provider's host names resolve (tests; default the system resolver). */
+  lookup?: EgressLookup | undefined;
 }
 
 const SECRET_PURPOSE = 'sso-client';
@@ -146,12 +149,11 @@ export class SingleSignOn {
    * Every request to an org's provider (discovery, token, userinfo, keys) goes through the egress
    * rules connectors follow: https, and no loopback, private or metadata address unless the
    * operator allows the host. An org admin sets the issuer from the console; it must not be a way in.
+   * The connection goes to the addresses the check approved: a name that answers otherwise a moment
+   * later (DNS rebinding) is not looked up again.
    */
-  readonly #fetch = async (url: string, init: object): Promise<Response> => {
-    const target = new URL(url);
-    await resolveEgress(target, [target.host], { allowPrivateHosts: this.#deps.allowPrivateHosts ?? [] });
-    return fetch(url, init as RequestInit);
-  };
+  readonly #fetch = async (url: string, init: object): Promise<Response> =>
+    pinnedFetch(new URL(url), init as RequestInit, { allowPrivateHosts: this.#deps.allowPrivateHosts ?? [], ...(this.#deps.lookup ? { lookup: this.#deps.lookup } : {}) });
 
   async #config(idp: IdentityProviderRecord): Promise<oauth.Configuration> {
     const key = `${idp.org_id}\0${idp.updated_at}`;
