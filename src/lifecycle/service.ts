@@ -16,10 +16,11 @@ export type Cause = 'admin' | 'console' | 'scim';
 
 /**
  * Something else a user holds that must end with them: the seam for rooms that keep per-user
- * state of their own (pending approvals). It runs before the grants end and reports counts that
- * go into the one audit event, e.g. `{ pending_approvals_cancelled: 2 }`.
+ * state of their own (pending approvals, identity links). It runs before the grants end and reports
+ * counts that go into the one audit event, e.g. `{ pending_approvals_cancelled: 2 }`; `deleted` says
+ * the user is being deleted rather than disabled (state a disabled user keeps ends only then).
  */
-export type UserEndHook = (org_id: string, user_id: string, at: string, ended: { cause: Cause; reason: string }) => Promise<Record<string, number>>;
+export type UserEndHook = (org_id: string, user_id: string, at: string, ended: { cause: Cause; reason: string; deleted: boolean }) => Promise<Record<string, number>>;
 
 export interface LifecycleDeps {
   directory: DirectoryStore;
@@ -128,9 +129,10 @@ export class Lifecycle {
     const { oidc, vault, catalog, grants } = this.#deps;
     const at = this.#now();
     const sessions_ended = await oidc.destroySessionsOf(user_id);
-    const reason = `user ${event === 'user.deleted' ? 'deleted' : 'disabled'} (${cause})`;
+    const deleted = event === 'user.deleted';
+    const reason = `user ${deleted ? 'deleted' : 'disabled'} (${cause})`;
     const hooked: Record<string, number> = {};
-    for (const hook of this.#userHooks) Object.assign(hooked, await hook(org_id, user_id, at, { cause, reason }));
+    for (const hook of this.#userHooks) Object.assign(hooked, await hook(org_id, user_id, at, { cause, reason, deleted }));
     const accounts = await vault.listAccounts(org_id, { owner: { kind: 'user', user_id } });
     // Grants first: from this commit on, the executor, introspection, the exchange and the feed refuse.
     await grants.end(org_id, { grants: { user_id } }, actor, reason, event && ((ended): AuditEntry => ({

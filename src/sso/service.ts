@@ -113,6 +113,14 @@ export class SingleSignOn {
     return { ...rest, client_secret_set: sealed_client_secret !== undefined, redirect_uri: this.redirectUri, backchannel_logout_uri: `${this.#deps.issuer}/sso/backchannel-logout/${record.org_id}` };
   }
 
+  /**
+   * A deleted user's identity links go with them: the provider account they signed in with is then
+   * nobody's, and its next sign-in provisions a new user as for anyone the provider vouches for.
+   */
+  async forgetUser(org_id: string, user_id: string): Promise<number> {
+    return this.#deps.store.deleteLinksOf(org_id, user_id);
+  }
+
   async provider(org_id: string): Promise<IdentityProviderRecord | undefined> {
     return this.#deps.store.getIdentityProvider(org_id);
   }

@@ -82,6 +82,10 @@ export class MongoSsoStore implements SsoStore {
     }
   }
 
+  async deleteLinksOf(org_id: string, user_id: string) {
+    return (await this.#links.deleteMany({ org_id, user_id })).deletedCount;
+  }
+
   async putCrossAppPolicy(org_id: string, policy: CrossAppPolicy) {
     if (policy.org_id !== org_id) throw new TypeError('policy.org_id does not match org_id');
     await this.#crossApp.updateOne({ org_id }, { $set: { record: json(policy) } }, { upsert: true });

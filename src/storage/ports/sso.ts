@@ -83,6 +83,8 @@ export interface SsoStore {
   getLink(org_id: string, issuer: string, subject: string): Promise<IdentityLink | undefined>;
   /** Throws `conflict` when (org, issuer, subject) is linked already. */
   createLink(org_id: string, link: IdentityLink): Promise<void>;
+  /** Removes every identity link to the user (when the user is deleted); answers how many there were. */
+  deleteLinksOf(org_id: string, user_id: string): Promise<number>;
 
   putCrossAppPolicy(org_id: string, policy: CrossAppPolicy): Promise<void>;
   getCrossAppPolicy(org_id: string): Promise<CrossAppPolicy | undefined>;

@@ -81,6 +81,10 @@ export class SqliteSsoStore implements SsoStore {
     }
   }
 
+  async deleteLinksOf(org_id: string, user_id: string) {
+    return this.#db.run('DELETE FROM sso_links WHERE org_id = ? AND user_id = ?', org_id, user_id).changes;
+  }
+
   async putCrossAppPolicy(org_id: string, policy: CrossAppPolicy) {
     if (policy.org_id !== org_id) throw new TypeError('policy.org_id does not match org_id');
     this.#db.run('INSERT INTO sso_cross_app (org_id, record) VALUES (?, ?) ON CONFLICT (org_id) DO UPDATE SET record = excluded.record', org_id, json(policy));

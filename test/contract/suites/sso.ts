@@ -57,6 +57,20 @@ export const ssoContract: ContractSuite = (adapter, factory) => {
       assert.deepEqual(plain(await store.sso.getLink('org_A', 'https://idp.example', 'sub-1')), link);
       assert.equal(await store.sso.getLink('org_B', 'https://idp.example', 'sub-1'), undefined);
       assert.equal(await store.sso.getLink('org_A', 'https://other.example', 'sub-1'), undefined);
+      // A deleted user's links go with them, and only theirs, only in their org.
+      const other = { ...link, subject: 'sub-2', user_id: 'usr_2' };
+      const second = { ...link, issuer: 'https://other.example' };
+      await store.sso.createLink('org_A', other);
+      await store.sso.createLink('org_A', second);
+      await store.sso.putIdentityProvider('org_B', idp('org_B', { domains: ['b.example'] }));
+      await store.sso.createLink('org_B', { ...link, org_id: 'org_B' });
+      assert.equal(await store.sso.deleteLinksOf('org_A', 'usr_1'), 2);
+      assert.equal(await store.sso.deleteLinksOf('org_A', 'usr_1'), 0);
+      assert.equal(await store.sso.getLink('org_A', 'https://idp.example', 'sub-1'), undefined);
+      assert.equal(await store.sso.getLink('org_A', 'https://other.example', 'sub-1'), undefined);
+      assert.deepEqual(plain(await store.sso.getLink('org_A', 'https://idp.example', 'sub-2')), other);
+      assert.equal((await store.sso.getLink('org_B', 'https://idp.example', 'sub-1'))?.user_id, 'usr_1');
+      await store.sso.createLink('org_A', link);
       assert.equal(await store.sso.deleteIdentityProvider('org_A'), true);
       assert.equal(await store.sso.deleteIdentityProvider('org_A'), false);
       assert.equal(await store.sso.getLink('org_A', 'https://idp.example', 'sub-1'), undefined);
