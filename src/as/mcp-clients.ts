@@ -119,10 +119,11 @@ export function acceptsClient(settings: McpOrgSettings | undefined, client_id: s
  * that client: one the org stopped accepting (`none`, or taken off its list) is given no new token,
  * a refresh included.
  */
-export async function acceptedSettings(deps: { settings: McpStore }, org_id: string, client_id: string): Promise<McpOrgSettings> {
+export async function acceptedSettings(deps: { settings: McpStore }, org_id: string, client_id: string, route: string | undefined): Promise<McpOrgSettings> {
   const settings = await deps.settings.getSettings(org_id);
   const accepted = acceptsClient(settings, client_id);
-  if (!accepted.ok) throw new errors.InvalidGrant(accepted.reason);
+  // At the token endpoint the grant is what is refused; at the authorization endpoint, the request.
+  if (!accepted.ok) throw route === 'token' ? new errors.InvalidGrant(accepted.reason) : new errors.AccessDenied(accepted.reason);
   return settings!;
 }
 

@@ -208,7 +208,7 @@ export function createProvider(deps: ProviderDeps): Provider {
           // for MCP clients: consent asks again when the org widens it (step-up), never for the rest.
           if (deps.mcp && resource === deps.mcp.mcpResource) {
             const ref = isExternalClient(client) ? parseExternalAccountId(accountOf(ctx)) : undefined;
-            const settings = ref && await acceptedSettings(deps.mcp, ref.org_id, client.clientId);
+            const settings = ref && await acceptedSettings(deps.mcp, ref.org_id, client.clientId, ctx.oidc.route);
             const ceiling = settings?.tools.map((t) => TOOL_SCOPE_PREFIX + t);
             return { scope: (ceiling ?? (await deps.mcp.toolScopes())).join(' '), audience: resource, accessTokenTTL: deps.accessTokenTtl, accessTokenFormat: 'opaque' };
           }
@@ -219,7 +219,7 @@ export function createProvider(deps: ProviderDeps): Provider {
             if (!rs) throw new errors.InvalidTarget('the resource is not a resource server registered with this authorization server');
             const ref = parseExternalAccountId(accountOf(ctx));
             if (ref && rs.org_id !== undefined && rs.org_id !== ref.org_id) throw new errors.InvalidTarget('the resource is not registered for this organisation');
-            const ceiling = ref && (await acceptedSettings(deps.mcp, ref.org_id, client.clientId))?.tools.map((t) => TOOL_SCOPE_PREFIX + t);
+            const ceiling = ref && (await acceptedSettings(deps.mcp, ref.org_id, client.clientId, ctx.oidc.route))?.tools.map((t) => TOOL_SCOPE_PREFIX + t);
             const asked = String((ctx.oidc.params as Record<string, unknown> | undefined)?.scope ?? '').split(' ').filter((s) => s.startsWith(TOOL_SCOPE_PREFIX));
             return {
               scope: (ceiling ?? asked).join(' '), audience: resource, accessTokenTTL: deps.accessTokenTtl,

@@ -130,6 +130,16 @@ test('an org that narrows its MCP ceiling, or stops accepting a client, ends wha
     assert.equal(await callError('demo.notes.list'), 'not_connected');
     assert.equal((await writ.admin('PUT', `/orgs/${org}/mcp`, settings)).status, 200);
     assert.deepEqual(await refresh(), { status: 400, error: 'invalid_grant' }, `refresh refused under accept: ${settings.accept}`);
+    // A new authorization in the browser that still holds the person's session yields no code either.
+    const url = new URL(`${writ.issuer}/authorize`);
+    url.search = new URLSearchParams({
+      client_id, redirect_uri: callback.url, response_type: 'code', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+      resource: mcpUrl.href, scope: 'tool:demo.notes.list', state: 's',
+    }).toString();
+    await page.goto(url.href);
+    const landed = new URL(page.url());
+    if (landed.href.startsWith(callback.url)) assert.equal(landed.searchParams.get('error'), 'access_denied', `${landed.search} under accept: ${settings.accept}`);
+    assert.equal(landed.searchParams.get('code'), null);
   }
 });
 
