@@ -1,11 +1,10 @@
-import { BlockBuilder } from '@biscuit-auth/biscuit-wasm';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { ArgumentConstraint } from '../rights/rights.ts';
 import { ANY_RESOURCE } from './access.ts';
 import { attenuationConstraintCheck, attenuationExpiryCheck, globConditions } from './biscuit-checks.ts';
 import { invalidBiscuit as invalid } from './biscuit-errors.ts';
 import { openBiscuit } from './biscuit-open.ts';
-import { describeWasmError, type RootKeyResolver } from './biscuit-runtime.ts';
+import { biscuitWasm, describeWasmError, type RootKeyResolver } from './biscuit-runtime.ts';
 import { addTo, datalog, join, type Datalog } from './datalog.ts';
 import { DEFAULT_BISCUIT_LIMITS, type BiscuitLimits } from './envelope.ts';
 import { CapabilityError } from './errors.ts';
@@ -67,7 +66,7 @@ export function attenuateBiscuit(token: string, rootPublicKey: string | RootKeyR
     if (opened.facts.revocation_ids.length >= limits.maxBlocks) {
       throw new CapabilityError('invalid_token', `an attenuated token would have more than ${limits.maxBlocks} blocks`);
     }
-    const block = new BlockBuilder();
+    const block = new (biscuitWasm().BlockBuilder)();
     addTo(block, code);
     const attenuated = opened.biscuit.appendBlock(block);
     let extended: string;

@@ -1,9 +1,9 @@
-import { AuthorizerBuilder, Fact, type Authorizer } from '@biscuit-auth/biscuit-wasm';
+import type { Authorizer, AuthorizerBuilder, Fact } from '@biscuit-auth/biscuit-wasm';
 import { globMatch } from '../rights/rights.ts';
 import { constrainableInput, requestedResource } from './access.ts';
 import { classifyAuthorizationError } from './biscuit-errors.ts';
 import { openBiscuit, type OpenedBiscuit, type OpenOptions } from './biscuit-open.ts';
-import { RUN_LIMITS, withTimeoutRetry, type RootKeyResolver } from './biscuit-runtime.ts';
+import { biscuitWasm, RUN_LIMITS, withTimeoutRetry, type RootKeyResolver } from './biscuit-runtime.ts';
 import type { BiscuitFacts } from './biscuit-open.ts';
 import { datalog, join, term, type Datalog } from './datalog.ts';
 import { CapabilityError } from './errors.ts';
@@ -75,6 +75,7 @@ let parsed: { rules: AuthorizerBuilder; time: Fact; tool: Fact; resource: Fact; 
 
 function parts(): NonNullable<typeof parsed> {
   if (parsed === undefined) {
+    const { AuthorizerBuilder, Fact } = biscuitWasm();
     const rules = new AuthorizerBuilder();
     rules.addCode(VERIFIER_RULES);
     parsed = {
@@ -101,7 +102,7 @@ export function verifierBuilder(request: BiscuitRequest, patterns: readonly stri
   const nowMs = request.now instanceof Date ? request.now.getTime() : request.now;
   const resource = requestedResource(request.resource);
   const p = parts();
-  const builder = new AuthorizerBuilder();
+  const builder = new (biscuitWasm().AuthorizerBuilder)();
   try {
     add(builder, p.time, { v: new Date(nowMs) });
     add(builder, p.tool, { v: request.tool });

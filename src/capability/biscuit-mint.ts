@@ -1,7 +1,7 @@
-import { BiscuitBuilder, PrivateKey, SignatureAlgorithm } from '@biscuit-auth/biscuit-wasm';
 import type { ArgumentConstraint } from '../rights/rights.ts';
 import { ANY_RESOURCE } from './access.ts';
 import { authorityConstraintChecks, globParts, integerBound, leadingAuthorityChecks, sameTypeSet } from './biscuit-checks.ts';
+import { biscuitWasm } from './biscuit-runtime.ts';
 import { actorChain, capabilityClaimsSchema, type CapabilityClaims } from './claims.ts';
 import { addStatements, datalog, join, type Datalog, type Term } from './datalog.ts';
 import type { BiscuitRootKey } from './keys.ts';
@@ -79,6 +79,7 @@ export interface MintedBiscuit {
 export function mintBiscuitCapability(claims: CapabilityClaims, rootKey: BiscuitRootKey): MintedBiscuit {
   const parsed = capabilityClaimsSchema.safeParse(claims);
   if (!parsed.success) throw new TypeError(`invalid capability claims: ${parsed.error.issues[0]?.path.join('.')}`);
+  const { BiscuitBuilder, PrivateKey, SignatureAlgorithm } = biscuitWasm();
   const builder = new BiscuitBuilder();
   addStatements(builder, authorityStatements(claims));
   builder.setRootKeyId(rootKey.kid);

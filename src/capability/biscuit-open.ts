@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { AuthorizerBuilder, Biscuit, Rule, type Authorizer } from '@biscuit-auth/biscuit-wasm';
+import type { Authorizer, AuthorizerBuilder, Biscuit, Rule } from '@biscuit-auth/biscuit-wasm';
 import { TOOL_ACCESS, type ToolAccessDetail } from '../rights/rights.ts';
 import { ANY_RESOURCE } from './access.ts';
 import { invalidBiscuit as invalid } from './biscuit-errors.ts';
-import { describeWasmError, HEX_KEY, isRunLimitError, publicKeyFromHex, RUN_LIMITS, unknownRootKeyHex, withTimeoutRetry, type RootKeyResolver } from './biscuit-runtime.ts';
+import { biscuitWasm, describeWasmError, HEX_KEY, isRunLimitError, publicKeyFromHex, RUN_LIMITS, unknownRootKeyHex, withTimeoutRetry, type RootKeyResolver } from './biscuit-runtime.ts';
 import { BoundedMap } from './bounded-map.ts';
 import { DEFAULT_BISCUIT_LIMITS, readBiscuitEnvelope, type BiscuitEnvelope, type BiscuitLimits } from './envelope.ts';
 import { CapabilityError } from './errors.ts';
@@ -54,7 +54,7 @@ const QUERIES = {
 let parsedQueries: Record<keyof typeof QUERIES, Rule> | undefined;
 
 function query(authorizer: Authorizer, name: keyof typeof QUERIES): unknown[][] {
-  parsedQueries ??= Object.fromEntries(Object.entries(QUERIES).map(([key, source]) => [key, Rule.fromString(source)])) as Record<keyof typeof QUERIES, Rule>;
+  parsedQueries ??= Object.fromEntries(Object.entries(QUERIES).map(([key, source]) => [key, biscuitWasm().Rule.fromString(source)])) as Record<keyof typeof QUERIES, Rule>;
   const rule = parsedQueries[name];
   const facts = withTimeoutRetry(() => authorizer.queryWithLimits(rule, RUN_LIMITS)) as Array<{ terms(): unknown[]; free(): void }>;
   return facts.map((f) => {
@@ -204,6 +204,7 @@ export function openBiscuit(token: string, rootKey: RootKeyResolver, options: Op
   let rootKeyId: number | undefined;
   let rootKeyHex = '';
   let known = true;
+  const { AuthorizerBuilder, Biscuit } = biscuitWasm();
   let biscuit: Biscuit;
   try {
     biscuit = Biscuit.fromBase64WithProvider(token, (kid: number | null | undefined) => {

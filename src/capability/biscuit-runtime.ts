@@ -1,7 +1,50 @@
-import { KeyPair, PublicKey, SignatureAlgorithm } from '@biscuit-auth/biscuit-wasm';
+import type * as BiscuitWasm from '@biscuit-auth/biscuit-wasm';
+import type { PublicKey } from '@biscuit-auth/biscuit-wasm';
 
-// What every call into biscuit-wasm shares: run limits, the retry of its spurious timeout, and
-// root public keys. Nothing here runs when the module is imported.
+// What every call into biscuit-wasm shares: the module itself, loaded on first need, run limits,
+// the retry of its spurious timeout, and root public keys. Nothing here runs when the module is
+// imported.
+
+// biscuit-wasm costs tens of megabytes of memory once loaded, so it is loaded by the first Biscuit,
+// never by an import: a service that only ever sees JWTs never loads it. Every Biscuit entry point
+// (opening, minting, attenuating, a pool worker, the warm-up) awaits loadBiscuit() first; the code
+// beneath them reaches the module through biscuitWasm(), synchronously.
+let loaded: typeof BiscuitWasm | undefined;
+let loading: Promise<typeof BiscuitWasm> | undefined;
+
+// The line biscuit-wasm prints with console.log as its module starts: a library's load is no
+// business of the service's standard output.
+const LOADING_LINE = 'biscuit-wasm loading';
+
+/** Load biscuit-wasm once (later calls share the first); resolves to the module. */
+export function loadBiscuit(): Promise<typeof BiscuitWasm> {
+  if (loaded !== undefined) return Promise.resolve(loaded);
+  loading ??= (async () => {
+    const consoleLog = console.log;
+    const quiet = (...args: unknown[]): void => {
+      if (args.length === 1 && args[0] === LOADING_LINE) return;
+      consoleLog(...args);
+    };
+    console.log = quiet;
+    try {
+      loaded = await import('@biscuit-auth/biscuit-wasm');
+      return loaded;
+    } catch (error) {
+      loading = undefined;
+      throw error;
+    } finally {
+      // Put back only what was put here: someone else's replacement since stays.
+      if (console.log === quiet) console.log = consoleLog;
+    }
+  })();
+  return loading;
+}
+
+/** biscuit-wasm, once loadBiscuit() has resolved; throws before. */
+export function biscuitWasm(): typeof BiscuitWasm {
+  if (loaded === undefined) throw new Error('biscuit-wasm is not loaded: await loadBiscuit() before any Biscuit work');
+  return loaded;
+}
 
 // biscuit-wasm 0.6.0 ignores the limits given to authorizeWithLimits and always applies its
 // defaults (1 ms, 1,000 facts, 100 iterations). A GC pause or a cold call can push a valid token past
@@ -43,6 +86,7 @@ export const HEX_KEY = /^[0-9a-f]{64}$/;
  */
 export function publicKeyFromHex(hex: string): PublicKey {
   if (!HEX_KEY.test(hex)) throw new TypeError('a Biscuit public key is 32 bytes of lowercase hex');
+  const { PublicKey, SignatureAlgorithm } = biscuitWasm();
   return PublicKey.fromBytes(Buffer.from(hex, 'hex'), SignatureAlgorithm.Ed25519);
 }
 
@@ -55,6 +99,7 @@ let unknownRootKey: string | undefined;
  */
 export function unknownRootKeyHex(): string {
   if (unknownRootKey === undefined) {
+    const { KeyPair, SignatureAlgorithm } = biscuitWasm();
     const pair = new KeyPair(SignatureAlgorithm.Ed25519);
     const key = pair.getPublicKey();
     const bytes = new Uint8Array(32);

@@ -1,14 +1,16 @@
-import { KeyPair, SignatureAlgorithm } from '@biscuit-auth/biscuit-wasm';
 import { TOOL_ACCESS } from '../rights/rights.ts';
 import { authorizeBiscuit } from './biscuit-authorise.ts';
 import { mintBiscuitCapability } from './biscuit-mint.ts';
+import { loadBiscuit } from './biscuit-runtime.ts';
 
 /**
- * The first biscuit-wasm evaluations after load are slow enough to hit its 1 ms run limit (which
- * the timeout retry absorbs at a cost). A process that will authorise Biscuits calls this once at
- * start to pay for that up front; importing any module does no such work.
+ * Loads biscuit-wasm (loadBiscuit) and runs it a few times: the first evaluations after load are
+ * slow enough to hit its 1 ms run limit (which the timeout retry absorbs at a cost). A process
+ * that will authorise Biscuits calls this once at start to pay for both up front; importing any
+ * module does no such work.
  */
-export function warmUpBiscuit(rounds = 20): void {
+export async function warmUpBiscuit(rounds = 20): Promise<void> {
+  const { KeyPair, SignatureAlgorithm } = await loadBiscuit();
   const pair = new KeyPair(SignatureAlgorithm.Ed25519);
   const seed = new Uint8Array(32);
   pair.getPrivateKey().toBytes(seed);

@@ -4,6 +4,7 @@ import { attenuateBiscuit } from './biscuit-attenuate.ts';
 import { openAndAuthorizeBiscuit, type BiscuitRequest } from './biscuit-authorise.ts';
 import { mintBiscuitCapability } from './biscuit-mint.ts';
 import { openBiscuit, type BiscuitFacts } from './biscuit-open.ts';
+import { loadBiscuit } from './biscuit-runtime.ts';
 import type { BiscuitLimits } from './envelope.ts';
 import { CapabilityError } from './errors.ts';
 
@@ -42,6 +43,7 @@ export type WorkerAnswer =
 const OPERATIONS = { mint: mintBiscuitCapability, attenuate: attenuateBiscuit, open } as const;
 
 // biscuit-wasm's module is a singleton: importing its .wasm by URL gives this worker's instance.
+await loadBiscuit();
 const wasm = (await import(new URL('../module/biscuit_bg.wasm', import.meta.resolve('@biscuit-auth/biscuit-wasm')).href)) as { memory: { buffer: ArrayBuffer } };
 const wasmMemoryBytes = (): number => wasm.memory.buffer.byteLength;
 

@@ -1,4 +1,5 @@
-import { Check, Fact, prepareTerm } from '@biscuit-auth/biscuit-wasm';
+import type { Check, Fact } from '@biscuit-auth/biscuit-wasm';
+import { biscuitWasm } from './biscuit-runtime.ts';
 
 // Datalog is only ever written as tagged templates: the literal parts are our code, every
 // interpolated value becomes a named parameter that biscuit-wasm binds as a term, so no value can
@@ -28,14 +29,14 @@ export function term(value: Term): unknown {
   }
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) throw new TypeError('invalid date');
-    return prepareTerm(new Date(Math.floor(value.getTime() / 1000) * 1000));
+    return biscuitWasm().prepareTerm(new Date(Math.floor(value.getTime() / 1000) * 1000));
   }
   if (value instanceof Set) {
     const items = [...value];
     const kinds = new Set(items.map((item) => typeof item));
     if (kinds.size > 1) throw new TypeError('a Biscuit set holds one type of term');
     for (const item of items) if (typeof item === 'number' && !Number.isSafeInteger(item)) throw new TypeError('Biscuit integers must be safe integers');
-    return prepareTerm(new Set(items));
+    return biscuitWasm().prepareTerm(new Set(items));
   }
   throw new TypeError(`cannot bind a ${typeof value} as a Biscuit term`);
 }
@@ -95,11 +96,12 @@ export function addStatements(sink: StatementSink, statements: readonly Datalog[
       const isCheck = shape.startsWith('check if ');
       if (!isCheck && shape.includes('<-')) { addTo(sink, statement); continue; }
       if (shapes.size >= MAX_SHAPES) { addTo(sink, statement); continue; }
+      const { Check, Fact } = biscuitWasm();
       entry = { parsed: isCheck ? Check.fromString(shape) : Fact.fromString(shape), names };
       shapes.set(shape, entry);
     }
     names.forEach((name, i) => entry.parsed.set(`a${i}`, statement.params[name]));
-    if (entry.parsed instanceof Check) sink.addCheck(entry.parsed);
+    if (entry.parsed instanceof biscuitWasm().Check) sink.addCheck(entry.parsed);
     else sink.addFact(entry.parsed);
   }
 }

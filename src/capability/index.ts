@@ -21,5 +21,10 @@ export {
 export { authorizeBiscuit, authorizeOpenedBiscuit, verifierCode, type BiscuitAuthorizeOptions, type BiscuitRequest } from './biscuit-authorise.ts';
 export { attenuateBiscuit, attenuationBlock, type Attenuation } from './biscuit-attenuate.ts';
 export { globParts } from './biscuit-checks.ts';
-export type { RootKeyResolver } from './biscuit-runtime.ts';
+export { biscuitWasm, loadBiscuit, type RootKeyResolver } from './biscuit-runtime.ts';
+// Writ's own process loads biscuit-wasm at start (warmUpBiscuit), so whoever imports the whole
+// capability room gets its synchronous Biscuit functions ready to call. The verifier library never
+// imports this module: it loads biscuit-wasm only with its first Biscuit.
+await loadBiscuit();
 export { warmUpBiscuit } from './biscuit-warm-up.ts';
+import { loadBiscuit } from './biscuit-runtime.ts';

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { openAndAuthorizeBiscuit, type BiscuitRequest } from './biscuit-authorise.ts';
+import { loadBiscuit } from './biscuit-runtime.ts';
 import { attenuatedVariant, openBiscuit, UnknownRootKeyError, type OpenedBiscuit } from './biscuit-open.ts';
 import type { BiscuitPool } from './biscuit-pool.ts';
 import { DEFAULT_BISCUIT_LIMITS, readBiscuitEnvelope, type BiscuitLimits } from './envelope.ts';
@@ -99,6 +100,7 @@ async function openBiscuitCapability(token: string, options: VerifyCapabilityOpt
     const { capability, refusal } = await openBiscuitInWorkers(token, { ...options, biscuitWorkers: options.biscuitWorkers }, authorise);
     return { capability, ...(authorise && { authorised: refusal ? { refusal } : {} }) };
   }
+  await loadBiscuit();
   const rootKey = (id: number | undefined) => options.keys.biscuitRootKey(id);
   const open = (): { opened: OpenedBiscuit; refusal?: Error } =>
     authorise ? openAndAuthorizeBiscuit(token, rootKey, authorise, { limits }) : { opened: openBiscuit(token, rootKey, { limits }) };

@@ -10,15 +10,6 @@ import { COMMANDS, EXIT, GLOBAL_OPTIONS, usage } from './spec.ts';
 // connected (src/demo/dev.ts); `writ --version` prints the version; every other command is a row in
 // spec.ts, and a bare `writ` prints their usage.
 
-// biscuit-wasm prints "biscuit-wasm loading" with console.log as its module starts. Writ writes its
-// output through its logger and process.stdout, never console.log, so that one line is dropped
-// for every command, the server and its workers included.
-const consoleLog = console.log;
-console.log = (...args: unknown[]) => {
-  if (args.length === 1 && args[0] === 'biscuit-wasm loading') return;
-  consoleLog(...args);
-};
-
 /**
  * A failure: `writ: message` (and the usage, for a usage mistake) for people; with --json, one JSON
  * document `{ error, error_description, exit_code }` on stderr for scripts. Returns the exit code.

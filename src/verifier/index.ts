@@ -17,5 +17,8 @@ export { DEFAULT_BISCUIT_LIMITS, type BiscuitLimits } from '../capability/envelo
 export { attenuateBiscuit, type Attenuation } from '../capability/biscuit-attenuate.ts';
 export type { ToolAccessDetail, ArgumentConstraint } from '../rights/rights.ts';
 export { warmUpBiscuit } from '../capability/biscuit-warm-up.ts';
+// biscuit-wasm loads with the first Biscuit the verifier sees; attenuateBiscuit, which is
+// synchronous, needs it loaded first (or use Verifier.attenuate, which loads it).
+export { loadBiscuit } from '../capability/biscuit-runtime.ts';
 // Worker threads for Biscuits (`biscuitWorkers`), recycled as biscuit-wasm's memory grows.
 export { BiscuitPool, type BiscuitPoolOptions } from '../capability/biscuit-pool.ts';

@@ -3,6 +3,7 @@ import { constrainableInput, decideAccess, requestedResource, type AccessRequest
 import { attenuateBiscuit, type Attenuation } from '../capability/biscuit-attenuate.ts';
 import { authorizeOpenedBiscuit, type BiscuitRequest } from '../capability/biscuit-authorise.ts';
 import { UnknownRootKeyError, type OpenedBiscuit } from '../capability/biscuit-open.ts';
+import { loadBiscuit } from '../capability/biscuit-runtime.ts';
 import { CapabilityError } from '../capability/errors.ts';
 import { BoundedMap } from '../capability/bounded-map.ts';
 import { DEFAULT_BISCUIT_LIMITS, type BiscuitLimits } from '../capability/envelope.ts';
@@ -248,6 +249,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     async attenuate(biscuit, attenuation) {
       await ready();
       try {
+        await loadBiscuit();
         try {
           return attenuateBiscuit(biscuit, (kid) => keys.biscuitRootKey(kid), { clock, limits: biscuitLimits, ...attenuation });
         } catch (error) {

@@ -1,8 +1,11 @@
 import { AuthorizerBuilder, Biscuit } from '@biscuit-auth/biscuit-wasm';
 import { classifyAuthorizationError, invalidBiscuit, type AuthorityChecked } from '../../src/capability/biscuit-errors.ts';
 import { openBiscuit } from '../../src/capability/biscuit-open.ts';
-import { describeWasmError, publicKeyFromHex, RUN_LIMITS, withTimeoutRetry } from '../../src/capability/biscuit-runtime.ts';
+import { describeWasmError, loadBiscuit, publicKeyFromHex, RUN_LIMITS, withTimeoutRetry } from '../../src/capability/biscuit-runtime.ts';
 import { CapabilityError } from '../../src/capability/errors.ts';
+
+// Writ's Biscuit functions reach biscuit-wasm once it is loaded.
+await loadBiscuit();
 
 // Any Biscuit, any authorizer: for conformance tests against the specification's samples, through
 // Writ's run limits, timeout retries and error wrapping. The authorizer source is trusted test text.
