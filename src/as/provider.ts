@@ -17,6 +17,8 @@ import { registerClientCredentials } from './grants/client-credentials.ts';
 import { ceilingsOf, rightsError, tokenEndpointRights } from './grants/rights.ts';
 import { acceptedSettings, egressCheckedFetch, endSupersededGrants, isExternalClient, metadataDocumentRefusal, newRegisteredClientId, parseExternalAccountId, refuseOrgFields, type ExternalClientDeps } from './mcp-clients.ts';
 
+const AUTHORIZATION_PATH = '/authorize';
+
 export interface ProviderDeps {
   issuer: string;
   /** The default audience of capabilities from token exchange. */
@@ -87,7 +89,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       },
     },
     routes: {
-      authorization: '/authorize',
+      authorization: AUTHORIZATION_PATH,
       token: '/token',
       introspection: '/introspect',
       revocation: '/revoke',
@@ -286,6 +288,14 @@ export function createProvider(deps: ProviderDeps): Provider {
   registerClientCredentials(provider, grants, now);
 
   provider.on('server_error', (_ctx, err) => deps.logger.error('authorization server error', { err }));
+  // RFC 9700 §4.11.2: anyone may register an external client, or publish a metadata document,
+  // naming any https redirect_uri, so an error at /authorize sent back to that URI before the
+  // person has seen Writ's page naming its host would make Writ an open redirector. Such errors
+  // are shown on Writ's own error page; after the consent page (the resume path) they go back to
+  // the client as OAuth says. oidc-provider emits this before it decides how to answer.
+  provider.on('authorization.error', (ctx, err) => {
+    if (ctx.path === AUTHORIZATION_PATH && isExternalClient(ctx.oidc?.client)) (err as { allow_redirect?: boolean }).allow_redirect = false;
+  });
   // A registration belongs to no org, so it has no audit chain to go on: the log has it.
   provider.on('registration_create.success', (ctx, client) => deps.logger.info('mcp client registered', { client_id: client.clientId, ip: ctx.ip }));
   return provider;

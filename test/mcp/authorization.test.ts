@@ -45,9 +45,33 @@ test('one MCP client\'s authorization through its life: wrong resources, a lost 
     assert.equal(atMcp.status, 401);
     assert.match(atMcp.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
     // And an external client may not ask for a token for Writ itself (the exchange's subject).
+    // Before the person has seen Writ's page, the refusal is Writ's own page, not a redirect.
     const forIssuer = await fetch(await pkceAuthorizeUrl(writ, String(provider.client!.client_id), callback.url, { resource: writ.issuer }), { redirect: 'manual' });
-    const location = new URL(forIssuer.headers.get('location')!);
-    assert.equal(location.searchParams.get('error'), 'invalid_target');
+    assert.equal(forIssuer.status, 400);
+    assert.equal(forIssuer.headers.get('location'), null);
+    assert.match(await forIssuer.text(), /invalid_target/);
+  });
+
+  await t.test('Writ is no open redirector for a client anyone can register: every refusal at /authorize stays on Writ\'s page', async () => {
+    const registered = await fetch(`${writ.issuer}/reg`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['https://elsewhere.example/cb'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'] }),
+    });
+    assert.equal(registered.status, 201);
+    const { client_id } = await registered.json() as { client_id: string };
+    const attempts: Array<Record<string, string>> = [
+      { response_type: 'token' },
+      { code_challenge_method: 'plain' },
+      { prompt: 'none' },
+      { resource: 'https://elsewhere.example/api' },
+      { scope: 'tool:*' },
+      { code_challenge: '' },
+    ];
+    for (const extra of attempts) {
+      const answer = await fetch(await pkceAuthorizeUrl(writ, client_id, 'https://elsewhere.example/cb', extra), { redirect: 'manual' });
+      const location = answer.headers.get('location') ?? '';
+      assert.ok(!location.startsWith('https://elsewhere.example'), `${JSON.stringify(extra)} redirected to ${location}`);
+    }
   });
 
   await t.test('a refresh retried after its answer was lost does not end the authorization; a second retry is reuse', async () => {
@@ -196,9 +220,11 @@ test('registration: public clients only, rate-limited per address; orgs decide w
       url.searchParams.delete('code_challenge');
       url.searchParams.delete('code_challenge_method');
       for (const [k, v] of Object.entries(pkce)) url.searchParams.set(k, v);
+      // Refused on Writ's own page: nobody has vouched for this client's redirect yet.
       const res = await fetch(url, { redirect: 'manual' });
-      const location = new URL(res.headers.get('location')!);
-      assert.equal(location.searchParams.get('error'), 'invalid_request', JSON.stringify(pkce));
+      assert.equal(res.status, 400, JSON.stringify(pkce));
+      assert.equal(res.headers.get('location'), null);
+      assert.match(await res.text(), /invalid_request/, JSON.stringify(pkce));
     }
   });
 
