@@ -220,6 +220,9 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   lifecycle.onUserEnded(async (org_id, user_id, _at, { cause, reason }) => ({
     pending_approvals_denied: await approvals.endForUser(org_id, user_id, reason, cause),
   }));
+  // A deleted user's single sign-on identity links go too (a disabled user keeps them, to be found
+  // and refused); the same provider account signing in later is a new user.
+  lifecycle.onUserEnded(async (org_id, user_id, _at, { deleted }): Promise<Record<string, number>> => (deleted ? { identity_links_removed: await sso.forgetUser(org_id, user_id) } : {}));
   // Audit evidence: signed checkpoints of each org's chain, and each org's SIEM stream.
   const checkpoints = new Checkpoints(store.checkpoints, store.audit, sealer, clock);
   const siem = new SiemDelivery({ store: store.siem, audit: store.audit, checkpoints, clock, logger });

@@ -3,34 +3,13 @@
 // as sso.signin_refused), provisions nobody and links nothing; once re-enabled they sign in again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { httpClient } from '../support/http.ts';
-import { seedOrg, startTestWrit } from '../support/writ.ts';
-import { startIdp } from './support/idp.ts';
+import { ssoOrg } from './support/org.ts';
 
 test('single sign-on refuses a disabled user, linked or not, and provisions nobody in their place', async (t) => {
-  const writ = await startTestWrit({ env: { WRIT_ALLOW_PRIVATE_EGRESS: '127.0.0.1' } });
-  t.after(() => writ.stop());
-  const org = await seedOrg(writ, { name: 'DisCorp' });
-  const idp = await startIdp({
-    accounts: [
-      { sub: 'idp-pat', preferred_username: 'pat', email: 'pat@discorp.example', name: 'Pat', groups: [] },
-    ],
-    clients: [{ client_id: 'writ-discorp', client_secret: 'discorp-secret-at-the-idp', redirect_uris: [`${writ.issuer}/sso/callback`] }],
+  const { writ, org, signIn, users, audit } = await ssoOrg(t, {
+    name: 'DisCorp', domain: 'discorp.example',
+    accounts: [{ sub: 'idp-pat', preferred_username: 'pat', email: 'pat@discorp.example', name: 'Pat', groups: [] }],
   });
-  t.after(() => idp.close());
-  assert.equal((await writ.admin('PUT', `/orgs/${org.org.id}/identity-provider`, {
-    issuer: idp.issuer, client_id: 'writ-discorp', client_secret: 'discorp-secret-at-the-idp', domains: ['discorp.example'],
-  })).status, 200);
-
-  const signIn = async (username: string) => {
-    const browser = httpClient();
-    const page = await browser.follow(`${writ.issuer}/sso/start?org=${org.org.id}&next=/account`);
-    assert.ok(page.url.startsWith(idp.issuer), page.url);
-    const posted = await browser.request(page.url, { form: { username } });
-    return browser.follow(posted.location!);
-  };
-  const users = async () => (await writ.admin('GET', `/orgs/${org.org.id}/users`)).json.users as any[];
-  const audit = async (type: string) => (await writ.admin('GET', `/orgs/${org.org.id}/audit?type=${type}`)).json.events as any[];
   const disabled = /the user is disabled in this organisation/;
 
   // Pat has a Writ user (the email the provider vouches for) but no identity link yet, and is disabled.
