@@ -119,7 +119,7 @@ export async function startWrit(config: Config, options: WritOptions = {}): Prom
   const keys = new KeyManager(store.keys, sealer, clock);
   await keys.init();
   // The exchange and the executor authorise Biscuits from the first request on.
-  warmUpBiscuit();
+  await warmUpBiscuit();
 
   const derive = (purpose: string, version = ring.current) => Buffer.from(hkdfSync('sha256', ring.key(version)!, Buffer.alloc(0), `writ:${purpose}`, 32));
   // Cookies are signed with the current master version and still verify under the older ones.
