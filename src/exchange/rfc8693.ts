@@ -263,15 +263,18 @@ async function run(deps: ExchangeDeps, req: ExchangeRequest, trail: Trail): Prom
  */
 async function endIfHoldersGone(deps: ExchangeDeps, subject: Subject, agents: Set<string>, jti: string): Promise<void> {
   const { org_id } = subject;
+  // One round trip to the store for all parties: the reads are independent (MongoDB runs them at
+  // once; SQLite answers each synchronously either way).
+  const [user, ...found] = await Promise.all([
+    subject.principal === 'user' ? deps.directory.getUser(org_id, subject.sub, { includeDisabled: true }) : undefined,
+    ...[...agents].map((client_id) => deps.directory.getAgent(org_id, client_id, { includeDisabled: true })),
+  ]);
   const gone: Array<{ why: string; target: AuthorityTarget }> = [];
-  if (subject.principal === 'user') {
-    const user = await deps.directory.getUser(org_id, subject.sub, { includeDisabled: true });
-    if (!user || user.disabled_at) gone.push({ why: `user ${user ? 'disabled' : 'deleted'}`, target: { grants: { user_id: subject.sub } } });
-  }
-  for (const client_id of agents) {
-    const agent = await deps.directory.getAgent(org_id, client_id, { includeDisabled: true });
+  if (subject.principal === 'user' && (!user || user.disabled_at)) gone.push({ why: `user ${user ? 'disabled' : 'deleted'}`, target: { grants: { user_id: subject.sub } } });
+  [...agents].forEach((client_id, i) => {
+    const agent = found[i];
     if (!agent || agent.disabled_at) gone.push({ why: `agent ${client_id} ${agent ? 'disabled' : 'deleted'}`, target: { grants: { agent_id: client_id }, agent: client_id } });
-  }
+  });
   if (gone.length === 0) return;
   for (const { why, target } of gone) await deps.endAuthority?.(org_id, target, `${why} while capability ${jti} was issued`);
   throw deny('invalid_grant', `the capability could not be issued: ${gone.map((g) => g.why).join(', ')}`);
